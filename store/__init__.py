@@ -1,0 +1,28 @@
+"""modelyard's store: immutable content-addressed blobs, write-once records and events on a
+shared filesystem, and a per-host SQLite index rebuilt from them. No UI imports here."""
+
+from .api import ModelInfo, Store, default_store_path
+from .errors import (
+    BlobCorrupt,
+    BlobMissing,
+    InvalidManifest,
+    InvalidName,
+    InvalidRef,
+    ModelNotFound,
+    ModelyardError,
+    NotAStore,
+    QueryError,
+    ReadOnlyStore,
+    StoreCorrupt,
+    StoreExists,
+    VersionNotFound,
+)
+from .events import Event
+from .version import Version
+
+__all__ = [
+    "BlobCorrupt", "BlobMissing", "Event", "InvalidManifest", "InvalidName", "InvalidRef",
+    "ModelInfo", "ModelNotFound", "ModelyardError", "NotAStore", "QueryError",
+    "ReadOnlyStore", "Store", "StoreCorrupt", "StoreExists", "Version", "VersionNotFound",
+    "default_store_path",
+]

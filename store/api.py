@@ -1,0 +1,310 @@
+"""The Store: one object, noun accessors and plain verbs, in the style of sqlite-utils.
+
+    store = Store.open("/shared/models")
+    v = store.get("resnet@champion")
+    for v in store.search("metrics.acc > 0.9 order by metrics.acc desc"): ...
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import events as events_mod
+from . import writer
+from .blobs import BlobStore
+from .card import CARD_FIELDS
+from .errors import InvalidName, ModelNotFound, VersionNotFound
+from .events import Event
+from .identity import current_user
+from .index import db as index_db
+from .index import sync as index_sync
+from .layout import Layout, init_store, read_config
+from .names import check_alias, check_model_name, check_tag_key, parse_ref
+from .version import Version
+
+
+@dataclass
+class ModelInfo:
+    name: str
+    versions: int
+    latest: int
+    updated_at: str
+    description: str = ""
+    aliases: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "versions": self.versions, "latest": self.latest,
+                "updated_at": self.updated_at, "description": self.description,
+                "aliases": self.aliases}
+
+
+class Store:
+    """A store on disk plus this host's index of it."""
+
+    def __init__(self, root: Path, *, index: Path | None = None, sync: bool = True) -> None:
+        self.root = Path(root).absolute()
+        self.config = read_config(self.root)
+        self.layout = Layout(self.root)
+        self.blobs = BlobStore(self.layout.blobs)
+        self.index_path = Path(index) if index else index_db.default_index_path(
+            self.root, self.config["store_id"])
+        self._database = index_db.connect(self.index_path)
+        self._db: sqlite3.Connection = self._database.conn
+        self._db.row_factory = sqlite3.Row
+        if sync:
+            self.sync()
+
+    # lifecycle
+    @classmethod
+    def init(cls, path: str | Path, *, index: Path | None = None) -> Store:
+        init_store(Path(path), user=current_user())
+        return cls(Path(path), index=index)
+
+    @classmethod
+    def open(cls, path: str | Path, *, index: Path | None = None, sync: bool = True) -> Store:
+        return cls(Path(path), index=index, sync=sync)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def sync(self) -> index_sync.SyncReport:
+        """Index whatever other processes and hosts wrote since the last look."""
+        return index_sync.catch_up(self._db, self.layout)
+
+    def reindex(self) -> index_sync.SyncReport:
+        """Rebuild the index from the files alone (it is only a cache)."""
+        index_sync.clear(self._db)
+        return index_sync.catch_up(self._db, self.layout, full_listing=True)
+
+    # reading
+    def models(self) -> list[ModelInfo]:
+        rows = self._db.execute(
+            """SELECT m.name, m.description, count(v.id) AS n, max(v.number) AS latest,
+                      max(v.created_at) AS updated
+               FROM models m JOIN versions v ON v.model_id = m.id
+               GROUP BY m.id ORDER BY m.name""").fetchall()
+        aliases: dict[str, dict[str, int]] = {}
+        for name, alias, number in self._db.execute(
+                """SELECT m.name, a.alias, v.number FROM aliases a JOIN models m ON
+                   m.id = a.model_id JOIN versions v ON v.id = a.version_id ORDER BY a.alias"""):
+            aliases.setdefault(name, {})[alias] = number
+        return [ModelInfo(r["name"], r["n"], r["latest"], r["updated"], r["description"],
+                          aliases.get(r["name"], {})) for r in rows]
+
+    def model(self, name: str) -> ModelInfo:
+        for info in self.models():
+            if info.name == name:
+                return info
+        raise self._model_not_found(name)
+
+    def versions(self, model: str) -> list[Version]:
+        """Every version of one model, newest first."""
+        found = self._versions_where("v.model = ?", (model,), order="v.number DESC")
+        if not found:
+            raise self._model_not_found(model)
+        return found
+
+    def search(self, query: str = "", *, limit: int | None = 100, offset: int = 0
+               ) -> list[Version]:
+        """Versions matching the query language (see README), in its order."""
+        from .query import compile_query
+
+        q = compile_query(query, now_ms=int(time.time() * 1000))
+        sql = f"SELECT v.* FROM versions v {q.joins} WHERE {q.where} ORDER BY {q.order_by}"
+        params = [*q.joins_params, *q.params, *q.order_params]
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params += [limit, offset]
+        return [Version(self, row) for row in self._db.execute(sql, params)]
+
+    def count(self, query: str = "") -> int:
+        from .query import compile_query
+
+        q = compile_query(query, now_ms=int(time.time() * 1000))
+        row = self._db.execute(f"SELECT count(*) FROM versions v WHERE {q.where}",
+                               q.params).fetchone()
+        return int(row[0])
+
+    def get(self, ref: str) -> Version:
+        """`resnet` (latest), `resnet:3` or `resnet@champion`."""
+        parsed = parse_ref(ref)
+        if parsed.alias is not None:
+            found = self._versions_where(
+                "v.id = (SELECT a.version_id FROM aliases a JOIN models m ON m.id = a.model_id"
+                " WHERE m.name = ? AND a.alias = ?)", (parsed.model, parsed.alias))
+        elif parsed.version is not None:
+            found = self._versions_where("v.model = ? AND v.number = ?",
+                                         (parsed.model, parsed.version))
+        else:
+            found = self._versions_where("v.model = ?", (parsed.model,),
+                                         order="v.number DESC", limit=1)
+        if found:
+            return found[0]
+        if not self._has_model(parsed.model):
+            raise self._model_not_found(parsed.model)
+        what = f"alias @{parsed.alias}" if parsed.alias else f"version {parsed.version}"
+        raise VersionNotFound(f"{parsed.model} has no {what}; list its versions with "
+                              f"`modelyard ls model:{_quote(parsed.model)}`")
+
+    def _versions_where(self, where: str, params: tuple, *, order: str = "v.number DESC",
+                        limit: int | None = None) -> list[Version]:
+        sql = f"SELECT v.* FROM versions v WHERE {where} ORDER BY {order}"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [Version(self, row) for row in self._db.execute(sql, params)]
+
+    def _has_model(self, name: str) -> bool:
+        return self._db.execute("SELECT 1 FROM versions WHERE model = ? LIMIT 1",
+                                (name,)).fetchone() is not None
+
+    def _model_not_found(self, name: str) -> ModelNotFound:
+        import difflib
+
+        names = [r[0] for r in self._db.execute("SELECT DISTINCT model FROM versions")]
+        close = difflib.get_close_matches(name, names, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else \
+            "; list models with `modelyard ls`"
+        return ModelNotFound(f"no model named {name!r} in {self.root}{hint}")
+
+    # writing
+    def add_version(self, model: str, *, files: Mapping[str, Any] | None = None,
+                    metric_series: Mapping[str, Any] | None = None,
+                    source: Mapping[str, Any] | None = None, dedupe: bool = True,
+                    consume: bool = False, **card: Any) -> Version:
+        """Record a new version; card fields are those of the README (params, metrics…).
+
+        With `dedupe` (the default) adding identical content again returns the existing
+        version instead of a new one, which makes re-ingesting a drop idempotent.
+        """
+        unknown = set(card) - set(CARD_FIELDS)
+        if unknown:
+            raise TypeError(f"add_version() got unknown fields: {', '.join(sorted(unknown))}")
+        record = writer.prepare_record(self.layout, self.blobs, model, card, files=files,
+                                       metric_series=metric_series, source=source,
+                                       consume=consume)
+        if dedupe:
+            self.sync()
+            row = self._db.execute("SELECT number FROM versions WHERE model = ? AND "
+                                   "content_digest = ? ORDER BY number LIMIT 1",
+                                   (model, record["content_digest"])).fetchone()
+            if row:
+                return self.get(f"{model}:{row[0]}")
+        seen = self._db.execute("SELECT versions_seen FROM models WHERE name = ?",
+                                (model,)).fetchone()
+        final = writer.claim_version(self.layout, record, hint=seen[0] if seen else 0)
+        self.sync()
+        return self.get(f"{model}:{final['version']}")
+
+    def _event(self, model: str, type_: str, version: int | None, data: dict) -> Event:
+        seen = self._db.execute("SELECT events_seen FROM models WHERE name = ?",
+                                (model,)).fetchone()
+        event = events_mod.append_event(self.layout, model, type_, version, data,
+                                        hint=seen[0] if seen else 0)
+        self.sync()
+        return event
+
+    def set_alias(self, ref: str, alias: str) -> Event:
+        """Point `alias` at a version (moving it if it pointed elsewhere)."""
+        check_alias(alias)
+        v = self.get(ref)
+        return self._event(v.model, "alias.set", v.number, {"alias": alias})
+
+    def remove_alias(self, model: str, alias: str) -> Event:
+        check_model_name(model)
+        if not self._db.execute("SELECT 1 FROM aliases a JOIN models m ON m.id = a.model_id "
+                                "WHERE m.name = ? AND a.alias = ?", (model, alias)).fetchone():
+            self.versions(model)  # raises ModelNotFound first when that is the problem
+            raise VersionNotFound(f"{model} has no alias @{alias} to remove")
+        return self._event(model, "alias.removed", None, {"alias": alias})
+
+    def tag(self, ref: str, key: str, value: str = "") -> Event:
+        check_tag_key(key)
+        v = self.get(ref)
+        return self._event(v.model, "tag.set", v.number, {"key": key, "value": str(value)})
+
+    def untag(self, ref: str, key: str) -> Event:
+        v = self.get(ref)
+        if key not in v.tags:
+            raise InvalidName(f"{v.ref} has no tag {key!r}; its tags: "
+                              f"{', '.join(v.tags) or 'none'}")
+        return self._event(v.model, "tag.removed", v.number, {"key": key})
+
+    def describe(self, ref: str, text: str) -> Event:
+        if len(text) > 100_000:
+            raise InvalidName("a description is limited to 100,000 characters")
+        v = self.get(ref)
+        return self._event(v.model, "description.set", v.number, {"text": text})
+
+    def deprecate(self, ref: str, *, reason: str = "", undo: bool = False) -> Event:
+        v = self.get(ref)
+        return self._event(v.model, "deprecated.set", v.number,
+                           {"deprecated": not undo, "reason": reason})
+
+    def history(self, model: str) -> list[Event]:
+        """Every change to a model, oldest first: version records and events together."""
+        self.versions(model)
+        out = [Event(seq=0, type="version.created", model=model, version=v.number,
+                     at=v.created_at, user=v.record.get("created_by", {}).get("user", ""),
+                     host=v.record.get("created_by", {}).get("host", ""), data={})
+               for v in reversed(self.versions(model))]
+        for row in self._db.execute(
+                "SELECT e.* FROM events e JOIN models m ON m.id = e.model_id WHERE m.name = ? "
+                "ORDER BY e.seq", (model,)):
+            out.append(Event(seq=row["seq"], type=row["type"], model=model,
+                             version=row["version"], at=row["at"], user=row["user"],
+                             host=row["host"], data=_json(row["data"])))
+        out.sort(key=lambda e: (e.at, e.seq))
+        return out
+
+    def diff(self, a: str, b: str) -> dict[str, Any]:
+        from .diff import diff_versions
+
+        return diff_versions(self.get(a), self.get(b))
+
+    def fsck(self, *, read_data: bool = False):
+        from .fsck import check_store
+
+        return check_store(self, read_data=read_data)
+
+    def export(self, ref: str, dest: str | Path) -> Path:
+        from .export import export_version
+
+        return export_version(self.get(ref), Path(dest))
+
+    def problems(self) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in self._db.execute("SELECT path, message FROM problems")]
+
+
+def _json(text: str) -> dict:
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {}
+
+
+def _quote(name: str) -> str:
+    return name if name.replace("-", "").replace("_", "").isalnum() else f'"{name}"'
+
+
+def default_store_path() -> Path:
+    """$MODELYARD_STORE, else a store under the user's data directory."""
+    env = os.environ.get("MODELYARD_STORE")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "modelyard" / "store"

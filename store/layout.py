@@ -1,0 +1,160 @@
+"""Where everything lives inside a store folder. The one place that knows the tree.
+
+    <store>/
+      modelyard.json                  store settings: format version, id, defaults
+      blobs/sha256/ab/cd/abcd…        immutable content, read-only, named by SHA-256
+      models/<name>/versions/<n>.json one write-once record per version (the model card)
+      models/<name>/events/<n>.json   one write-once file per later change (alias, tag…)
+      drops/                          where training jobs drop finished models
+      quarantine/                     rejected drops, each with REJECTED.json/.txt
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import atomic
+from .errors import NotAStore, StoreExists
+from .names import model_dirname, model_from_dirname
+
+CONFIG_NAME = "modelyard.json"
+STORE_FORMAT = "modelyard-store"
+FORMAT_VERSION = 1
+DEFAULT_SETTINGS = {
+    "drop_dirs": ["drops"],
+    "drop_quiet_seconds": 10,
+    "keep_ingested_drops": True,
+}
+
+
+def utc_now() -> str:
+    """An ISO-8601 UTC timestamp with microseconds: sortable as text."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class Layout:
+    root: Path
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_NAME
+
+    @property
+    def blobs(self) -> Path:
+        return self.root / "blobs" / "sha256"
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def drops(self) -> Path:
+        return self.root / "drops"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    def blob_path(self, hexdigest: str) -> Path:
+        return self.blobs / hexdigest[:2] / hexdigest[2:4] / hexdigest
+
+    def model_dir(self, model: str) -> Path:
+        return self.models / model_dirname(model)
+
+    def versions_dir(self, model: str) -> Path:
+        return self.model_dir(model) / "versions"
+
+    def events_dir(self, model: str) -> Path:
+        return self.model_dir(model) / "events"
+
+    def record_path(self, model: str, number: int) -> Path:
+        return self.versions_dir(model) / f"{number}.json"
+
+    def event_path(self, model: str, seq: int) -> Path:
+        return self.events_dir(model) / f"{seq}.json"
+
+    def model_names(self) -> list[str]:
+        """Every model folder's name, sorted; cheap: one directory listing."""
+        try:
+            entries = os.listdir(self.models)
+        except FileNotFoundError:
+            return []
+        return sorted(model_from_dirname(e) for e in entries if not e.startswith("."))
+
+
+def numbered_files(folder: Path) -> list[int]:
+    """The numbers of `<n>.json` files in `folder`, sorted; temp files are skipped."""
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return []
+    out = []
+    for name in names:
+        stem, dot, ext = name.partition(".")
+        if dot and ext == "json" and stem.isdigit():
+            out.append(int(stem))
+    out.sort()
+    return out
+
+
+def init_store(root: Path, *, user: str) -> dict:
+    """Create the skeleton of a new store at `root`; refuse to overwrite one."""
+    root = Path(root)
+    if (root / CONFIG_NAME).exists():
+        raise StoreExists(f"{root} already holds a modelyard store; open it instead of init")
+    if root.exists() and not root.is_dir():
+        raise NotAStore(f"{root} is a file, not a folder; choose another path for the store")
+    atomic.ensure_dir(root)
+    layout = Layout(root)
+    for folder in (layout.blobs, layout.models, layout.drops, layout.quarantine):
+        atomic.ensure_dir(folder)
+    config = {
+        "format": STORE_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "store_id": uuid.uuid4().hex,
+        "created_at": utc_now(),
+        "created_by": {"user": user, "host": socket.gethostname()},
+        "settings": dict(DEFAULT_SETTINGS),
+    }
+    data = json.dumps(config, indent=2, sort_keys=True).encode() + b"\n"
+    if not atomic.write_exclusive(layout.config_path, data, stage="config"):
+        raise StoreExists(f"{root} was made a store by another process just now; open it")
+    return config
+
+
+def read_config(root: Path) -> dict:
+    """Read and check the store settings file, with errors that say how to fix things."""
+    root = Path(root)
+    path = root / CONFIG_NAME
+    if not root.exists():
+        raise NotAStore(
+            f"no store at {root}: the folder does not exist. Create one with "
+            f"`modelyard init {root}` or pass --store PATH"
+        )
+    if not path.exists():
+        raise NotAStore(
+            f"{root} is not a modelyard store (no {CONFIG_NAME}). Create one with "
+            f"`modelyard init {root}`, or pass the right --store"
+        )
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise NotAStore(f"{path} is unreadable or not JSON ({exc}); restore it from a backup")
+    if not isinstance(config, dict) or config.get("format") != STORE_FORMAT:
+        raise NotAStore(f"{path} is not a modelyard store settings file")
+    if int(config.get("format_version", 0)) > FORMAT_VERSION:
+        raise NotAStore(
+            f"{root} uses store format {config.get('format_version')}, newer than this "
+            f"modelyard understands ({FORMAT_VERSION}); upgrade modelyard"
+        )
+    settings = dict(DEFAULT_SETTINGS)
+    settings.update(config.get("settings") or {})
+    config["settings"] = settings
+    return config
