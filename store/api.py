@@ -200,7 +200,9 @@ class Store:
                                    "content_digest = ? ORDER BY number LIMIT 1",
                                    (model, record["content_digest"])).fetchone()
             if row:
-                return self.get(f"{model}:{row[0]}")
+                existing = self.get(f"{model}:{row[0]}")
+                existing.deduplicated = True
+                return existing
         seen = self._db.execute("SELECT versions_seen FROM models WHERE name = ?",
                                 (model,)).fetchone()
         final = writer.claim_version(self.layout, record, hint=seen[0] if seen else 0)
@@ -273,10 +275,12 @@ class Store:
 
         return diff_versions(self.get(a), self.get(b))
 
-    def fsck(self, *, read_data: bool = False):
-        from .fsck import check_store
+    def fsck(self, *, read_data: bool = False, temp_age: float | None = None):
+        """Check records, events and blobs; remove temp files older than `temp_age` s."""
+        from .fsck import STALE_TEMP_SECONDS, check_store
 
-        return check_store(self, read_data=read_data)
+        return check_store(self, read_data=read_data,
+                           temp_age=STALE_TEMP_SECONDS if temp_age is None else temp_age)
 
     def export(self, ref: str, dest: str | Path) -> Path:
         from .export import export_version

@@ -52,15 +52,20 @@ def ensure_dir(path: Path) -> None:
         raise
 
 
-def write_temp(target: Path, data: bytes, *, mode: int = 0o444) -> Path:
-    """Write `data` to a fresh temp file beside `target`, fsynced; return its path."""
+def create_temp(target: Path, *, mode: int = 0o444) -> tuple[int, Path]:
+    """Open a new temp file beside `target` for writing; a refused write says why."""
     tmp = temp_name(target)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), tmp
     except OSError as exc:
         if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
             raise _read_only(target.parent, exc) from exc
         raise
+
+
+def write_temp(target: Path, data: bytes, *, mode: int = 0o444) -> Path:
+    """Write `data` to a fresh temp file beside `target`, fsynced; return its path."""
+    fd, tmp = create_temp(target, mode=mode)
     try:
         view = memoryview(data)
         while view:

@@ -78,10 +78,9 @@ class BlobStore:
                 return linked
         staging = self.root / "_staging"
         atomic.ensure_dir(staging)
-        tmp = atomic.temp_name(staging / "blob")
+        fd, tmp = atomic.create_temp(staging / "blob")
         h = hashlib.sha256()
         size = 0
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
         try:
             with open(source, "rb", buffering=0) as src:
                 while chunk := src.read(CHUNK):

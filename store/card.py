@@ -250,7 +250,8 @@ def _charts(charts: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for kind, data in charts.items():
         if kind not in CHART_KINDS:
-            raise InvalidManifest(f"charts.{kind} is not a known chart; use {', '.join(CHART_KINDS)}")
+            known = ", ".join(CHART_KINDS)
+            raise InvalidManifest(f"charts.{kind} is not a known chart; use one of {known}")
         where = f"charts.{kind}"
         if not isinstance(data, Mapping):
             raise InvalidManifest(f"{where} must be a mapping")

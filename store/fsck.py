@@ -54,7 +54,8 @@ class FsckReport:
                 "problems": [p.to_dict() for p in self.problems]}
 
 
-def check_store(store: Store, *, read_data: bool = False) -> FsckReport:
+def check_store(store: Store, *, read_data: bool = False,
+                temp_age: float = STALE_TEMP_SECONDS) -> FsckReport:
     report = FsckReport()
     layout = store.layout
     users: dict[str, list[str]] = {}
@@ -107,14 +108,15 @@ def check_store(store: Store, *, read_data: bool = False) -> FsckReport:
     for digest in store.blobs.all_digests():
         if digest[7:] not in known:
             report.unreferenced_blobs += 1
-    report.stale_temps_removed = _remove_stale_temps(store)
+    report.stale_temps_removed = _remove_stale_temps(store, temp_age)
     return report
 
 
-def _remove_stale_temps(store: Store) -> list[str]:
-    """Temp files a crashed writer left: never under a final name, safe to delete once old."""
+def _remove_stale_temps(store: Store, age: float) -> list[str]:
+    """Temp files a crashed writer left: never under a final name, safe to delete once old
+    enough that no live writer on any host can still be filling them."""
     removed = []
-    cutoff = time.time() - STALE_TEMP_SECONDS
+    cutoff = time.time() - age
     for dirpath, _dirs, files in os.walk(store.root):
         for name in files:
             if name.startswith(TEMP_PREFIX) or dirpath.endswith("_staging"):

@@ -16,10 +16,9 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-from . import atomic
+from . import atomic, clock
 from .errors import NotAStore, StoreExists
 from .names import model_dirname, model_from_dirname
 
@@ -34,8 +33,8 @@ DEFAULT_SETTINGS = {
 
 
 def utc_now() -> str:
-    """An ISO-8601 UTC timestamp with microseconds: sortable as text."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """An ISO-8601 UTC timestamp with microseconds, from the store's clock."""
+    return clock.now_iso()
 
 
 @dataclass(frozen=True)
@@ -146,7 +145,9 @@ def read_config(root: Path) -> dict:
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise NotAStore(f"{path} is unreadable or not JSON ({exc}); restore it from a backup")
+        raise NotAStore(
+            f"{path} is unreadable or not JSON ({exc}); restore it from a backup"
+        ) from None
     if not isinstance(config, dict) or config.get("format") != STORE_FORMAT:
         raise NotAStore(f"{path} is not a modelyard store settings file")
     if int(config.get("format_version", 0)) > FORMAT_VERSION:

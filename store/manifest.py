@@ -68,8 +68,9 @@ def load_manifest_file(path: Path) -> dict[str, Any]:
     _check_depth(data, path.name)
     unknown = set(data) - TOP_LEVEL
     if unknown:
-        raise InvalidManifest(f"{path.name} has unknown fields {', '.join(sorted(map(str, unknown)))}"
-                              f"; valid fields: {', '.join(sorted(TOP_LEVEL))}")
+        names = ", ".join(sorted(map(str, unknown)))
+        raise InvalidManifest(f"{path.name} has unknown fields {names}; "
+                              f"valid fields: {', '.join(sorted(TOP_LEVEL))}")
     return data
 
 

@@ -61,7 +61,7 @@ def sniff_head(head: bytes, *, size: int, path: Path | None = None) -> Sniffed:
     if _is_text(head):
         if path is not None and path.suffix in (".json", ".jsonl"):
             return Sniffed("json")
-        if path is not None and path.suffix in (".yaml", ".yml") or (path and path.name == "MLmodel"):
+        if path is not None and (path.suffix in (".yaml", ".yml") or path.name == "MLmodel"):
             return Sniffed("yaml")
         return Sniffed("text")
     return Sniffed("binary")

@@ -36,6 +36,7 @@ class Version:
         self.param_count: int | None = row["param_count"]
         self.has_pickle: bool = bool(row["has_pickle"])
         self.record_path: str = row["record_path"]
+        self.deduplicated = False  # set by add_version when identical content was stored
 
     def __repr__(self) -> str:
         return f"<Version {self.ref}>"
@@ -130,7 +131,7 @@ class Version:
 
     @property
     def metric_keys(self) -> list[str]:
-        return sorted(((self.record.get("metric_series") or {}).get("keys") or {}))
+        return sorted((self.record.get("metric_series") or {}).get("keys") or {})
 
     def metric_series(self, key: str | None = None, *, max_points: int | None = None):
         """The full curve of one metric (or all) as a polars DataFrame: key, step, value,

@@ -1,0 +1,1 @@
+"""The `modelyard` command line: argparse, one module for parsing, one for printing."""

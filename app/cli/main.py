@@ -1,0 +1,135 @@
+"""`modelyard`: parse the command line, open the store, run one command, map errors to
+exit codes (0 ok, 1 not found or rejected, 2 usage). No Textual or polars import here."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import commands
+
+COMMANDS: list[tuple[str, str]] = [
+    ("init", "create a new, empty store"),
+    ("add", "add a version from a folder holding a modelyard.yaml or modelyard.json"),
+    ("ls", "list versions matching a query (all versions without one)"),
+    ("models", "list models with their version counts and aliases"),
+    ("show", "show everything one version holds"),
+    ("diff", "compare two versions: params, metrics, files, source, lineage"),
+    ("alias", "set or move an alias (NAME) onto a version, or remove it with --rm"),
+    ("tag", "set tags (KEY=VALUE) on a version, or remove them with --rm"),
+    ("describe", "set a version's description"),
+    ("deprecate", "mark a version deprecated (or not, with --undo)"),
+    ("history", "every change to a model: versions, alias moves, tags, descriptions"),
+    ("fsck", "check the store: records, events and blobs (--read-data re-hashes blobs)"),
+    ("reindex", "rebuild this host's index from the store's files"),
+    ("export", "copy a version's files, verified, into a new folder"),
+    ("demo", "build a demo store and open the explorer on it"),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="modelyard",
+        description="A model store on a shared filesystem, with a terminal explorer. "
+                    "Without a command, opens the explorer on the store.",
+    )
+    parser.add_argument("--store", metavar="PATH",
+                        help="the store (default: $MODELYARD_STORE, else ~/.local/share/"
+                             "modelyard/store, created on first use)")
+    parser.add_argument("--index", metavar="PATH",
+                        help="the SQLite index (default: per host, in ~/.cache/modelyard)")
+    parser.add_argument("--watch", action="store_true",
+                        help="with the explorer: also ingest drops while it runs")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                help="what to do (none: open the explorer)")
+    helps = dict(COMMANDS)
+
+    def cmd(name: str, json_flag: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=helps[name], description=helps[name])
+        if json_flag:
+            p.add_argument("--json", action="store_true", help="print JSON (stable keys)")
+        return p
+
+    p = cmd("init")
+    p.add_argument("path", nargs="?", help="where to create it (default: --store)")
+    p = cmd("add")
+    p.add_argument("folder", help="folder with a modelyard.yaml / modelyard.json manifest")
+    p.add_argument("--model", help="model name (default: the manifest's, else the folder's)")
+    p = cmd("ls")
+    p.add_argument("query", nargs="*", help="a query, e.g. \"metrics.acc > 0.9 and @champion\"")
+    p.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    p.add_argument("--metrics", help="comma-separated metric columns to show")
+    cmd("models")
+    p = cmd("show")
+    p.add_argument("ref", help="NAME (latest), NAME:VERSION or NAME@ALIAS")
+    p = cmd("diff")
+    p.add_argument("a", help="first version ref")
+    p.add_argument("b", help="second version ref")
+    p.add_argument("--all", action="store_true", help="show equal values too")
+    p = cmd("alias")
+    p.add_argument("ref", help="the version (with --rm: any ref of the model)")
+    p.add_argument("name", help="the alias, e.g. champion")
+    p.add_argument("--rm", action="store_true", help="remove the alias instead")
+    p = cmd("tag")
+    p.add_argument("ref", help="the version")
+    p.add_argument("tags", nargs="+", help="KEY=VALUE (or KEY with --rm)")
+    p.add_argument("--rm", action="store_true", help="remove the named tags")
+    p = cmd("describe")
+    p.add_argument("ref", help="the version")
+    p.add_argument("text", help="the new description ('-' reads standard input)")
+    p = cmd("deprecate")
+    p.add_argument("ref", help="the version")
+    p.add_argument("--reason", default="", help="why, shown in its history")
+    p.add_argument("--undo", action="store_true", help="mark it not deprecated")
+    p = cmd("history")
+    p.add_argument("model", help="model name")
+    p = cmd("fsck")
+    p.add_argument("--read-data", action="store_true", help="re-hash every blob")
+    cmd("reindex")
+    p = cmd("export")
+    p.add_argument("ref", help="the version")
+    p.add_argument("dest", help="a new or empty folder")
+    p = cmd("demo", json_flag=False)
+    p.add_argument("path", nargs="?", help="where to build it (default: ./demo-store)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument("--no-open", action="store_true", help="build it and print its path")
+    return parser
+
+
+def store_path(args: argparse.Namespace) -> Path:
+    from modelyard.store.api import default_store_path
+
+    return Path(args.store) if args.store else default_store_path()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from modelyard.store.errors import ModelyardError
+
+    try:
+        if args.command is None:
+            return commands.open_explorer(args, store_path(args))
+        return getattr(commands, f"cmd_{args.command}")(args, store_path(args))
+    except ModelyardError as exc:
+        from .output import safe
+
+        print(f"modelyard: error: {safe(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+    except OSError as exc:
+        from .output import safe
+
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"modelyard: error: {safe(exc.strerror or exc)}{safe(where)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Printing stored strings safely: nothing a drop wrote may reach the terminal as a control
+sequence (ESC, CSI, OSC 52 clipboard writes, C1 controls, bidi overrides)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import unicodedata
+from typing import Any
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\x1b", "\\": "\\\\"}
+_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+
+
+def _dangerous(ch: str) -> bool:
+    return ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")
+
+
+def safe(value: Any, *, multiline: bool = False) -> str:
+    """Text with every control or bidi character shown as a visible escape."""
+    text = "" if value is None else str(value)
+    out = []
+    for ch in text:
+        if ch == "\n" and multiline:
+            out.append(ch)
+        elif ch in _ESCAPES and ch != "\\":
+            out.append(_ESCAPES[ch])
+        elif _dangerous(ch):
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def dumps_json(data: Any) -> str:
+    """JSON that round-trips every string exactly but holds no raw control characters:
+    C0 is escaped by json itself; C1 and bidi characters are escaped here."""
+    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    return "".join(f"\\u{ord(ch):04x}" if (ch in _BIDI or 0x7f <= ord(ch) <= 0x9f
+                                           or unicodedata.category(ch) in ("Cf", "Zl", "Zp"))
+                   else ch for ch in text)
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(dumps_json(data) + "\n")
+
+
+def emit(line: str = "") -> None:
+    """Write one already-safe line."""
+    sys.stdout.write(line + "\n")
+
+
+def human_size(n: int | None) -> str:
+    if n is None:
+        return ""
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return str(n)
+
+
+def number(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return safe(value)
+
+
+def table(headers: list[str], rows: list[list[str]], *, max_width: int = 40) -> list[str]:
+    """A plain aligned text table; cells are already safe; long cells are cut with '…'."""
+    cut = [[c if len(c) <= max_width else c[: max_width - 1] + "…" for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cut]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    for row in cut:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return lines
