@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -55,8 +56,10 @@ class Store:
         self.index_path = Path(index) if index else index_db.default_index_path(
             self.root, self.config["store_id"])
         self._database = index_db.connect(self.index_path)
-        self._db: sqlite3.Connection = self._database.conn
-        self._db.row_factory = sqlite3.Row
+        self._database.conn.row_factory = sqlite3.Row
+        self._owner = threading.get_ident()
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = [self._database.conn]
         if sync:
             self.sync()
 
@@ -70,8 +73,25 @@ class Store:
     def open(cls, path: str | Path, *, index: Path | None = None, sync: bool = True) -> Store:
         return cls(Path(path), index=index, sync=sync)
 
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """This thread's connection: SQLite connections are not shared between threads, so
+        the app's worker threads each get their own (WAL lets them read while one writes)."""
+        if threading.get_ident() == self._owner:
+            return self._database.conn
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = index_db.open_connection(self.index_path)
+            self._local.conn = conn
+            self._connections.append(conn)
+        return conn
+
     def close(self) -> None:
-        self._db.close()
+        for conn in self._connections:
+            try:
+                conn.close()
+            except Exception:  # closing from another thread; the process is ending anyway
+                pass
 
     def __enter__(self) -> Store:
         return self

@@ -277,9 +277,28 @@ def _charts(charts: Any) -> dict[str, Any]:
                 raise InvalidManifest(f"{where}.matrix must be {len(labels)}x{len(labels)}")
             out[kind] = {"labels": labels,
                          "matrix": [_numbers(r, f"{where}.matrix") for r in matrix]}
+        elif kind == "feature_importance":
+            out[kind] = _importance(data, where)
         else:
             out[kind] = _plain(dict(data), where)
     return out
+
+
+def _importance(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Either {feature: score} or {features: [...], importance: [...]}; kept as two lists
+    sorted by score so every reader draws the same bars."""
+    if "features" in data:
+        names = [str(n) for n in data.get("features") or []]
+        scores = _numbers(data.get("importance"), f"{where}.importance")
+        if len(names) != len(scores):
+            raise InvalidManifest(f"{where}: features and importance differ in length")
+        pairs = list(zip(names, scores, strict=True))
+        kind = str(data.get("type") or "")
+    else:
+        pairs = [(str(k), _numbers([v], f"{where}.{k}")[0]) for k, v in data.items()]
+        kind = ""
+    pairs.sort(key=lambda p: -p[1])
+    return {"type": kind, "features": [p[0] for p in pairs], "importance": [p[1] for p in pairs]}
 
 
 def _serving(serving: Any) -> dict[str, Any]:

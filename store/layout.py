@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import atomic, clock
 from .errors import NotAStore, StoreExists
+from .identity import current_host
 from .names import model_dirname, model_from_dirname
 
 CONFIG_NAME = "modelyard.json"
@@ -119,7 +119,7 @@ def init_store(root: Path, *, user: str) -> dict:
         "format_version": FORMAT_VERSION,
         "store_id": uuid.uuid4().hex,
         "created_at": utc_now(),
-        "created_by": {"user": user, "host": socket.gethostname()},
+        "created_by": {"user": user, "host": current_host()},
         "settings": dict(DEFAULT_SETTINGS),
     }
     data = json.dumps(config, indent=2, sort_keys=True).encode() + b"\n"

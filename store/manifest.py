@@ -95,6 +95,7 @@ class FolderVersion:
     files: dict[str, Path]
     metric_series: dict[str, Any] = field(default_factory=dict)
     source: dict[str, Any] | None = None
+    aliases: list[str] = field(default_factory=list)  # set after writing (MLflow imports)
 
 
 def _inside(folder: Path, rel: str, where: str) -> Path:

@@ -61,7 +61,7 @@ def store_files(blobs: BlobStore, files: Mapping[str, FileSource], *, consume: b
         rel = safe_relpath(rel, "files")
         digest, size, sniffed = _put(blobs, source, consume)
         fmt = sniffed.format
-        if fmt in ("text", "binary") and isinstance(source, (str, Path)):
+        if fmt in ("text", "binary"):
             fmt = _by_suffix(rel) or fmt
         out.append({"path": rel, "size": size, "digest": digest, "format": fmt,
                     "pickle": sniffed.pickle})
@@ -69,7 +69,8 @@ def store_files(blobs: BlobStore, files: Mapping[str, FileSource], *, consume: b
 
 
 def _by_suffix(rel: str) -> str:
-    return {".py": "python", ".md": "markdown", ".txt": "text", ".onnx": "onnx"}.get(
+    return {".py": "python", ".md": "markdown", ".txt": "text", ".onnx": "onnx",
+            ".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(
         PurePosixPath(rel).suffix.lower(), "")
 
 

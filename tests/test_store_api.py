@@ -47,7 +47,8 @@ def test_manifest_version_round_trips_every_card_field(store: Store, tmp_path: P
     loss = v.metric_series("loss")
     assert loss["step"].to_list() == [0, 1, 2] and loss["value"].to_list() == [1.0, 0.5, 0.25]
     assert v.charts["confusion_matrix"]["matrix"] == [[5.0, 1.0], [2.0, 7.0]]
-    assert v.charts["feature_importance"] == {"age": 0.7, "income": 0.3}
+    assert v.charts["feature_importance"] == {"type": "", "features": ["age", "income"],
+                                              "importance": [0.7, 0.3]}
     assert set(v.charts) == {"roc", "pr", "confusion_matrix", "feature_importance",
                              "feature_stats"}
     assert v.files[0]["path"] == "model.safetensors"

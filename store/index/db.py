@@ -47,6 +47,14 @@ def connect(path: Path) -> sqlite_utils.Database:
     raise AssertionError("unreachable")
 
 
+def open_connection(path: Path) -> sqlite3.Connection:
+    """Another connection to an index that `connect` already prepared (one per thread)."""
+    conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+    _pragmas(conn, Path(path))
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
 def _pragmas(conn: sqlite3.Connection, path: Path) -> None:
     # WAL only where the file is local: it needs shared memory that NFS cannot give.
     mode = "DELETE" if is_network_fs(path.parent) else "WAL"

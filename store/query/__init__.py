@@ -1,0 +1,36 @@
+"""The search language: MLflow's filter grammar plus OR, NOT, ranges, text and qualifiers.
+
+`compile_query` turns a query into SQL over the index's `versions v`; `parse` alone gives the
+syntax tree, for a search box that wants to point at a mistake while the user types.
+"""
+
+from .compiler import DEFAULT_ORDER, CompiledQuery, compile_query
+from .lexer import Ago, Instant, Value
+from .parser import (
+    ATTRIBUTES,
+    FIELD_PREFIXES,
+    KEYWORDS,
+    Alias,
+    And,
+    Between,
+    Compare,
+    Field,
+    Has,
+    InList,
+    Latest,
+    Node,
+    Not,
+    Or,
+    OrderItem,
+    Parent,
+    Query,
+    Text,
+    parse,
+)
+
+__all__ = [
+    "ATTRIBUTES", "DEFAULT_ORDER", "FIELD_PREFIXES", "KEYWORDS", "Ago", "Alias", "And",
+    "Between", "Compare", "CompiledQuery", "Field", "Has", "InList", "Instant", "Latest",
+    "Node", "Not", "Or", "OrderItem", "Parent", "Query", "Text", "Value", "compile_query",
+    "parse",
+]

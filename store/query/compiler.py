@@ -1,0 +1,308 @@
+"""Turn a parsed query into SQL over the index, with every user value bound as a parameter.
+
+A condition on a side table becomes `v.id IN (SELECT version_id FROM t WHERE key = ? ...)`,
+so SQLite answers it from the (key, value) index and a version lacking the key never
+matches, not even `!=`, as in MLflow. LIKE and ILIKE become GLOB patterns: SQLite's own
+LIKE ignores ASCII case and obeys a connection-wide pragma this module does not control.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+
+from .lexer import Ago, Instant, Value
+from .parser import (
+    Alias,
+    And,
+    Between,
+    Compare,
+    Field,
+    Has,
+    InList,
+    Latest,
+    Node,
+    Not,
+    Or,
+    OrderItem,
+    Parent,
+    Text,
+    parse,
+)
+
+DEFAULT_ORDER = "v.created_ms DESC, v.model, v.number DESC"
+_TABLES = {"metric": "metrics", "param": "params", "tag": "tags", "dataset": "datasets"}
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    """Pieces of `SELECT v.* FROM versions v {joins} WHERE {where} ORDER BY {order_by}`.
+
+    Bind `joins_params + params + order_params`, in that order.
+    """
+
+    where: str
+    params: list[object]
+    order_by: str
+    order_params: list[object]
+    joins: str
+    joins_params: list[object]
+
+
+def compile_query(text: str, *, now_ms: int) -> CompiledQuery:
+    """Compile a query; relative times such as `-7d` count back from `now_ms`."""
+    query = parse(text)
+    sql = _Compiler(now_ms).node(query.where) if query.where is not None else None
+    joins, joins_params, order_by = _order(query.order)
+    return CompiledQuery(
+        where=sql.text if sql else "1",
+        params=sql.params if sql else [],
+        order_by=order_by,
+        order_params=[],
+        joins=joins,
+        joins_params=joins_params,
+    )
+
+
+@dataclass
+class _Sql:
+    text: str
+    params: list[object] = field(default_factory=list)
+    compound: bool = False  # joins terms with AND/OR: needs parentheses inside another
+    subquery: bool = False  # exactly `v.id IN (...)`, so NOT can become `v.id NOT IN (...)`
+
+
+def _wrap(sql: _Sql) -> str:
+    return f"({sql.text})" if sql.compound else sql.text
+
+
+class _Compiler:
+    def __init__(self, now_ms: int) -> None:
+        self.now_ms = now_ms
+
+    def node(self, node: Node) -> _Sql | None:
+        """The SQL of `node`, or None when it places no constraint (a text of only symbols)."""
+        if isinstance(node, And | Or):
+            parts = [self.node(item) for item in node.items]
+            if isinstance(node, Or) and None in parts:
+                return None
+            kept = [part for part in parts if part is not None]
+            if len(kept) <= 1:
+                return kept[0] if kept else None
+            joiner = " AND " if isinstance(node, And) else " OR "
+            params = [p for part in kept for p in part.params]
+            return _Sql(joiner.join(_wrap(part) for part in kept), params, compound=True)
+        if isinstance(node, Not):
+            inner = self.node(node.operand)
+            if inner is None:
+                return None
+            if inner.subquery:
+                return _Sql("v.id NOT IN" + inner.text.removeprefix("v.id IN"), inner.params)
+            return _Sql(f"NOT ({inner.text})", inner.params)
+        if isinstance(node, Text):
+            phrase = fts_phrase(node.text, prefix=node.prefix)
+            if phrase is None:
+                return None
+            return _in("SELECT rowid FROM versions_fts WHERE versions_fts MATCH ?", [phrase])
+        if isinstance(node, Alias):
+            return _in("SELECT version_id FROM aliases WHERE alias = ?", [node.name])
+        if isinstance(node, Parent):
+            if node.number is None:
+                sql = "SELECT version_id FROM parents WHERE model = ? OR ref = ?"
+                return _in(sql, [node.model, node.model])
+            sql = "SELECT version_id FROM parents WHERE model = ? AND number = ?"
+            return _in(sql, [node.model, node.number])
+        if isinstance(node, Latest):
+            return _Sql("v.number = (SELECT max(number) FROM versions WHERE model = v.model)")
+        if isinstance(node, Has):
+            return _has(node.field)
+        return self.condition(node)
+
+    def condition(self, node: Compare | InList | Between) -> _Sql:
+        """A comparison, on a `versions` column or inside a side-table subquery."""
+        f = node.field
+        if f.kind == "attr":
+            return self.predicate(f"v.{f.column}", node)
+        where, params = _side_filter(f)
+        column = f.key if f.kind == "dataset" else "value"
+        if f.kind == "param" and _numeric(node):
+            column = "num"
+        if isinstance(node, InList) and f.kind == "param":
+            predicate = _param_in(node)
+        else:
+            predicate = self.predicate(column, node)
+        where.append(_wrap(predicate))
+        sql = f"SELECT version_id FROM {_TABLES[f.kind]} WHERE {' AND '.join(where)}"
+        return _in(sql, params + predicate.params)
+
+    def predicate(self, column: str, node: Compare | InList | Between) -> _Sql:
+        if isinstance(node, Compare):
+            return self.compare(column, node.op, node.value)
+        if isinstance(node, InList):
+            if node.field.type == "time":
+                parts = [self.compare(column, "=", value) for value in node.values]
+                any_of = _Sql(" OR ".join(_wrap(p) for p in parts),
+                              [x for p in parts for x in p.params], compound=True)
+                return _Sql(f"NOT ({any_of.text})", any_of.params) if node.negated else any_of
+            marks = ", ".join("?" * len(node.values))
+            keyword = "NOT IN" if node.negated else "IN"
+            return _Sql(f"{column} {keyword} ({marks})", [_bindable(v) for v in node.values])
+        if node.field.type == "time":
+            low, high = self.bounds(node.low)[0], self.bounds(node.high)[1]
+            sql = _Sql(f"{column} >= ? AND {column} < ?", [low, high], compound=True)
+            return _Sql(f"NOT ({sql.text})", sql.params) if node.negated else sql
+        keyword = "NOT BETWEEN" if node.negated else "BETWEEN"
+        values = [_bindable(node.low), _bindable(node.high)]
+        if node.field.kind == "param" and column == "value":  # a text range: numbers as text
+            values = [str(v) for v in values]
+        return _Sql(f"{column} {keyword} ? AND ?", values)
+
+    def compare(self, column: str, op: str, value: Value) -> _Sql:
+        if op.endswith(("LIKE", "GLOB")):
+            pattern = str(value)
+            if op.endswith("LIKE"):
+                pattern = like_to_glob(pattern, fold=op.endswith("ILIKE"))
+            if op.startswith("NOT "):
+                return _Sql(f"NOT ({column} GLOB ?)", [pattern])
+            return _Sql(f"{column} GLOB ?", [pattern])
+        if isinstance(value, Instant | Ago):
+            return self.compare_time(column, op, value)
+        return _Sql(f"{column} {op} ?", [_bindable(value)])
+
+    def compare_time(self, column: str, op: str, value: Instant | Ago) -> _Sql:
+        """A date covers its whole day: `created <= 2026-01-31` includes that evening."""
+        low, high = self.bounds(value)
+        if high - low == 1:
+            return _Sql(f"{column} {op} ?", [low])
+        if op == "=":
+            return _Sql(f"{column} >= ? AND {column} < ?", [low, high], compound=True)
+        if op == "!=":
+            return _Sql(f"{column} < ? OR {column} >= ?", [low, high], compound=True)
+        bound = {">": (">=", high), ">=": (">=", low), "<": ("<", low), "<=": ("<", high)}[op]
+        return _Sql(f"{column} {bound[0]} ?", [bound[1]])
+
+    def bounds(self, value: Value) -> tuple[int, int]:
+        """The half-open range of epoch ms a time value covers."""
+        if isinstance(value, Ago):
+            moment = self.now_ms - value.ms
+            return moment, moment + 1
+        assert isinstance(value, Instant)
+        return value.ms, value.ms + value.span_ms
+
+
+def _in(subquery: str, params: list[object]) -> _Sql:
+    return _Sql(f"v.id IN ({subquery})", params, subquery=True)
+
+
+def _side_filter(f: Field) -> tuple[list[str], list[object]]:
+    if f.kind == "dataset":
+        return (["role = ?"], [f.role]) if f.role else ([], [])
+    return ["key = ?"], [f.key]
+
+
+def _numeric(node: Compare | InList | Between) -> bool:
+    """Params compare as numbers when the query wrote numbers, else as text like MLflow."""
+    if isinstance(node, Compare):
+        return not node.op.endswith(("LIKE", "GLOB")) and not isinstance(node.value, str)
+    if isinstance(node, Between):
+        return not isinstance(node.low, str) and not isinstance(node.high, str)
+    return False
+
+
+def _param_in(node: InList) -> _Sql:
+    """Text values match `value`, numbers match `num`; never NULL, so NOT IN stays exact."""
+    texts = [v for v in node.values if isinstance(v, str)]
+    numbers = [v for v in node.values if not isinstance(v, str)]
+    parts: list[str] = []
+    if texts:
+        parts.append(f"value IN ({', '.join('?' * len(texts))})")
+    if numbers:
+        parts.append(f"(num IS NOT NULL AND num IN ({', '.join('?' * len(numbers))}))")
+    text = " OR ".join(parts)
+    params: list[object] = [*texts, *numbers]
+    if node.negated:
+        return _Sql(f"NOT ({text})", params)
+    return _Sql(text, params, compound=len(parts) > 1)
+
+
+def _has(f: Field) -> _Sql:
+    if f.kind in ("metric", "param", "tag"):
+        return _in(f"SELECT version_id FROM {_TABLES[f.kind]} WHERE key = ?", [f.key])
+    if f.kind == "dataset":
+        where, params = _side_filter(f)
+        where.append(f"{f.key} != ''")
+        return _in(f"SELECT version_id FROM datasets WHERE {' AND '.join(where)}", params)
+    if f.kind in ("alias", "parent"):
+        return _in(f"SELECT version_id FROM {f.kind}s", [])
+    if f.type == "text":
+        return _Sql(f"v.{f.column} != ''")
+    return _Sql(f"v.{f.column} IS NOT NULL")
+
+
+def _bindable(value: Value) -> object:
+    return int(value) if isinstance(value, bool) else value
+
+
+def _order(items: tuple[OrderItem, ...]) -> tuple[str, list[object], str]:
+    """LEFT JOINs (one alias per key) and the ORDER BY body; missing values sort last."""
+    joins: list[str] = []
+    params: list[object] = []
+    terms: list[str] = []
+    aliases: dict[tuple[str, str], str] = {}
+    for item in items:
+        f = item.field
+        direction = "DESC" if item.descending else "ASC"
+        if f.kind == "attr":
+            columns = [f"v.{f.column}"]
+        else:
+            table = _TABLES[f.kind]
+            alias = aliases.get((table, f.key))
+            if alias is None:
+                alias = aliases[(table, f.key)] = f"o{len(aliases) + 1}"
+                joins.append(
+                    f"LEFT JOIN {table} {alias} ON {alias}.version_id = v.id AND {alias}.key = ?"
+                )
+                params.append(f.key)
+            columns = [f"{alias}.num", f"{alias}.value"] if f.kind == "param" else [
+                f"{alias}.value"
+            ]
+        terms.extend(f"{column} {direction} NULLS LAST" for column in columns)
+    return " ".join(joins), params, ", ".join([*terms, DEFAULT_ORDER])
+
+
+def like_to_glob(pattern: str, *, fold: bool) -> str:
+    """A LIKE pattern (`%`, `_`, backslash escapes) as a GLOB; `fold` ignores letter case."""
+    out: list[str] = []
+    chars = iter(pattern)
+    for ch in chars:
+        if ch == "\\":
+            out.append(_glob_literal(next(chars, "\\"), fold))
+        elif ch == "%":
+            out.append("*")
+        elif ch == "_":
+            out.append("?")
+        else:
+            out.append(_glob_literal(ch, fold))
+    return "".join(out)
+
+
+def _glob_literal(ch: str, fold: bool) -> str:
+    if ch in "*?[":
+        return f"[{ch}]"
+    if fold:
+        forms = {form for form in (ch, ch.lower(), ch.upper()) if len(form) == 1}
+        if len(forms) > 1:
+            return "[" + "".join(sorted(forms)) + "]"
+    return ch
+
+
+def fts_phrase(text: str, *, prefix: bool) -> str | None:
+    """User text as one FTS5 phrase that can never be an FTS syntax error.
+
+    Control characters go (a NUL ends the FTS query string early); a text with no letter,
+    digit or `_` has nothing to search for and yields None, which the caller ignores.
+    """
+    clean = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
+    if not any(ch == "_" or unicodedata.category(ch)[0] in "LN" for ch in clean):
+        return None
+    return '"' + clean.replace('"', '""') + '"' + ("*" if prefix else "")
