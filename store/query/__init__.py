@@ -5,16 +5,13 @@ syntax tree, for a search box that wants to point at a mistake while the user ty
 """
 
 from .compiler import DEFAULT_ORDER, CompiledQuery, compile_query
+from .fields import ATTRIBUTES, FIELD_PREFIXES, KEYWORDS, Field
 from .lexer import Ago, Instant, Value
-from .parser import (
-    ATTRIBUTES,
-    FIELD_PREFIXES,
-    KEYWORDS,
+from .nodes import (
     Alias,
     And,
     Between,
     Compare,
-    Field,
     Has,
     InList,
     Latest,
@@ -25,8 +22,8 @@ from .parser import (
     Parent,
     Query,
     Text,
-    parse,
 )
+from .parser import parse
 
 __all__ = [
     "ATTRIBUTES", "DEFAULT_ORDER", "FIELD_PREFIXES", "KEYWORDS", "Ago", "Alias", "And",

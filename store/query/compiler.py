@@ -11,13 +11,13 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 
+from .fields import Field
 from .lexer import Ago, Instant, Value
-from .parser import (
+from .nodes import (
     Alias,
     And,
     Between,
     Compare,
-    Field,
     Has,
     InList,
     Latest,
@@ -27,8 +27,8 @@ from .parser import (
     OrderItem,
     Parent,
     Text,
-    parse,
 )
+from .parser import parse
 
 DEFAULT_ORDER = "v.created_ms DESC, v.model, v.number DESC"
 _TABLES = {"metric": "metrics", "param": "params", "tag": "tags", "dataset": "datasets"}

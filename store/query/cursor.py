@@ -1,0 +1,65 @@
+"""A position in one query's tokens, and the look-ahead questions the grammar asks there.
+
+The parser's rules build on `TokenCursor`: it hands out tokens, never runs past the EOF token,
+and turns a mistake into a QueryError at the column of the token that caused it.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from ..errors import QueryError
+from .lexer import Kind, Token, tokenize
+
+COMPARE_WORDS = ("LIKE", "ILIKE", "GLOB", "IN", "BETWEEN")
+
+
+class TokenCursor:
+    """The tokens of `text` and how far the parser has read them."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = tokenize(text)
+        self.i = 0
+
+    def peek(self, ahead: int = 0) -> Token:
+        return self.tokens[min(self.i + ahead, len(self.tokens) - 1)]
+
+    def take(self) -> Token:
+        token = self.peek()
+        self.i = min(self.i + 1, len(self.tokens) - 1)
+        return token
+
+    def fail(self, message: str, pos: int) -> NoReturn:
+        raise QueryError(message, self.text, pos)
+
+    def at_order(self) -> bool:
+        return self.peek().is_word("ORDER") and self.peek(1).is_word("BY")
+
+    def starts_term(self) -> bool:
+        token = self.peek()
+        return not (
+            token.kind in (Kind.EOF, Kind.RPAREN) or token.is_word("AND", "OR") or self.at_order()
+        )
+
+    def field_width(self) -> int:
+        """2 when the word is `entity.` glued to a quoted key (metrics.`f1-score`), else 1."""
+        word, nxt = self.peek(), self.peek(1)
+        if word.text.endswith(".") and nxt.kind in (Kind.STRING, Kind.BACKTICK):
+            return 2 if nxt.start == word.end else 1
+        return 1
+
+    def at_comparator(self, ahead: int) -> bool:
+        token = self.peek(ahead)
+        if token.kind is Kind.OP or token.is_word(*COMPARE_WORDS, "IS"):
+            return True
+        return token.is_word("NOT") and self.peek(ahead + 1).is_word(*COMPARE_WORDS)
+
+
+def describe(token: Token) -> str:
+    """A token as an error message names it."""
+    if token.kind is Kind.EOF:
+        return "the end of the query"
+    if token.kind is Kind.STRING:
+        return f"the string {token.text!r}"
+    return f"'{token.text}'"
