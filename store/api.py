@@ -123,6 +123,21 @@ class Store:
         return [ModelInfo(r["name"], r["n"], r["latest"], r["updated"], r["description"],
                           aliases.get(r["name"], {})) for r in rows]
 
+    def keys(self, kind: str, *, by_frequency: bool = False) -> list[str]:
+        """Distinct metric, param or tag keys, or alias names: for pickers and completion;
+        `by_frequency` puts the keys most versions have first."""
+        table = {"metrics": "metrics", "params": "params", "tags": "tags"}.get(kind)
+        if kind == "aliases":
+            return [r[0] for r in self._db.execute("SELECT DISTINCT alias FROM aliases "
+                                                   "ORDER BY alias")]
+        if table is None:
+            raise ValueError(f"unknown key kind {kind!r}; use metrics, params, tags or aliases")
+        if by_frequency:
+            sql = f"SELECT key FROM {table} GROUP BY key ORDER BY count(*) DESC, key"
+        else:
+            sql = f"SELECT DISTINCT key FROM {table} ORDER BY key"
+        return [r[0] for r in self._db.execute(sql)]
+
     def model(self, name: str) -> ModelInfo:
         for info in self.models():
             if info.name == name:
@@ -136,25 +151,30 @@ class Store:
             raise self._model_not_found(model)
         return found
 
-    def search(self, query: str = "", *, limit: int | None = 100, offset: int = 0
-               ) -> list[Version]:
-        """Versions matching the query language (see README), in its order."""
+    def search(self, query: str = "", *, limit: int | None = 100, offset: int = 0,
+               model: str | None = None) -> list[Version]:
+        """Versions matching the query language (see README), in its order; `model` narrows
+        the search to one model whatever the query says."""
         from .query import compile_query
 
         q = compile_query(query, now_ms=int(time.time() * 1000))
-        sql = f"SELECT v.* FROM versions v {q.joins} WHERE {q.where} ORDER BY {q.order_by}"
-        params = [*q.joins_params, *q.params, *q.order_params]
+        scope = " AND v.model = ?" if model is not None else ""
+        sql = (f"SELECT v.* FROM versions v {q.joins} WHERE ({q.where}){scope} "
+               f"ORDER BY {q.order_by}")
+        params = [*q.joins_params, *q.params, *([model] if model is not None else []),
+                  *q.order_params]
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             params += [limit, offset]
         return [Version(self, row) for row in self._db.execute(sql, params)]
 
-    def count(self, query: str = "") -> int:
+    def count(self, query: str = "", *, model: str | None = None) -> int:
         from .query import compile_query
 
         q = compile_query(query, now_ms=int(time.time() * 1000))
-        row = self._db.execute(f"SELECT count(*) FROM versions v WHERE {q.where}",
-                               q.params).fetchone()
+        scope = " AND v.model = ?" if model is not None else ""
+        row = self._db.execute(f"SELECT count(*) FROM versions v WHERE ({q.where}){scope}",
+                               [*q.params, *([model] if model is not None else [])]).fetchone()
         return int(row[0])
 
     def get(self, ref: str) -> Version:

@@ -8,29 +8,16 @@ import sys
 import unicodedata
 from typing import Any
 
-_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\x1b", "\\": "\\\\"}
+from ..safe_text import human_size, printable
+
+__all__ = ["dumps_json", "emit", "emit_json", "human_size", "number", "safe", "table"]
+
 _BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
-
-
-def _dangerous(ch: str) -> bool:
-    return ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")
 
 
 def safe(value: Any, *, multiline: bool = False) -> str:
     """Text with every control or bidi character shown as a visible escape."""
-    text = "" if value is None else str(value)
-    out = []
-    for ch in text:
-        if ch == "\n" and multiline:
-            out.append(ch)
-        elif ch in _ESCAPES and ch != "\\":
-            out.append(_ESCAPES[ch])
-        elif _dangerous(ch):
-            code = ord(ch)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
+    return printable(value, multiline=multiline)
 
 
 def dumps_json(data: Any) -> str:
@@ -49,17 +36,6 @@ def emit_json(data: Any) -> None:
 def emit(line: str = "") -> None:
     """Write one already-safe line."""
     sys.stdout.write(line + "\n")
-
-
-def human_size(n: int | None) -> str:
-    if n is None:
-        return ""
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1000 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return str(n)
 
 
 def number(value: Any) -> str:

@@ -1,0 +1,124 @@
+"""The explorer app: one Store, a stack of screens, and a live view of the index.
+
+`make_app(store)` builds it for the CLI, the tests and the screenshot script alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from modelyard.store import ModelyardError, Store
+
+from .messages import OpenVersion, StoreChanged
+from .safe_text import printable
+
+SYNC_SECONDS = 1.0
+
+
+class ExplorerApp(App):
+    """Browse, search, read and compare model versions."""
+
+    CSS_PATH = "explorer.tcss"
+    TITLE = "modelyard"
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("ctrl+r", "sync_now", "Sync", show=False),
+    ]
+
+    def __init__(self, store: Store, *, watch: bool = False, live: bool = True) -> None:
+        super().__init__()
+        self.store = store
+        self.watch_drops = watch
+        self.live = live
+        self._watcher = None
+
+    def on_mount(self) -> None:
+        from .screens.browse import BrowseScreen
+
+        self.push_screen(BrowseScreen())
+        if self.live:
+            self.set_interval(SYNC_SECONDS, self.sync_index)
+        if self.watch_drops:
+            self._start_watcher()
+
+    # live updates
+    @work(thread=True, exclusive=True, group="sync")
+    def sync_index(self) -> None:
+        """Catch the index up with what other processes and hosts wrote."""
+        report = self.store.sync()
+        if report.versions or report.events:
+            refs = [v.ref for v in self.store.search("", limit=report.versions)] \
+                if report.versions else []
+            self.call_from_thread(self.broadcast_change, StoreChanged(refs, report.events))
+
+    def broadcast_change(self, change: StoreChanged) -> None:
+        if change.new_refs:
+            shown = ", ".join(printable(r) for r in change.new_refs[:3])
+            more = f" and {len(change.new_refs) - 3} more" if len(change.new_refs) > 3 else ""
+            self.notify(f"New: {shown}{more}", title="Store updated", markup=False)
+        for screen in self.screen_stack:
+            screen.post_message(StoreChanged(change.new_refs, change.events))
+
+    def action_sync_now(self) -> None:
+        self.sync_index()
+
+    def _start_watcher(self) -> None:
+        try:
+            from modelyard.store.watcher import Watcher
+        except ImportError:
+            self.notify("The drop watcher is not available in this build", severity="warning")
+            return
+
+        def on_result(result) -> None:
+            text = printable(getattr(result, "line", None) or str(result))
+            self.call_from_thread(self.notify, text, title="Drop", markup=False)
+            self.call_from_thread(self.sync_index)
+
+        self._watcher = Watcher(self.store.root, log=lambda line: None, on_result=on_result)
+        self._watcher.start()
+
+    def on_unmount(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+
+    # navigation
+    def on_open_version(self, event: OpenVersion) -> None:
+        from .screens.version_card import VersionScreen
+
+        try:
+            self.store.get(event.ref)
+        except ModelyardError as exc:
+            self.notify(printable(str(exc)), severity="warning", markup=False)
+            return
+        self.push_screen(VersionScreen(event.ref))
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for binding in screen.active_bindings.values():
+            b = binding.binding
+            if b.description and b.action not in ("quit", "help", "command_palette"):
+                yield SystemCommand(b.description, f"{b.description} ({b.key_display or b.key})",
+                                    lambda action=b.action, node=binding.node:
+                                    self.call_later(self.run_action, action, node))
+        yield SystemCommand("Help", "Every key, on every screen (?)", self.action_help)
+
+
+def make_app(store: Store, *, watch: bool = False, live: bool = True) -> ExplorerApp:
+    return ExplorerApp(store, watch=watch, live=live)
+
+
+def run_explorer(store: Store, *, watch: bool = False) -> int:
+    make_app(store, watch=watch).run()
+    return 0

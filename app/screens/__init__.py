@@ -1,0 +1,1 @@
+"""The explorer's screens: browse, a version's card, compare, help."""

@@ -1,0 +1,180 @@
+"""The first screen: models on the left, the versions table, the search bar above it."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Header, Static
+
+from ..actions import VersionActions
+from ..messages import OpenVersion, StoreChanged
+from ..safe_text import printable
+from ..widgets.metric_picker import MetricPicker
+from ..widgets.model_list import ModelList
+from ..widgets.search_bar import SearchBar
+from ..widgets.versions_table import VersionsTable
+
+
+class BrowseScreen(VersionActions):
+    """Search and browse every version; mark some with space and compare them with c."""
+
+    BINDINGS = [
+        Binding("slash", "focus_search", "Search"),
+        Binding("escape", "focus_table", "Table", show=False),
+        Binding("c", "compare", "Compare"),
+        Binding("m", "toggle_models", "Models"),
+        Binding("M", "pick_metrics", "Columns"),
+        Binding("a", "alias", "Alias"),
+        Binding("t", "tag", "Tag"),
+        Binding("d", "describe", "Describe"),
+        Binding("x", "deprecate", "Deprecate"),
+        Binding("e", "export", "Export"),
+        Binding("u", "clear_marks", "Unmark all", show=False),
+        Binding("r", "reload", "Reload", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield SearchBar(id="search")
+        with Horizontal(id="browse-body"):
+            yield ModelList(id="models")
+            with Vertical(id="table-pane"):
+                yield VersionsTable(self.store, id="versions")
+                yield Static("", id="status")
+        yield Footer()
+
+    @property
+    def table(self) -> VersionsTable:
+        return self.query_one(VersionsTable)
+
+    def current_ref(self) -> str | None:
+        return self.table.current_ref
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        self.title = "modelyard"
+        self.sub_title = printable(str(self.store.root))
+        self.reload(first=True)
+
+    @work(thread=True, exclusive=True, group="browse-reload")
+    def reload(self, *, first: bool = False, keep: bool = False) -> None:
+        """Re-read models, the result count and the vocabulary, off the event loop."""
+        store = self.store
+        models = store.models()
+        total_all = sum(m.versions for m in models)
+        table = self.table
+        total = store.count(table.query_text, model=table.model)
+        vocab = {"metrics": store.keys("metrics"), "params": store.keys("params"),
+                 "tags": store.keys("tags"), "aliases": store.keys("aliases"),
+                 "models": [m.name for m in models]}
+        metric_columns = store.keys("metrics", by_frequency=True)[:2] if first else None
+        self.app.call_from_thread(self._reloaded, models, total_all, total, vocab,
+                                  metric_columns, keep)
+
+    def _reloaded(self, models, total_all, total, vocab, metric_columns, keep) -> None:
+        self.query_one(ModelList).show_models(models, total_all)
+        self.query_one(SearchBar).suggester.set_vocabulary(**vocab)
+        table = self.table
+        if metric_columns is not None:
+            table.metric_columns = metric_columns
+        longest = max((len(printable(m.name)) + len(str(m.latest)) + 1 for m in models),
+                      default=16)
+        table.ref_width = max(12, min(32, longest))
+        table.load(table.query_text, total, keep_ref=table.current_ref if keep else None)
+        self._status()
+
+    def _status(self) -> None:
+        table = self.table
+        parts = [f"{table.total:,} versions"]
+        if table.model is not None:
+            parts.append(f"in {printable(table.model)}")
+        if table.marks:
+            parts.append(f"{len(table.marks)} marked (c to compare, u to unmark)")
+        parts.append(f"sorted by {printable(table._title(table.sort_column))}")
+        self.query_one("#status", Static).update(Text("  ·  ".join(parts), style="dim"))
+
+    # search and filters
+    @on(SearchBar.Submitted)
+    def search(self, event: SearchBar.Submitted) -> None:
+        self.table.query_text = event.query
+        self._count_and_load(event.query)
+        if event.final:
+            self.table.focus()
+
+    @work(thread=True, exclusive=True, group="browse-count")
+    def _count_and_load(self, query: str) -> None:
+        table = self.table
+        try:
+            total = self.store.count(query, model=table.model)
+        except Exception as exc:  # QueryError is caught by the search bar first
+            self.app.call_from_thread(self.notify, printable(str(exc)), severity="error",
+                                      markup=False)
+            return
+        self.app.call_from_thread(self._loaded, query, total)
+
+    def _loaded(self, query: str, total: int) -> None:
+        if query == self.table.query_text:
+            self.table.load(query, total)
+            self._status()
+
+    @on(ModelList.Chosen)
+    def choose_model(self, event: ModelList.Chosen) -> None:
+        self.table.model = event.model
+        self._count_and_load(self.table.query_text)
+        self.table.focus()
+
+    @on(VersionsTable.Loaded)
+    @on(VersionsTable.MarksChanged)
+    def _table_changed(self) -> None:
+        self._status()
+
+    @on(VersionsTable.Opened)
+    def open_version(self, event: VersionsTable.Opened) -> None:
+        self.post_message(OpenVersion(event.ref))
+
+    def on_store_changed(self, event: StoreChanged) -> None:
+        self.reload(keep=True)
+
+    # actions
+    def action_focus_search(self) -> None:
+        self.query_one(SearchBar).input.focus()
+
+    def action_focus_table(self) -> None:
+        self.table.focus()
+
+    def action_toggle_models(self) -> None:
+        models = self.query_one(ModelList)
+        models.display = not models.display
+
+    def action_clear_marks(self) -> None:
+        self.table.marks.clear()
+        self.table.refresh()
+        self._status()
+
+    def action_reload(self) -> None:
+        self.reload(keep=True)
+
+    def action_compare(self) -> None:
+        marks = list(self.table.marks)
+        if len(marks) < 2:
+            self.notify("Mark two or more versions with space, then press c",
+                        severity="warning")
+            return
+        from .compare import CompareScreen
+
+        self.app.push_screen(CompareScreen(marks))
+
+    def action_pick_metrics(self) -> None:
+        keys = self.store.keys("metrics")
+
+        def chosen(columns: list[str] | None) -> None:
+            if columns is not None:
+                self.table.metric_columns = columns
+                self.table.load(self.table.query_text, self.table.total,
+                                keep_ref=self.table.current_ref)
+
+        self.app.push_screen(MetricPicker(keys, self.table.metric_columns), chosen)
+

@@ -1,0 +1,172 @@
+"""Compare marked versions (of any models): params that differ, metrics with the best value
+per row and deltas, overlaid curves, a source diff and lineage differences."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, OptionList, Static, TabbedContent, TabPane
+from textual.widgets.option_list import Option
+from textual_plotext import PlotextPlot
+
+from modelyard.store import ModelyardError, Version
+from modelyard.store.diff import source_text_diff
+
+from ..safe_text import fmt_number, plain, printable
+from ..widgets.card.curves import CurveView, prepare
+from ..widgets.card.source import DIFF, code_view
+from .compare_data import lineage_rows, metric_rows, param_rows, source_paths
+
+
+class CompareScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("a", "toggle_all", "All/only differences"),
+        Binding("1", "tab('cmp-params')", "Params", show=False),
+        Binding("2", "tab('cmp-metrics')", "Metrics", show=False),
+        Binding("3", "tab('cmp-curves')", "Curves", show=False),
+        Binding("4", "tab('cmp-source')", "Source", show=False),
+        Binding("5", "tab('cmp-lineage')", "Lineage", show=False),
+    ]
+
+    def __init__(self, refs: list[str]) -> None:
+        super().__init__()
+        self.refs = refs
+        self.versions: list[Version] = []
+        self.only_diff = True
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="compare-title")
+        with TabbedContent():
+            with TabPane("Params", id="cmp-params"):
+                yield DataTable(id="cmp-params-table", zebra_stripes=True)
+            with TabPane("Metrics", id="cmp-metrics"):
+                yield DataTable(id="cmp-metrics-table", zebra_stripes=True)
+            with TabPane("Curves", id="cmp-curves"), Horizontal():
+                yield OptionList(id="cmp-curve-keys", classes="pane-left")
+                yield PlotextPlot(id="cmp-plot", classes="pane-right")
+            with TabPane("Source diff", id="cmp-source"), Horizontal():
+                yield OptionList(id="cmp-source-files", classes="pane-left")
+                with VerticalScroll(classes="pane-right"):
+                    yield Static(id="cmp-diff")
+            with TabPane("Lineage", id="cmp-lineage"):
+                yield DataTable(id="cmp-lineage-table", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "modelyard"
+        self.sub_title = "compare"
+        self.load()
+
+    @work(thread=True, exclusive=True, group="compare")
+    def load(self) -> None:
+        store = self.app.store  # type: ignore[attr-defined]
+        versions = []
+        for ref in self.refs:
+            try:
+                v = store.get(ref)
+                v.record  # noqa: B018 - read records off the event loop
+                versions.append(v)
+            except ModelyardError:
+                continue
+        self.app.call_from_thread(self._show, versions)
+
+    def _show(self, versions: list[Version]) -> None:
+        self.versions = versions
+        title = Text(f"Comparing {len(versions)} versions: ", style="bold")
+        title.append(printable(", ".join(v.ref for v in versions)))
+        self.query_one("#compare-title", Static).update(title)
+        self._params()
+        self._metrics()
+        self._lineage()
+        keys = sorted({k for v in versions for k in v.metric_keys})
+        curve_keys = self.query_one("#cmp-curve-keys", OptionList)
+        curve_keys.add_options([Option(plain(k), id=k) for k in keys])
+        if keys:
+            curve_keys.highlighted = 0
+        files = self.query_one("#cmp-source-files", OptionList)
+        if len(versions) >= 2:
+            files.add_options([Option(plain(p), id=p) for p in source_paths(*versions[:2])])
+            if files.option_count:
+                files.highlighted = 0
+
+    def _header(self, table: DataTable, first: str) -> None:
+        table.clear(columns=True)
+        table.add_column(Text(first, style="bold"))
+        for v in self.versions:
+            table.add_column(plain(v.ref, "bold"))
+
+    def _params(self) -> None:
+        table = self.query_one("#cmp-params-table", DataTable)
+        self._header(table, "param" + (" (differences; a: all)" if self.only_diff else ""))
+        for key, values in param_rows(self.versions, only_diff=self.only_diff):
+            differs = len({repr(v) for v in values}) > 1
+            table.add_row(plain(key, "bold" if differs else ""),
+                          *[plain("-" if v is None else v) for v in values])
+
+    def _metrics(self) -> None:
+        table = self.query_one("#cmp-metrics-table", DataTable)
+        self._header(table, "metric (best in reverse; delta vs first)")
+        for key, values, best in metric_rows(self.versions):
+            cells = []
+            base = values[0]
+            for i, value in enumerate(values):
+                text = fmt_number(value)
+                if i and isinstance(value, float) and isinstance(base, float):
+                    text += f" ({value - base:+.3g})"
+                cells.append(Text(text, style="bold reverse" if i == best else ""))
+            table.add_row(plain(key), *cells)
+
+    def _lineage(self) -> None:
+        table = self.query_one("#cmp-lineage-table", DataTable)
+        self._header(table, "lineage (differences bold)")
+        for name, values, differs in lineage_rows(self.versions):
+            style = "bold" if differs else ""
+            table.add_row(Text(name, style=style), *[plain(v, style) for v in values])
+
+    @on(OptionList.OptionHighlighted, "#cmp-curve-keys")
+    def _curve(self, event: OptionList.OptionHighlighted) -> None:
+        self._compute_curves(event.option.id or "")
+
+    @work(thread=True, exclusive=True, group="compare-curves")
+    def _compute_curves(self, key: str) -> None:
+        lines = []
+        for v in self.versions:
+            if key in v.metric_keys:
+                xs, ys, _ = prepare(v.metric_series(key), CurveView(buckets=150))
+                lines.append((v.ref, xs, ys))
+        self.app.call_from_thread(self._draw_curves, key, lines)
+
+    def _draw_curves(self, key: str, lines: list) -> None:
+        plot = self.query_one("#cmp-plot", PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        for ref, xs, ys in lines:
+            plt.plot(xs, ys, label=printable(ref)[:30], marker="braille")
+        plt.title(printable(key)[:60])
+        plt.xlabel("step")
+        plot.refresh()
+
+    @on(OptionList.OptionHighlighted, "#cmp-source-files")
+    def _source(self, event: OptionList.OptionHighlighted) -> None:
+        self._compute_diff(event.option.id or "")
+
+    @work(thread=True, exclusive=True, group="compare-diff")
+    def _compute_diff(self, path: str) -> None:
+        a, b = self.versions[:2]
+        text = source_text_diff(a, b, path) or f"{path} is the same in {a.ref} and {b.ref}"
+        self.app.call_from_thread(self.query_one("#cmp-diff", Static).update,
+                                  code_view(text, DIFF))
+
+    def action_toggle_all(self) -> None:
+        self.only_diff = not self.only_diff
+        self._params()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab

@@ -1,0 +1,128 @@
+"""A version's card: Overview, Params, Metrics, Charts, Lineage, Source, Files, Serving,
+History, one tab each (1-9 switch tabs, [ and ] step through the model's versions)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+
+from modelyard.store import ModelyardError, Version
+from modelyard.store.sniff import PICKLE_WARNING
+
+from ..actions import VersionActions
+from ..messages import OpenVersion, StoreChanged
+from ..safe_text import printable
+from ..widgets.card.charts import ChartsPane
+from ..widgets.card.files import FilesPane
+from ..widgets.card.history import HistoryPane
+from ..widgets.card.lineage import LineagePane
+from ..widgets.card.metrics import MetricsPane
+from ..widgets.card.overview import OverviewPane
+from ..widgets.card.params import ParamsPane
+from ..widgets.card.serving import ServingPane
+from ..widgets.card.source import SourcePane
+
+TABS = [("overview", "Overview", OverviewPane), ("params", "Params", ParamsPane),
+        ("metrics", "Metrics", MetricsPane), ("charts", "Charts", ChartsPane),
+        ("lineage", "Lineage", LineagePane), ("source", "Source", SourcePane),
+        ("files", "Files", FilesPane), ("serving", "Serving", ServingPane),
+        ("history", "History", HistoryPane)]
+
+
+class VersionScreen(VersionActions):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        *[Binding(str(i + 1), f"tab('{tab}')", label, show=False)
+          for i, (tab, label, _) in enumerate(TABS)],
+        Binding("left_square_bracket", "step(-1)", "Older"),
+        Binding("right_square_bracket", "step(1)", "Newer"),
+        Binding("a", "alias", "Alias"),
+        Binding("t", "tag", "Tag"),
+        Binding("d", "describe", "Describe"),
+        Binding("x", "deprecate", "Deprecate"),
+        Binding("e", "export", "Export"),
+    ]
+
+    def __init__(self, ref: str) -> None:
+        super().__init__()
+        self.ref = ref
+        self.version: Version | None = None
+        self._shown: set[str] = set()
+
+    def current_ref(self) -> str | None:
+        return self.version.ref if self.version else self.ref
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="card-title")
+        with TabbedContent(id="card-tabs"):
+            for tab_id, label, pane in TABS:
+                with TabPane(label, id=tab_id):
+                    yield pane(id=f"{tab_id}-pane")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "modelyard"
+        self.load(self.ref)
+
+    @work(thread=True, exclusive=True, group="card")
+    def load(self, ref: str) -> None:
+        try:
+            version = self.store.get(ref)
+            version.record  # noqa: B018 - read the record file here, not on the event loop
+            version.charts  # noqa: B018
+            version.aliases  # noqa: B018
+        except ModelyardError as exc:
+            self.app.call_from_thread(self.notify, printable(str(exc)), severity="error",
+                                      markup=False)
+            return
+        self.app.call_from_thread(self._show, version)
+
+    def _show(self, version: Version) -> None:
+        self.version = version
+        self.ref = version.ref
+        self.sub_title = printable(version.ref)
+        title = Text(printable(version.ref), style="bold")
+        if version.aliases:
+            title.append("  " + printable(" ".join("@" + a for a in version.aliases)))
+        if version.deprecated:
+            title.append("  deprecated", style="bold")
+        if version.has_pickle:
+            title.append(f"  ⚠ {PICKLE_WARNING}", style="bold red")
+        if version.description:
+            first = printable(version.description.splitlines()[0])[:100]
+            title.append("\n" + first, style="dim")
+        self.query_one("#card-title", Static).update(title)
+        self._shown.clear()
+        self._show_active()
+
+    def _show_active(self) -> None:
+        """Fill the visible tab now and the others when first shown (cheap screen open)."""
+        if self.version is None:
+            return
+        active = self.query_one(TabbedContent).active
+        if active and active not in self._shown:
+            self._shown.add(active)
+            self.query_one(f"#{active}-pane").show(self.version)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self._show_active()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def action_step(self, delta: int) -> None:
+        if self.version is None:
+            return
+        self.load(f"{self.version.model}:{max(1, self.version.number + delta)}")
+
+    def on_store_changed(self, event: StoreChanged) -> None:
+        if self.version is not None:
+            self.load(self.version.ref)
+
+    def on_open_version(self, event: OpenVersion) -> None:
+        if self.version is not None and event.ref == self.version.ref:
+            event.stop()

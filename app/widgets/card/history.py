@@ -1,0 +1,48 @@
+"""History: every alias move, tag and description change of the model, with who and when;
+rows about this version are bold."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from modelyard.store import Version
+
+from ...safe_text import plain, printable
+
+
+def describe_event(event) -> str:
+    d = event.data
+    if event.type == "alias.set":
+        return f"@{d.get('alias')} → v{event.version}"
+    if event.type == "alias.removed":
+        return f"@{d.get('alias')} removed"
+    if event.type == "tag.set":
+        return f"{d.get('key')}={d.get('value')}"
+    if event.type == "tag.removed":
+        return f"{d.get('key')} removed"
+    if event.type == "description.set":
+        return (d.get("text") or "")[:80]
+    if event.type == "deprecated.set":
+        state = "deprecated" if d.get("deprecated", True) else "restored"
+        return f"{state}" + (f": {d.get('reason')}" if d.get("reason") else "")
+    if event.type == "version.created":
+        return f"v{event.version} recorded"
+    return ""
+
+
+class HistoryPane(DataTable):
+    def show(self, v: Version) -> None:
+        self.cursor_type = "row"
+        self.zebra_stripes = True
+        self.clear(columns=True)
+        self.add_columns("when", "what", "version", "who", "detail")
+        events = self.app.store.history(v.model)  # type: ignore[attr-defined]
+        for e in reversed(events):
+            mine = e.version == v.number
+            style = "bold" if mine else ""
+            self.add_row(Text(e.at[:19].replace("T", " "), style=style),
+                         Text(e.type, style=style),
+                         Text("" if e.version is None else f"v{e.version}", style=style),
+                         plain(f"{e.user}@{e.host}", style),
+                         Text(printable(describe_event(e)), style=style))

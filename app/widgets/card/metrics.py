@@ -1,0 +1,159 @@
+"""Metrics: final values in a table, chosen curves plotted with plotext beside it."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Static
+from textual_plotext import PlotextPlot
+
+from modelyard.store import Version
+
+from ...safe_text import fmt_number, plain, printable
+from .curves import SMOOTHING_STEPS, CurveView, prepare, zoom
+
+
+class MetricsPane(Horizontal):
+    """Enter or space on a metric toggles its curve; l log, o smoothing, w x axis, +/- zoom,
+    </> pan, 0 reset."""
+
+    BINDINGS = [
+        Binding("l", "toggle_log", "Log scale"),
+        Binding("o", "smoothing", "Smoothing"),
+        Binding("w", "x_axis", "X: step/wall time"),
+        Binding("plus,equals_sign", "zoom(0.5)", "Zoom in"),
+        Binding("minus", "zoom(2.0)", "Zoom out"),
+        Binding("less_than_sign", "pan(-0.25)", "Pan left", show=False),
+        Binding("greater_than_sign", "pan(0.25)", "Pan right", show=False),
+        Binding("0", "reset_view", "Reset", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="pane-left"):
+            yield DataTable(id="metric-table", cursor_type="row", zebra_stripes=True)
+        with Vertical(classes="pane-right"):
+            yield Static("", id="curve-toolbar", classes="toolbar")
+            yield PlotextPlot(id="curve-plot")
+
+    def show(self, v: Version) -> None:
+        self.version = v
+        self.view = CurveView()
+        self.frames: dict = {}
+        self.plotted: list[str] = []
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        table.add_columns("", "metric", "final", "min", "max", "points")
+        info = (v.record.get("metric_series") or {}).get("keys") or {}
+        for key, value in v.metrics.items():
+            s = info.get(key) or {}
+            table.add_row(Text(" "), plain(key), Text(fmt_number(value)),
+                          Text(fmt_number(s.get("min"))), Text(fmt_number(s.get("max"))),
+                          Text(f"{s.get('points', 0):,}"), key=key)
+        curves = sorted(info, key=lambda k: (-(info[k].get("points") or 0), k))
+        preferred = [k for k in curves if "loss" in k.lower()][:1] or curves[:1]
+        for key in preferred:
+            self._toggle(key)
+        if not curves:
+            self._draw([], "this version has no metric curves")
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        self._toggle(str(event.row_key.value))
+
+    def key_space(self) -> None:
+        table = self.query_one(DataTable)
+        if table.row_count:
+            self._toggle(str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value))
+
+    def _toggle(self, key: str) -> None:
+        info = (self.version.record.get("metric_series") or {}).get("keys") or {}
+        if key not in info:
+            self.notify(f"{printable(key)} has a final value but no curve", markup=False)
+            return
+        if key in self.plotted:
+            self.plotted.remove(key)
+        else:
+            self.plotted.append(key)
+        table = self.query_one(DataTable)
+        table.update_cell(key, table.ordered_columns[0].key,
+                          Text("●" if key in self.plotted else " ", style="bold"))
+        self.redraw()
+
+    def redraw(self) -> None:
+        width = max(40, self.query_one(PlotextPlot).size.width)
+        self.view.buckets = max(50, width)
+        self._compute(list(self.plotted), CurveView(**vars(self.view)))
+
+    @work(thread=True, exclusive=True, group="curves")
+    def _compute(self, keys: list[str], view: CurveView) -> None:
+        lines, notes = [], []
+        for key in keys:
+            if key not in self.frames:
+                self.frames[key] = self.version.metric_series(key)
+            xs, ys, note = prepare(self.frames[key], view)
+            lines.append((key, xs, ys))
+            if note:
+                notes.append(note)
+        self.app.call_from_thread(self._draw, lines, "; ".join(dict.fromkeys(notes)))
+
+    def _draw(self, lines: list, note: str) -> None:
+        plot = self.query_one(PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        for key, xs, ys in lines:
+            if xs:
+                plt.plot(xs, ys, label=printable(key)[:30], marker="braille")
+        plt.yscale("log" if self.view.log_y else "linear")
+        plt.xlabel("minutes since start" if self.view.x_axis == "time" else "step")
+        plot.refresh()
+        rng = self.view.step_range
+        bits = [f"log y: {'on' if self.view.log_y else 'off'} (l)",
+                f"smoothing: {self.view.smoothing:g} (o)", f"x: {self.view.x_axis} (w)",
+                f"steps: {rng[0]}..{rng[1]}" if rng else "zoom: +/-  pan: </>"]
+        toolbar = Text("  ·  ".join(bits))
+        if note:
+            toolbar.append("\n" + printable(note), style="dim")
+        self.query_one("#curve-toolbar", Static).update(toolbar)
+
+    def _bounds(self) -> tuple[int, int] | None:
+        info = (self.version.record.get("metric_series") or {}).get("keys") or {}
+        frames = [self.frames[k] for k in self.plotted if k in self.frames]
+        if not frames:
+            return None
+        lo = min(int(f["step"].min()) for f in frames if f.height)
+        hi = max(int(f["step"].max()) for f in frames if f.height)
+        return (lo, hi) if hi > lo and info else None
+
+    def action_toggle_log(self) -> None:
+        self.view.log_y = not self.view.log_y
+        self.redraw()
+
+    def action_smoothing(self) -> None:
+        i = SMOOTHING_STEPS.index(self.view.smoothing) if self.view.smoothing in \
+            SMOOTHING_STEPS else 0
+        self.view.smoothing = SMOOTHING_STEPS[(i + 1) % len(SMOOTHING_STEPS)]
+        self.redraw()
+
+    def action_x_axis(self) -> None:
+        self.view.x_axis = "time" if self.view.x_axis == "step" else "step"
+        self.redraw()
+
+    def action_zoom(self, factor: float) -> None:
+        bounds = self._bounds()
+        if bounds:
+            self.view.step_range = zoom(bounds, self.view.step_range, factor)
+            self.redraw()
+
+    def action_pan(self, shift: float) -> None:
+        bounds = self._bounds()
+        if bounds and self.view.step_range:
+            self.view.step_range = zoom(bounds, self.view.step_range, 1.0, shift)
+            self.redraw()
+
+    def action_reset_view(self) -> None:
+        self.view = CurveView()
+        self.redraw()

@@ -1,0 +1,76 @@
+"""Overview: who, where, when, what it is and where it came from, on one page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.console import Group
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from modelyard.store import Version
+from modelyard.store.sniff import PICKLE_WARNING
+
+from ...safe_text import human_size, plain, printable
+from .kv import duration, kv_table
+
+
+def _seconds(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    parse = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))  # noqa: E731
+    return (parse(end) - parse(start)).total_seconds()
+
+
+def _signature(serving: dict) -> str:
+    sig = serving.get("signature") or {}
+    def names(items) -> str:
+        if not isinstance(items, list):
+            return printable(items)
+        return ", ".join(printable(i.get("name", i.get("type", "?")) if isinstance(i, dict)
+                                   else i) for i in items)
+    parts = []
+    if sig.get("inputs"):
+        parts.append(f"in: {names(sig['inputs'])}")
+    if sig.get("outputs"):
+        parts.append(f"out: {names(sig['outputs'])}")
+    return "   ".join(parts)
+
+
+class OverviewPane(VerticalScroll):
+    def compose(self):
+        yield Static(id="overview-body")
+
+    def show(self, v: Version) -> None:
+        t = v.training
+        flags = Text()
+        if v.deprecated:
+            flags.append("deprecated  ", style="bold")
+        if v.has_pickle:
+            flags.append(f"⚠ {PICKLE_WARNING}", style="bold red")
+        rows = [
+            ("Version", plain(v.ref, "bold")),
+            ("Aliases", " ".join("@" + a for a in v.aliases)),
+            ("Flags", flags if flags.plain else ""),
+            ("Trained by", f"{v.user}@{v.host}" if v.host else v.user),
+            ("Started", (t.get("started_at") or "")[:19].replace("T", " ")),
+            ("Ended", (t.get("ended_at") or "")[:19].replace("T", " ")),
+            ("Duration", duration(_seconds(t.get("started_at"), t.get("ended_at")))),
+            ("Status", t.get("status")),
+            ("Recorded", f"{v.created_at[:19].replace('T', ' ')} by "
+                         f"{v.created_by.get('user', '')}@{v.created_by.get('host', '')}"),
+            ("Description", v.description),
+            ("Tags", "  ".join(f"{k}={val}" for k, val in v.tags.items())),
+            ("Data sets", "\n".join(f"{d['role']}: {d.get('name') or d.get('uri')}"
+                                    + (f"  {d['digest'][:19]}" if d.get("digest") else "")
+                                    for d in v.datasets)),
+            ("Parents", "\n".join(f"{p['ref']} ({p.get('relation', '')})" for p in v.parents)),
+            ("Format", v.format),
+            ("Framework", v.framework),
+            ("Size", human_size(v.size) + f" in {len(v.files)} files"),
+            ("Parameters", f"{v.param_count:,}" if v.param_count else ""),
+            ("Signature", _signature(v.serving)),
+            ("Origin", (v.origin or {}).get("kind", "")),
+        ]
+        self.query_one("#overview-body", Static).update(Group(kv_table(rows)))

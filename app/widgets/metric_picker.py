@@ -1,0 +1,46 @@
+"""Choose which metrics show as columns in the versions table."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, SelectionList
+from textual.widgets.selection_list import Selection
+
+from ..safe_text import plain
+
+
+class MetricPicker(ModalScreen[list[str] | None]):
+    """Space toggles a metric, enter keeps the choice, escape cancels."""
+
+    DEFAULT_CSS = """
+    MetricPicker { align: center middle; }
+    MetricPicker > Vertical { width: 50; max-width: 95%; height: 80%; padding: 1 2;
+        border: thick $primary; background: $surface; }
+    MetricPicker SelectionList { height: 1fr; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("enter", "done", "Done")]
+
+    def __init__(self, keys: list[str], chosen: list[str]) -> None:
+        super().__init__()
+        self._keys, self._chosen = keys, chosen
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Metric columns (space to toggle, enter to apply)")
+            yield SelectionList[str](*[Selection(plain(k), k, k in self._chosen)
+                                       for k in self._keys])
+
+    def on_mount(self) -> None:
+        self.query_one(SelectionList).focus()
+
+    def action_done(self) -> None:
+        selected = set(self.query_one(SelectionList).selected)
+        ordered = [k for k in self._chosen if k in selected]
+        ordered += [k for k in self._keys if k in selected and k not in ordered]
+        self.dismiss(ordered)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

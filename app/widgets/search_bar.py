@@ -1,0 +1,127 @@
+"""The search bar: the store's query language with key completion and an inline error that
+points at the column where the query went wrong."""
+
+from __future__ import annotations
+
+import re
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.suggester import Suggester
+from textual.widgets import Input, Static
+
+from modelyard.store.errors import QueryError
+
+from ..safe_text import printable
+
+_LAST_TOKEN = re.compile(r"[^\s()]*$")
+
+
+class QuerySuggester(Suggester):
+    """Completes the word being typed: field prefixes, metric/param/tag keys, aliases and
+    model names. Vocabulary comes from the index and is refreshed by the screen."""
+
+    def __init__(self) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.words: list[str] = []
+
+    def set_vocabulary(self, *, metrics: list[str], params: list[str], tags: list[str],
+                       aliases: list[str], models: list[str]) -> None:
+        from modelyard.store.query import FIELD_PREFIXES
+
+        words = list(FIELD_PREFIXES)
+        words += [f"metrics.{_quote(k)}" for k in metrics]
+        words += [f"params.{_quote(k)}" for k in params]
+        words += [f"tags.{_quote(k)}" for k in tags]
+        words += [f"@{a}" for a in aliases]
+        words += [f"model:{_quote(m)}" for m in models]
+        words += ["order by ", "and ", "or ", "not "]
+        self.words = words
+
+    async def get_suggestion(self, value: str) -> str | None:
+        token = _LAST_TOKEN.search(value).group(0)
+        if not token:
+            return None
+        for word in self.words:
+            if word.startswith(token) and word != token:
+                return value + word[len(token):]
+        return None
+
+
+def _quote(key: str) -> str:
+    if re.fullmatch(r"[A-Za-z0-9_./-]+", key):
+        return key
+    return "`" + key.replace("`", "") + "`"
+
+
+class SearchBar(Vertical):
+    """An Input plus a one-line error under it."""
+
+    DEFAULT_CSS = """
+    SearchBar { height: auto; }
+    SearchBar > Input { border: tall $border-blurred; }
+    SearchBar > Input:focus { border: tall $border; }
+    SearchBar > #query-error { height: auto; color: $error; display: none; padding: 0 1; }
+    SearchBar.-invalid > #query-error { display: block; }
+    SearchBar.-invalid > Input { border: tall $error; }
+    """
+
+    class Submitted(Message):
+        """A valid query was typed (debounced) or submitted with enter."""
+
+        def __init__(self, query: str, final: bool) -> None:
+            super().__init__()
+            self.query = query
+            self.final = final
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.suggester = QuerySuggester()
+        self._timer = None
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="search: words, metrics.auc > 0.9, @champion, user:alice, "
+                                "order by metrics.auc desc   (/ to focus)",
+                    suggester=self.suggester, id="query")
+        yield Static("", id="query-error")
+
+    @property
+    def input(self) -> Input:
+        return self.query_one("#query", Input)
+
+    def check(self, text: str) -> bool:
+        """Parse `text`; show the error with a caret, or clear it."""
+        from modelyard.store.query import parse
+
+        error = self.query_one("#query-error", Static)
+        try:
+            parse(text)
+        except QueryError as exc:
+            caret = Text()
+            caret.append(printable(exc.message) + f" (column {exc.position + 1})\n")
+            caret.append(printable(text[: exc.position + 40]) + "\n", style="dim")
+            caret.append(" " * exc.position + "^")
+            error.update(caret)
+            self.add_class("-invalid")
+            return False
+        self.remove_class("-invalid")
+        error.update("")
+        return True
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if self._timer is not None:
+            self._timer.stop()
+        if self.check(event.value):
+            value = event.value
+            self._timer = self.set_timer(0.08, lambda: self.post_message(
+                self.Submitted(value, final=False)))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self._timer is not None:
+            self._timer.stop()
+        if self.check(event.value):
+            self.post_message(self.Submitted(event.value, final=True))

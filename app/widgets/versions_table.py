@@ -1,0 +1,367 @@
+"""The versions table: Textual's Line API over the index, so 1,000,000 versions cost the same
+as 100. Rows are fetched a page at a time in a worker thread and rendered from a cache;
+the header stays put while the rows scroll."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events, work
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from modelyard.store import Store
+
+from ..safe_text import fmt_number, human_size, printable
+
+PAGE = 200
+FIXED_COLUMNS = ("ref", "aliases")
+TAIL_COLUMNS = ("user", "created", "size", "format", "flags")
+TITLES = {"ref": "VERSION", "aliases": "ALIASES", "user": "USER", "created": "CREATED",
+          "size": "SIZE", "format": "FORMAT", "flags": "FLAGS"}
+WIDTHS = {"ref": 24, "aliases": 16, "user": 9, "created": 16, "size": 9, "format": 11,
+          "flags": 16}
+SORT_CLAUSE = {"ref": "model, version desc", "aliases": "model, version desc",
+               "user": "user", "created": "created", "size": "size", "format": "format",
+               "flags": "deprecated"}
+
+
+@dataclass
+class Row:
+    ref: str
+    cells: dict[str, str]
+    deprecated: bool = False
+    pickle: bool = False
+
+
+@dataclass
+class Page:
+    rows: list[Row] = field(default_factory=list)
+
+
+def row_of(version) -> Row:
+    """Everything a row shows, computed in the worker thread (never in render_line)."""
+    metrics = version.metrics
+    flags = []
+    if version.deprecated:
+        flags.append("deprecated")
+    if version.has_pickle:
+        flags.append("pickle")
+    cells = {"ref": printable(version.ref),
+             "aliases": printable(" ".join("@" + a for a in version.aliases)),
+             "user": printable(version.user),
+             "created": version.created_at[:16].replace("T", " "),
+             "size": human_size(version.size), "format": printable(version.format),
+             "flags": " ".join(flags)}
+    for key, value in metrics.items():
+        cells[f"metric:{key}"] = fmt_number(value)
+    return Row(version.ref, cells, version.deprecated, version.has_pickle)
+
+
+class VersionsTable(ScrollView, can_focus=True):
+    """A lazily loaded, sortable table of versions with a cursor and marks."""
+
+    COMPONENT_CLASSES = {"versions-table--header", "versions-table--cursor",
+                         "versions-table--marked", "versions-table--dim",
+                         "versions-table--warning", "versions-table--sorted"}
+    DEFAULT_CSS = """
+    VersionsTable { height: 1fr; }
+    VersionsTable > .versions-table--header { text-style: bold; background: $panel; }
+    VersionsTable > .versions-table--cursor { background: $block-cursor-background;
+        color: $block-cursor-foreground; text-style: bold; }
+    VersionsTable:blur > .versions-table--cursor { background: $block-cursor-blurred-background;
+        text-style: none; }
+    VersionsTable > .versions-table--marked { color: $accent; text-style: bold; }
+    VersionsTable > .versions-table--dim { color: $text-muted; }
+    VersionsTable > .versions-table--warning { color: $warning; }
+    VersionsTable > .versions-table--sorted { color: $accent; text-style: bold underline; }
+    """
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,g", "jump(0)", "First", show=False),
+        Binding("end,G", "jump(-1)", "Last", show=False),
+        Binding("enter", "open", "Open"),
+        Binding("space", "mark", "Mark"),
+        Binding("s", "sort_next", "Sort"),
+        Binding("S", "sort_reverse", "Reverse sort", show=False),
+    ]
+
+    cursor: reactive[int] = reactive(0)
+
+    class Opened(Message):
+        """Enter on a row: open that version's card."""
+
+        def __init__(self, ref: str) -> None:
+            super().__init__()
+            self.ref = ref
+
+    class Highlighted(Message):
+        """The cursor moved to another version."""
+
+        def __init__(self, ref: str | None) -> None:
+            super().__init__()
+            self.ref = ref
+
+    class MarksChanged(Message):
+        """The set of marked versions changed."""
+
+        def __init__(self, marks: list[str]) -> None:
+            super().__init__()
+            self.marks = marks
+
+    class Loaded(Message):
+        """A new query's first page arrived (or failed)."""
+
+        def __init__(self, total: int) -> None:
+            super().__init__()
+            self.total = total
+
+    def __init__(self, store: Store, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.store = store
+        self.query_text = ""
+        self.model: str | None = None
+        self.metric_columns: list[str] = []
+        self.sort_column = "created"
+        self.sort_desc = True
+        self.total = 0
+        self.marks: list[str] = []
+        self.ref_width = WIDTHS["ref"]
+        self._pages: dict[int, Page] = {}
+        self._pending: set[int] = set()
+        self._generation = 0
+        self._keep_ref: str | None = None
+
+    # columns
+    @property
+    def columns(self) -> list[str]:
+        return [*FIXED_COLUMNS, *(f"metric:{m}" for m in self.metric_columns), *TAIL_COLUMNS]
+
+    def _title(self, col: str) -> str:
+        title = printable(col[7:]) if col.startswith("metric:") else TITLES[col]
+        if col == self.sort_column:
+            title += " ▼" if self.sort_desc else " ▲"
+        return title
+
+    def _width(self, col: str) -> int:
+        if col == "ref":
+            return self.ref_width
+        if col.startswith("metric:"):
+            return max(9, min(16, len(col) - 7 + 2))
+        return WIDTHS[col]
+
+    def order_clause(self) -> str:
+        if self.sort_column.startswith("metric:"):
+            key = self.sort_column[7:].replace("`", "")
+            return f"metrics.`{key}` {'desc' if self.sort_desc else 'asc'}"
+        clause = SORT_CLAUSE[self.sort_column]
+        if self.sort_column in ("ref", "aliases"):
+            return "model desc, version" if self.sort_desc else clause
+        return f"{clause} {'desc' if self.sort_desc else 'asc'}"
+
+    # loading
+    def load(self, query: str, total: int, *, keep_ref: str | None = None) -> None:
+        """Show a new result set; the first page loads in a worker."""
+        self._generation += 1
+        self.query_text = query
+        self.total = total
+        self._pages.clear()
+        self._pending.clear()
+        self._keep_ref = keep_ref
+        width = sum(self._width(c) + 1 for c in self.columns) + 2
+        self.virtual_size = Size(width, total + 1)
+        if keep_ref is None:
+            self.cursor = 0
+            self.scroll_to(y=0, animate=False)
+        self.cursor = min(self.cursor, max(0, total - 1))
+        self._request(self.cursor // PAGE)
+        self.refresh()
+
+    def effective_query(self) -> str:
+        from modelyard.store.query import parse
+
+        text = self.query_text
+        try:
+            has_order = bool(parse(text).order)
+        except Exception:
+            has_order = False
+        return text if has_order else f"{text} order by {self.order_clause()}".strip()
+
+    def _request(self, page: int) -> None:
+        if page in self._pages or page in self._pending or page * PAGE >= max(self.total, 1):
+            return
+        self._pending.add(page)
+        self._fetch(page, self._generation, self.effective_query())
+
+    @work(thread=True, group="versions-pages")
+    def _fetch(self, page: int, generation: int, query: str) -> None:
+        versions = self.store.search(query, limit=PAGE, offset=page * PAGE, model=self.model)
+        rows = [row_of(v) for v in versions]
+        self.app.call_from_thread(self._arrived, page, generation, rows)
+
+    def _arrived(self, page: int, generation: int, rows: list[Row]) -> None:
+        if generation != self._generation:
+            return
+        self._pending.discard(page)
+        self._pages[page] = Page(rows)
+        if self._keep_ref is not None:
+            for i, row in enumerate(rows):
+                if row.ref == self._keep_ref:
+                    self.cursor = page * PAGE + i
+                    self._keep_ref = None
+                    break
+            else:
+                if page * PAGE + len(rows) < self.total and page < self.cursor // PAGE + 3:
+                    self._request(page + 1)
+                else:
+                    self._keep_ref = None
+        if page == 0:
+            self.post_message(self.Loaded(self.total))
+        self._keep_cursor_visible()
+        self.post_message(self.Highlighted(self.current_ref))
+        self.refresh()
+
+    def row(self, index: int) -> Row | None:
+        page = self._pages.get(index // PAGE)
+        if page is None:
+            self._request(index // PAGE)
+            return None
+        offset = index % PAGE
+        return page.rows[offset] if offset < len(page.rows) else None
+
+    @property
+    def current_ref(self) -> str | None:
+        row = self.row(self.cursor) if self.total else None
+        return row.ref if row else None
+
+    # rendering
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.size.width
+        if y == 0:
+            return self._header_strip().crop_extend(scroll_x, scroll_x + width, None)
+        index = scroll_y + y - 1
+        if index >= self.total:
+            return Strip.blank(width)
+        row = self.row(index)
+        return self._row_strip(index, row).crop_extend(scroll_x, scroll_x + width, None)
+
+    def _header_strip(self) -> Strip:
+        base = self.get_component_rich_style("versions-table--header")
+        sorted_style = base + self.get_component_rich_style("versions-table--sorted")
+        segments = [Segment("  ", base)]
+        for col in self.columns:
+            text = self._fit(self._title(col), self._width(col))
+            segments.append(Segment(text + " ", sorted_style if col == self.sort_column else base))
+        return Strip(segments)
+
+    def _fit(self, text: str, width: int) -> str:
+        return text[: width - 1] + "…" if len(text) > width else text.ljust(width)
+
+    def _row_strip(self, index: int, row: Row | None) -> Strip:
+        base = self.rich_style
+        if row is None:
+            return Strip([Segment("  …loading", base + self.get_component_rich_style(
+                "versions-table--dim"))])
+        style: Style = base
+        if row.deprecated:
+            style = style + self.get_component_rich_style("versions-table--dim")
+        marked = row.ref in self.marks
+        if marked:
+            style = style + self.get_component_rich_style("versions-table--marked")
+        if index == self.cursor:
+            style = style + self.get_component_rich_style("versions-table--cursor")
+        segments = [Segment("● " if marked else "  ", style)]
+        for col in self.columns:
+            cell_style = style
+            if col == "flags" and row.pickle and index != self.cursor:
+                cell_style = style + self.get_component_rich_style("versions-table--warning")
+            text = self._fit(row.cells.get(col, "" if not col.startswith("metric:") else "-"),
+                             self._width(col))
+            segments.append(Segment(text + " ", cell_style))
+        return Strip(segments)
+
+    # cursor and actions
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._keep_cursor_visible()
+        if old != new:
+            self.post_message(self.Highlighted(self.current_ref))
+        self.refresh()
+
+    def _keep_cursor_visible(self) -> None:
+        visible = max(1, self.size.height - 1)
+        top = int(self.scroll_offset.y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= top + visible:
+            self.scroll_to(y=self.cursor - visible + 1, animate=False)
+
+    def action_cursor(self, delta: int) -> None:
+        if self.total:
+            self.cursor = max(0, min(self.total - 1, self.cursor + delta))
+
+    def action_page(self, direction: int) -> None:
+        self.action_cursor(direction * max(1, self.size.height - 2))
+
+    def action_jump(self, where: int) -> None:
+        if self.total:
+            self.cursor = 0 if where == 0 else self.total - 1
+
+    def action_open(self) -> None:
+        if self.current_ref:
+            self.post_message(self.Opened(self.current_ref))
+
+    def action_mark(self) -> None:
+        ref = self.current_ref
+        if ref is None:
+            return
+        if ref in self.marks:
+            self.marks.remove(ref)
+        else:
+            self.marks.append(ref)
+        self.post_message(self.MarksChanged(list(self.marks)))
+        self.action_cursor(1)
+        self.refresh()
+
+    def action_sort_next(self) -> None:
+        cols = self.columns
+        nxt = cols[(cols.index(self.sort_column) + 1) % len(cols)] \
+            if self.sort_column in cols else cols[0]
+        self.sort_by(nxt)
+
+    def action_sort_reverse(self) -> None:
+        self.sort_by(self.sort_column, desc=not self.sort_desc)
+
+    def sort_by(self, column: str, *, desc: bool | None = None) -> None:
+        if desc is None:
+            desc = column.startswith("metric:") or column in ("created", "size")
+        self.sort_column, self.sort_desc = column, desc
+        self.load(self.query_text, self.total, keep_ref=None)
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y == 0:
+            x = event.x + int(self.scroll_offset.x) - 2
+            for col in self.columns:
+                w = self._width(col) + 1
+                if 0 <= x < w:
+                    if col == self.sort_column:
+                        self.action_sort_reverse()
+                    else:
+                        self.sort_by(col)
+                    return
+                x -= w
+            return
+        index = int(self.scroll_offset.y) + event.y - 1
+        if 0 <= index < self.total:
+            if index == self.cursor and event.chain >= 2:
+                self.action_open()
+            self.cursor = index

@@ -1,0 +1,150 @@
+"""Read what other tools wrote (JSON, YAML, front matter, small text files) without trusting it.
+
+Every importer reads files a training job or another machine produced. Sizes are bounded,
+symbolic links are refused (a link to ~/.ssh would otherwise end up in a shared store), YAML
+goes through the manifest's safe loader that also refuses aliases, and a YAML tag that builds
+Python objects (`!!python/object/apply:os.system`) is an InvalidManifest naming the tag.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import InvalidManifest
+from ..manifest import _NoAliasLoader
+from ..names import TAG_KEY_RE
+
+MAX_JSON_BYTES = 64 * 1024 * 1024
+MAX_YAML_BYTES = 1024 * 1024
+MAX_DEPTH = 64
+_TAG_IN_PROBLEM = re.compile(r"tag '([^']+)'")
+
+
+def read_text(path: Path, *, limit: int, where: str | None = None) -> str:
+    """A small text file's content; InvalidManifest if it is a link or larger than `limit`."""
+    where = where or path.name
+    if path.is_symlink():
+        raise InvalidManifest(f"{where} is a symbolic link; copy the real file into the folder")
+    size = path.stat().st_size
+    if size > limit:
+        raise InvalidManifest(f"{where} is {size:,} bytes; modelyard reads at most {limit:,}")
+    return path.read_bytes().decode("utf-8", "replace")
+
+
+def read_small(path: Path, limit: int = 1024 * 1024) -> str | None:
+    """Content of a one-value file (MLflow tags, params): None for links, oversize or unreadable."""
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > limit:
+            return None
+        return path.read_bytes().decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+def load_json(path: Path, *, limit: int = MAX_JSON_BYTES, where: str | None = None) -> Any:
+    """Parse a JSON file of bounded size and depth."""
+    where = where or path.name
+    text = read_text(path, limit=limit, where=where)
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise InvalidManifest(f"{where} is nested too deeply to read") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidManifest(f"{where} is not valid JSON: {exc.msg} at line {exc.lineno} "
+                              f"column {exc.colno}") from None
+    return plain(data, where)
+
+
+def load_json_text(text: str, where: str) -> Any:
+    """Parse JSON held in a string (MLmodel signatures are JSON inside YAML)."""
+    try:
+        return plain(json.loads(text), where)
+    except RecursionError:
+        raise InvalidManifest(f"{where} is nested too deeply to read") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidManifest(f"{where} is not valid JSON: {exc.msg}") from None
+
+
+def load_yaml_text(text: str, where: str) -> Any:
+    """Safe YAML: plain data only, no aliases, no Python tags; dates become ISO text."""
+    try:
+        data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - safe loader subclass
+    except RecursionError:
+        raise InvalidManifest(f"{where} is nested too deeply to read") from None
+    except InvalidManifest as exc:  # an alias, refused by the loader
+        raise InvalidManifest(f"{where}: {exc}") from None
+    except yaml.constructor.ConstructorError as exc:
+        found = _TAG_IN_PROBLEM.search(str(exc.problem or ""))
+        tag = found.group(1) if found else "?"
+        tag = tag.replace("tag:yaml.org,2002:", "!!")
+        line = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark else ""
+        danger = (", which builds program objects and can run code" if "python/" in tag
+                  else ", which plain YAML does not know")
+        raise InvalidManifest(
+            f"{where} uses the YAML tag {tag}{line}{danger}; modelyard reads plain YAML only. "
+            "Remove the tag or re-save the file with a safe YAML writer") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InvalidManifest(f"{where} is not valid YAML{at}: {problem}") from None
+    return plain(data, where)
+
+
+def load_yaml(path: Path, *, limit: int = MAX_YAML_BYTES, where: str | None = None) -> Any:
+    return load_yaml_text(read_text(path, limit=limit, where=where), where or path.name)
+
+
+def plain(value: Any, where: str, depth: int = 0) -> Any:
+    """JSON-like data only: keys as text, dates as ISO text, bounded nesting."""
+    if depth > MAX_DEPTH:
+        raise InvalidManifest(f"{where} is nested more than {MAX_DEPTH} levels deep")
+    if isinstance(value, dict):
+        return {str(k): plain(v, where, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [plain(v, where, depth + 1) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    return value
+
+
+def front_matter(text: str, where: str, *, limit: int = 256 * 1024) -> tuple[dict, str]:
+    """Split a model card into its YAML front matter (between `---` lines) and its body."""
+    lines = text.lstrip("\ufeff").splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        return {}, text
+    for i in range(1, len(lines)):
+        if lines[i].strip() == "---":
+            raw = "".join(lines[1:i])
+            if len(raw) > limit:
+                raise InvalidManifest(f"{where} front matter is {len(raw):,} characters; the "
+                                      f"limit is {limit:,}")
+            data = load_yaml_text(raw, f"{where} front matter")
+            return (data if isinstance(data, dict) else {}), "".join(lines[i + 1:])
+    return {}, text
+
+
+def tag_key(key: str) -> str | None:
+    """An outside tag name made valid for modelyard (spaces and odd characters become '-')."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.:/-]", "-", str(key).strip())[:128]
+    if cleaned and not re.match(r"[A-Za-z0-9_]", cleaned):
+        cleaned = ("_" + cleaned)[:128]
+    return cleaned if cleaned and TAG_KEY_RE.match(cleaned) else None
+
+
+def clean_tags(tags: dict[str, Any]) -> dict[str, str]:
+    """Tags with valid keys and values cut to modelyard's 5,000-character limit."""
+    out: dict[str, str] = {}
+    for key, value in tags.items():
+        name = tag_key(key)
+        if name is not None:
+            out[name] = ("" if value is None else str(value))[:5000]
+    return out

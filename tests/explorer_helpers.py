@@ -1,0 +1,29 @@
+"""Helpers for driving the explorer in tests (shared by tests/explorer/)."""
+
+from __future__ import annotations
+
+from modelyard.app.explorer import ExplorerApp, make_app
+from modelyard.store import Store
+
+
+def app_for(store: Store, **kwargs) -> ExplorerApp:
+    return make_app(store, live=kwargs.pop("live", False), **kwargs)
+
+
+async def settle(pilot, *, rounds: int = 40) -> None:
+    """Wait until every worker finished and the screen re-rendered."""
+    for _ in range(rounds):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.02)
+        if not any(w.is_running for w in pilot.app.workers):
+            break
+    await pilot.pause(0.05)
+
+
+def export_text(app) -> str:
+    """What the screen shows, as plain text: asserts on what a person sees, not on state."""
+    import html
+    import re
+
+    texts = re.findall(r">([^<]*)</text>", app.export_screenshot())
+    return html.unescape("".join(texts)).replace("\xa0", " ")
