@@ -42,3 +42,12 @@ def test_ruff_is_clean() -> None:
     out = subprocess.run([sys.executable, "-m", "ruff", "check", *folders], cwd=REPO,
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_top_level_package_exposes_the_writer_sdk() -> None:
+    import modelyard
+
+    assert callable(modelyard.new_version)
+    code = "import sys, modelyard; print(sorted(m for m in sys.modules if m.startswith('textual')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -265,6 +265,28 @@ def cmd_export(args: argparse.Namespace, path: Path) -> int:
     return 0
 
 
+def cmd_watch(args: argparse.Namespace, path: Path) -> int:
+    from modelyard.store.watcher import run_watch
+
+    open_store(args, path).close()  # creates the default store on first use, checks others
+    return run_watch(path, poll=args.poll, once=args.once, quiet_seconds=args.quiet,
+                     log=lambda line: print(safe(line), flush=True))
+
+
+def cmd_import_mlflow(args: argparse.Namespace, path: Path) -> int:
+    from modelyard.store.ingest.mlflow_tracking import import_mlflow
+
+    store = open_store(args, path)
+    versions = import_mlflow(store, Path(args.path))
+    if args.json:
+        emit_json([{"ref": v.ref, "created": not v.deduplicated} for v in versions])
+    else:
+        for v in versions:
+            emit(f"{'imported' if not v.deduplicated else 'unchanged'} {safe(v.ref)}")
+        emit(f"{len(versions)} versions from {safe(args.path)}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, path: Path) -> int:
     from modelyard.store.demo import build_demo
 

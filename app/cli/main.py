@@ -25,6 +25,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("fsck", "check the store: records, events and blobs (--read-data re-hashes blobs)"),
     ("reindex", "rebuild this host's index from the store's files"),
     ("export", "copy a version's files, verified, into a new folder"),
+    ("watch", "ingest drops as they become ready (inotify locally, polling on NFS)"),
+    ("import-mlflow", "import every registered version of an MLflow mlruns/ folder or mlflow.db"),
     ("demo", "build a demo store and open the explorer on it"),
 ]
 
@@ -91,6 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = cmd("export")
     p.add_argument("ref", help="the version")
     p.add_argument("dest", help="a new or empty folder")
+    p = cmd("watch", json_flag=False)
+    p.add_argument("--once", action="store_true",
+                   help="ingest what is ready now and exit (for cron)")
+    p.add_argument("--poll", type=float, metavar="SECONDS",
+                   help="poll every SECONDS instead of using inotify")
+    p.add_argument("--quiet", type=float, metavar="SECONDS",
+                   help="a drop without COMPLETE is ready after this long unchanged "
+                        "(default: the store's drop_quiet_seconds)")
+    p = cmd("import-mlflow")
+    p.add_argument("path", help="an mlruns/ folder, a folder holding mlflow.db, or the .db file")
     p = cmd("demo", json_flag=False)
     p.add_argument("path", nargs="?", help="where to build it (default: ./demo-store)")
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
@@ -112,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command is None:
             return commands.open_explorer(args, store_path(args))
-        return getattr(commands, f"cmd_{args.command}")(args, store_path(args))
+        handler = getattr(commands, f"cmd_{args.command.replace('-', '_')}")
+        return handler(args, store_path(args))
     except ModelyardError as exc:
         from .output import safe
 

@@ -148,6 +148,12 @@ class BrowseScreen(VersionActions):
     def action_toggle_models(self) -> None:
         models = self.query_one(ModelList)
         models.display = not models.display
+        self._models_chosen = True
+
+    def on_resize(self, event) -> None:
+        """In a narrow terminal the table needs the room; m still shows the model list."""
+        if not getattr(self, "_models_chosen", False):
+            self.query_one(ModelList).display = event.size.width >= 100
 
     def action_clear_marks(self) -> None:
         self.table.marks.clear()

@@ -38,6 +38,7 @@ class CompareScreen(Screen):
         self.refs = refs
         self.versions: list[Version] = []
         self.only_diff = True
+        self.curve_refs: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -143,6 +144,7 @@ class CompareScreen(Screen):
         self.app.call_from_thread(self._draw_curves, key, lines)
 
     def _draw_curves(self, key: str, lines: list) -> None:
+        self.curve_refs = [ref for ref, _, _ in lines]  # what is drawn, for tests and titles
         plot = self.query_one("#cmp-plot", PlotextPlot)
         plt = plot.plt
         plt.clear_data()

@@ -34,19 +34,22 @@ class HelpScreen(ModalScreen[None]):
         table = Table(box=None, show_header=True, header_style="bold", padding=(0, 2))
         table.add_column("key")
         table.add_column("action")
-        seen = set()
-        nodes = [self.under, *self.under.query("*")]
-        for node in [*nodes, self.app]:
-            for binding in getattr(node, "BINDINGS", []):
-                if not isinstance(binding, Binding) or not binding.description:
-                    continue
-                keys = binding.key_display or binding.key
-                if (keys, binding.description) in seen:
-                    continue
-                seen.add((keys, binding.description))
-                table.add_row(Text(keys.replace(",", " / "), style="bold"),
-                              Text(binding.description))
         table.add_row(Text("ctrl+p", style="bold"), Text("command palette: every action"))
+        seen = set()
+        ours = [n for n in self.under.query("*") if type(n).__module__.startswith("modelyard.")]
+        for node in [self.under, *ours, self.app]:
+            for klass in type(node).__mro__:  # our own classes' bindings, not Textual's
+                if not klass.__module__.startswith("modelyard."):
+                    continue
+                for binding in klass.__dict__.get("BINDINGS", []):
+                    if not isinstance(binding, Binding) or not binding.description:
+                        continue
+                    keys = " / ".join(self.app.get_key_display(Binding(k, ""))
+                                      for k in binding.key.split(","))
+                    if (keys, binding.description) in seen:
+                        continue
+                    seen.add((keys, binding.description))
+                    table.add_row(Text(keys, style="bold"), Text(binding.description))
         with VerticalScroll():
             yield Static(Text("Keys on this screen", style="bold"))
             yield Static(table)

@@ -102,7 +102,7 @@ class SearchBar(Vertical):
             caret = Text()
             caret.append(printable(exc.message) + f" (column {exc.position + 1})\n")
             caret.append(printable(text[: exc.position + 40]) + "\n", style="dim")
-            caret.append(" " * exc.position + "^")
+            caret.append("─" * exc.position + "^")  # leading spaces would be trimmed
             error.update(caret)
             self.add_class("-invalid")
             return False

@@ -21,12 +21,12 @@ from modelyard.store import Store
 from ..safe_text import fmt_number, human_size, printable
 
 PAGE = 200
-FIXED_COLUMNS = ("ref", "aliases")
-TAIL_COLUMNS = ("user", "created", "size", "format", "flags")
+FIXED_COLUMNS = ("ref", "aliases", "flags")
+TAIL_COLUMNS = ("user", "created", "size", "format")
 TITLES = {"ref": "VERSION", "aliases": "ALIASES", "user": "USER", "created": "CREATED",
           "size": "SIZE", "format": "FORMAT", "flags": "FLAGS"}
 WIDTHS = {"ref": 24, "aliases": 16, "user": 9, "created": 16, "size": 9, "format": 11,
-          "flags": 16}
+          "flags": 11}
 SORT_CLAUSE = {"ref": "model, version desc", "aliases": "model, version desc",
                "user": "user", "created": "created", "size": "size", "format": "format",
                "flags": "deprecated"}

@@ -65,7 +65,8 @@ class SourcePane(Vertical):
             tree.root.add_leaf(Text("uncommitted diff", style="bold"), data=DIFF)
         paths = [f["path"] for f in src.get("files") or []]
         entry = src.get("entrypoint")
-        first = entry if entry in paths else next(iter(paths), None)
+        code = [p for p in paths if p.endswith(".py")]
+        first = entry if entry in paths else next(iter(code or paths), None)
         if first:
             self._open(first)
         else:
