@@ -13,7 +13,6 @@ from modelyard.store import ModelyardError, Store
 
 from .dialogs.describe import DescribeDialog
 from .dialogs.prompt import PromptDialog
-from .messages import StoreChanged
 from .safe_text import printable
 
 
@@ -117,4 +116,4 @@ class VersionActions(Screen):
                                       severity="error", markup=False, timeout=8)
             return
         self.app.call_from_thread(self.notify, printable(message), markup=False)
-        self.app.call_from_thread(self.app.broadcast_change, StoreChanged())  # type: ignore
+        self.app.call_from_thread(self.app.refresh_from_index)  # type: ignore[attr-defined]

@@ -31,18 +31,22 @@ class ExplorerApp(App):
         Binding("ctrl+r", "sync_now", "Sync", show=False),
     ]
 
-    def __init__(self, store: Store, *, watch: bool = False, live: bool = True) -> None:
+    def __init__(self, store: Store, *, watch: bool = False, live: bool = True,
+                 label: str | None = None) -> None:
         super().__init__()
         self.store = store
+        self.store_label = label or str(store.root)
         self.watch_drops = watch
         self.live = live
         self._watcher = None
+        self._token = None
 
     def on_mount(self) -> None:
         from .screens.browse import BrowseScreen
 
         self.push_screen(BrowseScreen())
         if self.live:
+            self.sync_index()
             self.set_interval(SYNC_SECONDS, self.sync_index)
         if self.watch_drops:
             self._start_watcher()
@@ -50,12 +54,21 @@ class ExplorerApp(App):
     # live updates
     @work(thread=True, exclusive=True, group="sync")
     def sync_index(self) -> None:
-        """Catch the index up with what other processes and hosts wrote."""
-        report = self.store.sync()
-        if report.versions or report.events:
-            refs = [v.ref for v in self.store.search("", limit=report.versions)] \
-                if report.versions else []
-            self.call_from_thread(self.broadcast_change, StoreChanged(refs, report.events))
+        """Catch the index up with what other processes and hosts wrote, then compare the
+        index with what the screens show (another process may have indexed it first)."""
+        from modelyard.store.live import index_token, refs_added_since
+
+        self.store.sync()
+        token = index_token(self.store)
+        seen = self._token
+        if seen is None:
+            self._token = token
+            return
+        if token != seen:
+            self._token = token
+            refs = refs_added_since(self.store, seen.last_version_id)
+            self.call_from_thread(self.broadcast_change,
+                                  StoreChanged(refs, token.events - seen.events))
 
     def broadcast_change(self, change: StoreChanged) -> None:
         if change.new_refs:
@@ -64,6 +77,13 @@ class ExplorerApp(App):
             self.notify(f"New: {shown}{more}", title="Store updated", markup=False)
         for screen in self.screen_stack:
             screen.post_message(StoreChanged(change.new_refs, change.events))
+
+    def refresh_from_index(self) -> None:
+        """After this app wrote something: every screen refreshes, even without a timer."""
+        if self.live:
+            self.sync_index()
+        else:
+            self.broadcast_change(StoreChanged())
 
     def action_sync_now(self) -> None:
         self.sync_index()
@@ -76,10 +96,12 @@ class ExplorerApp(App):
             return
 
         def on_result(result) -> None:
-            text = printable(getattr(result, "line", None) or str(result))
-            self.call_from_thread(self.notify, text, title="Drop", markup=False)
+            severity = "information" if result.status == "ingested" else "warning"
+            self.call_from_thread(self.notify, printable(result.line()), title="Drop",
+                                  severity=severity, markup=False)
             self.call_from_thread(self.sync_index)
 
+        _quiet_library_logging()
         self._watcher = Watcher(self.store.root, log=lambda line: None, on_result=on_result)
         self._watcher.start()
 
@@ -115,8 +137,23 @@ class ExplorerApp(App):
         yield SystemCommand("Help", "Every key, on every screen (?)", self.action_help)
 
 
-def make_app(store: Store, *, watch: bool = False, live: bool = True) -> ExplorerApp:
-    return ExplorerApp(store, watch=watch, live=live)
+def _quiet_library_logging() -> None:
+    """The watcher logs through `logging`; inside the app that must not write to the
+    terminal under Textual, so its records go to Textual's log instead."""
+    import logging
+
+    from textual.logging import TextualHandler
+
+    root = logging.getLogger("modelyard")
+    root.handlers[:] = [TextualHandler()]
+    root.propagate = False
+
+
+def make_app(store: Store, *, watch: bool = False, live: bool = True,
+             label: str | None = None) -> ExplorerApp:
+    """The app for the CLI, the tests and the screenshot script; `label` replaces the store
+    path in the header (snapshots must not depend on where a temporary store lives)."""
+    return ExplorerApp(store, watch=watch, live=live, label=label)
 
 
 def run_explorer(store: Store, *, watch: bool = False) -> int:

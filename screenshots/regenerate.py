@@ -87,7 +87,7 @@ SHOTS: list[tuple[str, tuple[int, int], Callable]] = [
 async def shoot(store, name: str, size: tuple[int, int], steps) -> None:
     from modelyard.app.explorer import make_app
 
-    app = make_app(store, live=False)
+    app = make_app(store, live=False, label="~/models/demo-store")
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
         await steps(pilot)

@@ -7,6 +7,8 @@ from modelyard.store import Store
 
 
 def app_for(store: Store, **kwargs) -> ExplorerApp:
+    """The app as the CLI builds it; the header names the store by its folder only."""
+    kwargs.setdefault("label", store.root.name)
     return make_app(store, live=kwargs.pop("live", False), **kwargs)
 
 

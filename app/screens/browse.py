@@ -56,7 +56,7 @@ class BrowseScreen(VersionActions):
     def on_mount(self) -> None:
         self.table.focus()
         self.title = "modelyard"
-        self.sub_title = printable(str(self.store.root))
+        self.sub_title = printable(self.app.store_label)  # type: ignore[attr-defined]
         self.reload(first=True)
 
     @work(thread=True, exclusive=True, group="browse-reload")

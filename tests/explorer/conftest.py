@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from modelyard.store import Store
-
-SNAPSHOT_STORE = Path(tempfile.gettempdir()) / "modelyard-snapshots" / "demo-store"
-
 
 @pytest.fixture(scope="session")
 def demo_store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -22,12 +18,10 @@ def demo_store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     mp = pytest.MonkeyPatch()
     mp.setenv("MODELYARD_CACHE_DIR", str(tmp_path_factory.mktemp("session-cache")))
-    if SNAPSHOT_STORE.exists():
-        shutil.rmtree(SNAPSHOT_STORE)
-    SNAPSHOT_STORE.parent.mkdir(parents=True, exist_ok=True)
-    build_demo(SNAPSHOT_STORE).close()
+    path = tmp_path_factory.mktemp("demo") / "demo-store"
+    build_demo(path).close()
     mp.undo()
-    return SNAPSHOT_STORE
+    return path
 
 
 @pytest.fixture
