@@ -33,9 +33,7 @@ async def test_search_narrows_and_bad_query_points_at_the_column(demo_store) -> 
         expected = demo_store.count("model:vit-food101 and metrics.accuracy > 0.86")
         assert 0 < table.total == expected < 16
         assert table.current_ref.startswith("vit-food101:")
-        await pilot.press("slash", "end")
-        for _ in range(60):
-            await pilot.press("backspace")
+        await pilot.press("slash", "end", "ctrl+u")  # clear the line, as in a shell
         await pilot.press(*"metrics.auc >")
         await settle(pilot)
         bar = app.screen.query_one(SearchBar)
@@ -101,3 +99,18 @@ async def test_markup_model_renders_literally(demo_store) -> None:
         assert "\\x1b[31m" in text and "\\u202e" in text  # escapes shown, not acted on
         assert "[@click=app.quit]" in text
         assert app.is_running
+
+
+async def test_search_completes_keys_from_the_index(demo_store) -> None:
+    app = app_for(demo_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"metrics.eval/l")
+        await settle(pilot)
+        bar = app.screen.query_one(SearchBar)
+        assert bar.input._suggestion == "metrics.eval/logloss"
+        await pilot.press("right", *" < 0.4", "enter")  # → accepts the completion
+        await settle(pilot)
+        table = app.screen.query_one(VersionsTable)
+        assert bar.input.value == "metrics.eval/logloss < 0.4"
+        assert table.total == demo_store.count("metrics.eval/logloss < 0.4") > 0

@@ -14,8 +14,7 @@ from explorer_helpers import app_for, export_text, settle
 
 async def mark(pilot, table: VersionsTable, refs: list[str]) -> None:
     for ref in refs:
-        await pilot.press("slash", "end", *["backspace"] * 40, *f'model:"{ref.split(":")[0]}"',
-                          "enter")
+        await pilot.press("slash", "end", "ctrl+u", *f'model:"{ref.split(":")[0]}"', "enter")
         await settle(pilot)
         while table.current_ref != ref:
             await pilot.press("down")
@@ -95,7 +94,7 @@ async def test_export_dialog_writes_verified_files(writable_store, tmp_path) -> 
         await settle(pilot)
         ref = app.screen.query_one(VersionsTable).current_ref
         dest = tmp_path / "exported"
-        await pilot.press("e", "ctrl+a", *["delete"] * 200, *str(dest), "enter")
+        await pilot.press("e", "end", "ctrl+u", *str(dest), "enter")
         await settle(pilot)
         assert (dest / "modelyard-version.json").exists()
         assert any(p.name != "modelyard-version.json" for p in dest.iterdir())
