@@ -11,19 +11,15 @@ host. Everything waits in memory and is written once at exit, as a drop folder b
 under `<store>/drops/.tmp-...`, fsynced, marked COMPLETE and renamed into place: a drop
 watcher never sees half a drop. A metric point costs a few array appends, no I/O. Each call
 checks its input at once, so a bad value fails on the line that logged it, not hours later
-at exit. Log from one process (rank 0 in distributed training).
+at exit. Log from one process (rank 0 in distributed training). Beside this class:
+sdk_drop.py writes the drop, sdk_values.py converts values, sdk_source.py captures code.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 import operator
 import os
 import platform
-import re
-import shutil
 import sys
 import time
 import uuid
@@ -33,22 +29,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from . import atomic, clock, sdk_source, series
+from . import clock, sdk_drop, sdk_source
 from .card import check_card
-from .errors import InvalidManifest, NotAStore, ReadOnlyStore
+from .errors import InvalidManifest
 from .identity import current_host, current_user
-from .layout import read_config
-from .manifest import MANIFEST_NAMES
-from .names import check_model_name, model_dirname, unsafe_char
-from .writer import safe_relpath
+from .names import check_model_name, unsafe_char
+from .sdk_drop import COMPLETE, DIFF_FILE, INTERNAL, MANIFEST, RESERVED, SERIES_FILE, PathLike
+from .sdk_values import deep_merge, finite_or_none, plain_value, tag_text, tolists
 
-MANIFEST = "modelyard.json"
-COMPLETE = "COMPLETE"
-INTERNAL = "_modelyard"  # the SDK's own files inside a drop
-SERIES_FILE = f"{INTERNAL}/metrics.parquet"
-DIFF_FILE = f"{INTERNAL}/git.diff"
-RESERVED = {*MANIFEST_NAMES, COMPLETE, INTERNAL}
-PathLike = str | os.PathLike
+__all__ = ["COMPLETE", "DIFF_FILE", "INTERNAL", "MANIFEST", "RESERVED", "SERIES_FILE",
+           "NewVersion", "PathLike", "new_version", "plain_value"]
 
 
 def new_version(model: str, store: PathLike | None = None, *,
@@ -67,8 +57,8 @@ class NewVersion:
     def __init__(self, model: str, store: PathLike | None = None, *,
                  keep_failed: bool = False) -> None:
         self.model = check_model_name(model)
-        self.store = _store_root(store)
-        self.drops_dir = _drops_dir(self.store)  # fails now, not after hours of training
+        self.store = sdk_drop.store_root(store)
+        self.drops_dir = sdk_drop.drops_dir(self.store)  # fails now, not after hours of training
         self.keep_failed = keep_failed
         self.run_id = uuid.uuid4().hex
         self.drop_path: Path | None = None
@@ -146,7 +136,7 @@ class NewVersion:
     def log_params(self, params: Mapping[str, Any] | None = None, /, **more: Any) -> None:
         """Merge hyper-parameters (nesting allowed) into what was logged before."""
         self._check_open()
-        _deep_merge(self._card["params"], plain_value({**(params or {}), **more}))
+        deep_merge(self._card["params"], plain_value({**(params or {}), **more}))
 
     def log_param(self, key: str, value: Any) -> None:
         self.log_params({key: value})
@@ -156,7 +146,7 @@ class NewVersion:
 
     def set_tags(self, tags: Mapping[str, Any] | None = None, /, **more: Any) -> None:
         """Merge tags; values are stored as text (True becomes "true")."""
-        given = {str(k): _tag_text(v) for k, v in {**(tags or {}), **more}.items()}
+        given = {str(k): tag_text(v) for k, v in {**(tags or {}), **more}.items()}
         self._set("tags", {**self._card["tags"], **given})
 
     def set_features(self, features: Iterable[str | Mapping[str, Any]]) -> None:
@@ -205,23 +195,23 @@ class NewVersion:
             return self.log_confusion_matrix(**data)
         if kind == "feature_importance":
             return self.log_feature_importance(data)
-        data = _tolists(data)
+        data = tolists(data)
         for key in ("auc", "ap"):
             if key in data:
-                data[key] = _finite_or_none(data[key])
+                data[key] = finite_or_none(data[key])
         self._set_chart(kind, data)
 
     def log_confusion_matrix(self, matrix: Any, labels: Iterable[Any] | None = None) -> None:
         """Rows are true classes, columns predicted ones; labels default to 0..n-1."""
-        rows = _tolists(matrix)
-        names = ([str(x) for x in _tolists(labels)] if labels is not None else
+        rows = tolists(matrix)
+        names = ([str(x) for x in tolists(labels)] if labels is not None else
                  [str(i) for i in range(len(rows))] if isinstance(rows, list) else [])
         self._set_chart("confusion_matrix", {"labels": names, "matrix": rows})
 
     def log_feature_importance(self, importance: Mapping[str, float]) -> None:
         """{feature: score}; kept in that shape so the manifest stays readable."""
         self._check_open()
-        data = {str(k): _finite_or_none(v) or 0.0 for k, v in _tolists(importance).items()}
+        data = {str(k): finite_or_none(v) or 0.0 for k, v in tolists(importance).items()}
         check_card({"charts": {"feature_importance": data}})
         self._card["charts"]["feature_importance"] = data
 
@@ -274,58 +264,16 @@ class NewVersion:
         self._source.entrypoint = self._source.entrypoint or snap.entrypoint
 
     def _claim(self, wanted: Mapping[str, Path], where: str) -> dict[str, Path]:
-        """Names in the drop for files, checked all at once (a refusal changes nothing):
-        reserved names and one name for two different files are refused."""
-        out: dict[str, Path] = {}
-        for name, origin in wanted.items():
-            rel, origin = safe_relpath(name, where), Path(os.path.realpath(origin))
-            if rel in RESERVED or rel.startswith(INTERNAL + "/"):
-                raise InvalidManifest(f"{where}: {rel!r} is reserved for the drop's own files; "
-                                      "pass add_file(..., name=...) to store it elsewhere")
-            for taken in (self._files, self._source.origins, out):
-                if taken.get(rel, origin) != origin:
-                    raise InvalidManifest(f"{where}: {rel!r} already holds {taken[rel]}; "
-                                          f"give {origin} another name (add_file name=...)")
-            out[rel] = origin
-        return out
+        return sdk_drop.claim_names(wanted, (self._files, self._source.origins), where)
 
     # writing the drop
     def _write_drop(self, failure: BaseException | None) -> Path:
         ended_at = clock.now_iso()
-        final, tmp = _drop_paths(self.drops_dir, self.model)
-        tmp.mkdir(mode=atomic.DIR_MODE)
-        try:
-            manifest = self._manifest(final.name, failure, ended_at)
-            self._fill(tmp, manifest)
-            if final.exists():
-                raise FileExistsError(f"{final} appeared while writing; retry")
-            os.rename(tmp, final)
-            atomic.fsync_dir(self.drops_dir)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return final
-
-    def _fill(self, tmp: Path, manifest: dict[str, Any]) -> None:
-        """Files, curves, source and manifest, each fsynced; COMPLETE last."""
-        for rel, src in sorted(self._files.items()):
-            _copy_into(tmp / rel, src)
-        for rel, data in sorted(self._source.files.items()):
-            if rel not in self._files:  # the same file added both ways is written once
-                _write_into(tmp / rel, data)
-        if self._series:
-            _write_into(tmp / SERIES_FILE, series.to_parquet(self._series))
         git = self._source.git
-        if git is not None and git.diff:
-            _write_into(tmp / DIFF_FILE, git.diff)
-        body = json.dumps(manifest, indent=1, ensure_ascii=False).encode() + b"\n"
-        _write_into(tmp / MANIFEST, body)
-        for dirpath, _, _ in os.walk(tmp, topdown=False):
-            atomic.fsync_dir(Path(dirpath))
-        digest = hashlib.sha256(body).hexdigest()
-        marker = {"format": "modelyard-drop/1", "manifest_sha256": digest}
-        _write_into(tmp / COMPLETE, json.dumps(marker).encode() + b"\n")
-        atomic.fsync_dir(tmp)
+        return sdk_drop.write_drop(
+            self.drops_dir, self.model, lambda name: self._manifest(name, failure, ended_at),
+            files=self._files, source_files=self._source.files, points=self._series,
+            diff=git.diff if git is not None else b"")
 
     def _manifest(self, drop_name: str, failure: BaseException | None,
                   ended_at: str) -> dict[str, Any]:
@@ -343,121 +291,11 @@ class NewVersion:
         if self._series:
             out["metric_series"] = SERIES_FILE
         if self._source.files or self._source.git:
-            out["source"] = self._source_manifest()
+            out["source"] = self._source.facts(diff_file=DIFF_FILE)
         return out
-
-    def _source_manifest(self) -> dict[str, Any]:
-        git = self._source.git
-        out: dict[str, Any] = {"files": sorted(self._source.files),
-                               "entrypoint": self._source.entrypoint,
-                               "git": git.facts() if git else {}}
-        if git is not None and git.diff:
-            out["diff_file"] = DIFF_FILE
-        return out
-
-
-def _drop_paths(drops: Path, model: str) -> tuple[Path, Path]:
-    """The final name `<model>-<UTC time>-<rand>` and a hidden build folder unique across
-    hosts and processes; the model part is percent-encoded (names may hold '/')."""
-    label = model_dirname(model)[:100]
-    when = clock.now().strftime("%Y%m%dT%H%M%SZ")
-    host = re.sub(r"[^A-Za-z0-9._-]", "_", current_host())[:32]
-    tmp = f"{atomic.TEMP_PREFIX}{label}-{host}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    return drops / f"{label}-{when}-{uuid.uuid4().hex[:6]}", drops / tmp
-
-
-def _store_root(store: PathLike | None) -> Path:
-    root = store if store is not None else os.environ.get("MODELYARD_STORE")
-    if not root:
-        raise NotAStore("no store given: pass new_version(..., store='/shared/models') or "
-                        "set MODELYARD_STORE")
-    return Path(root).absolute()
-
-
-def _drops_dir(root: Path) -> Path:
-    """The store's (first) drop folder, created if needed and checked to be writable."""
-    dirs = read_config(root)["settings"].get("drop_dirs") or ["drops"]
-    drops = root / str(dirs[0])
-    atomic.ensure_dir(drops)
-    if not os.access(drops, os.W_OK | os.X_OK):
-        raise ReadOnlyStore(f"cannot write drops in {drops}; ask the store's owner for group "
-                            "write access to it")
-    return drops
 
 
 def _clean_exit(exc: BaseException) -> bool:
     """sys.exit(0) inside the block ends a run normally."""
     return isinstance(exc, SystemExit) and exc.code in (0, None)
 
-
-def plain_value(value: Any, depth: int = 0) -> Any:
-    """JSON-safe data: numpy and torch values via .tolist(), other objects as their text."""
-    if depth > 32:
-        raise InvalidManifest("a logged value is nested more than 32 levels deep")
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return float(value) if math.isfinite(value) else str(value)
-    if isinstance(value, Mapping):
-        return {str(k): plain_value(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain_value(v, depth + 1) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return [plain_value(v, depth + 1) for v in sorted(value, key=str)]
-    if callable(getattr(value, "tolist", None)):
-        return plain_value(value.tolist(), depth + 1)
-    return str(value)
-
-
-def _tolists(value: Any) -> Any:
-    """Arrays and tuples as lists, numbers left as numbers (the card checks them)."""
-    if callable(getattr(value, "tolist", None)):
-        value = value.tolist()
-    if isinstance(value, Mapping):
-        return {k: _tolists(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_tolists(v) for v in value]
-    return value
-
-
-def _finite_or_none(value: Any) -> float | None:
-    if value is None or isinstance(value, (bool, str)):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
-def _tag_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(plain_value(value))
-
-
-def _deep_merge(into: dict[str, Any], new: dict[str, Any]) -> None:
-    for key, value in new.items():
-        if isinstance(value, dict) and isinstance(into.get(key), dict):
-            _deep_merge(into[key], value)
-        else:
-            into[key] = value
-
-
-def _write_into(path: Path, data: bytes) -> None:
-    path.parent.mkdir(mode=atomic.DIR_MODE, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _copy_into(path: Path, src: Path) -> None:
-    path.parent.mkdir(mode=atomic.DIR_MODE, parents=True, exist_ok=True)
-    shutil.copyfile(src, path)  # sendfile on Linux; follows symlinks (Hugging Face caches)
-    fd = os.open(path, os.O_WRONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 GIT_BUDGET = 30.0  # seconds for all git calls of one capture: a hung NFS mount costs no more
@@ -54,6 +55,14 @@ class SourceSnapshot:
     origins: dict[str, Path] = field(default_factory=dict)  # where each file was read from
     git: GitState | None = None
     entrypoint: str = ""
+
+    def facts(self, *, diff_file: str) -> dict[str, Any]:
+        """The manifest's `source` mapping; `diff_file` names the stored `git diff HEAD`."""
+        out: dict[str, Any] = {"files": sorted(self.files), "entrypoint": self.entrypoint,
+                               "git": self.git.facts() if self.git else {}}
+        if self.git is not None and self.git.diff:
+            out["diff_file"] = diff_file
+        return out
 
 
 def run_git(repo: Path, *args: str, deadline: float | None = None) -> bytes | None:

@@ -11,6 +11,7 @@ import pytest
 
 from modelyard.store import Store
 
+
 @pytest.fixture(scope="session")
 def demo_store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo store, built once; tests must not write to it (use `writable_store`)."""

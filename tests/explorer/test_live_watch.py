@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 
+from modelyard.app.widgets.versions_table import VersionsTable
+
 from explorer_helpers import app_for, export_text, settle
 from helpers import write_manifest_folder
-
-from modelyard.app.widgets.versions_table import VersionsTable
 
 
 async def test_a_drop_ingested_by_the_apps_watcher_appears(writable_store, tmp_path) -> None:

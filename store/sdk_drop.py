@@ -1,0 +1,148 @@
+"""Where the writer SDK puts a drop, and how it writes one so a watcher never sees half of it.
+
+A drop is built in a hidden folder `<drops>/.tmp-<model>-<host>-<pid>-<rand>` on the shared
+filesystem, every file and folder fsynced, a COMPLETE marker (holding the manifest's digest)
+written last, then renamed to `<model>-<UTC time>-<rand>` in one step. A failure removes
+the build folder. Only the filesystem is needed: no index, lock or SQLite on a GPU host.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import uuid
+from array import array
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from . import atomic, clock, series
+from .errors import InvalidManifest, NotAStore, ReadOnlyStore
+from .identity import current_host
+from .layout import read_config
+from .manifest import MANIFEST_NAMES
+from .names import model_dirname
+from .writer import safe_relpath
+
+MANIFEST = "modelyard.json"
+COMPLETE = "COMPLETE"
+INTERNAL = "_modelyard"  # the SDK's own files inside a drop
+SERIES_FILE = f"{INTERNAL}/metrics.parquet"
+DIFF_FILE = f"{INTERNAL}/git.diff"
+RESERVED = {*MANIFEST_NAMES, COMPLETE, INTERNAL}
+PathLike = str | os.PathLike
+
+
+def store_root(store: PathLike | None) -> Path:
+    """The store given, else $MODELYARD_STORE, as an absolute path."""
+    root = store if store is not None else os.environ.get("MODELYARD_STORE")
+    if not root:
+        raise NotAStore("no store given: pass new_version(..., store='/shared/models') or "
+                        "set MODELYARD_STORE")
+    return Path(root).absolute()
+
+
+def drops_dir(root: Path) -> Path:
+    """The store's (first) drop folder, created if needed and checked to be writable."""
+    dirs = read_config(root)["settings"].get("drop_dirs") or ["drops"]
+    drops = root / str(dirs[0])
+    atomic.ensure_dir(drops)
+    if not os.access(drops, os.W_OK | os.X_OK):
+        raise ReadOnlyStore(f"cannot write drops in {drops}; ask the store's owner for group "
+                            "write access to it")
+    return drops
+
+
+def claim_names(wanted: Mapping[str, Path], taken: tuple[Mapping[str, Path], ...],
+                where: str) -> dict[str, Path]:
+    """Names in the drop for files, checked all at once (a refusal changes nothing):
+    reserved names and one name for two different files are refused."""
+    out: dict[str, Path] = {}
+    for name, origin in wanted.items():
+        rel, origin = safe_relpath(name, where), Path(os.path.realpath(origin))
+        if rel in RESERVED or rel.startswith(INTERNAL + "/"):
+            raise InvalidManifest(f"{where}: {rel!r} is reserved for the drop's own files; "
+                                  "pass add_file(..., name=...) to store it elsewhere")
+        for names in (*taken, out):
+            if names.get(rel, origin) != origin:
+                raise InvalidManifest(f"{where}: {rel!r} already holds {names[rel]}; "
+                                      f"give {origin} another name (add_file name=...)")
+        out[rel] = origin
+    return out
+
+
+def drop_paths(drops: Path, model: str) -> tuple[Path, Path]:
+    """The final name `<model>-<UTC time>-<rand>` and a hidden build folder unique across
+    hosts and processes; the model part is percent-encoded (names may hold '/')."""
+    label = model_dirname(model)[:100]
+    when = clock.now().strftime("%Y%m%dT%H%M%SZ")
+    host = re.sub(r"[^A-Za-z0-9._-]", "_", current_host())[:32]
+    tmp = f"{atomic.TEMP_PREFIX}{label}-{host}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    return drops / f"{label}-{when}-{uuid.uuid4().hex[:6]}", drops / tmp
+
+
+def write_drop(drops: Path, model: str, manifest_for: Callable[[str], dict[str, Any]], *,
+               files: Mapping[str, Path], source_files: Mapping[str, bytes],
+               points: dict[str, tuple[array, array, array]], diff: bytes) -> Path:
+    """Build the drop hidden, then rename it into place; `manifest_for` gets its final name."""
+    final, tmp = drop_paths(drops, model)
+    tmp.mkdir(mode=atomic.DIR_MODE)
+    try:
+        manifest = manifest_for(final.name)
+        _fill(tmp, manifest, files, source_files, points, diff)
+        if final.exists():
+            raise FileExistsError(f"{final} appeared while writing; retry")
+        os.rename(tmp, final)
+        atomic.fsync_dir(drops)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def _fill(tmp: Path, manifest: dict[str, Any], files: Mapping[str, Path],
+          source_files: Mapping[str, bytes], points: dict[str, tuple[array, array, array]],
+          diff: bytes) -> None:
+    """Files, curves, source and manifest, each fsynced; COMPLETE last."""
+    for rel, src in sorted(files.items()):
+        _copy_into(tmp / rel, src)
+    for rel, data in sorted(source_files.items()):
+        if rel not in files:  # the same file added both ways is written once
+            _write_into(tmp / rel, data)
+    if points:
+        _write_into(tmp / SERIES_FILE, series.to_parquet(points))
+    if diff:
+        _write_into(tmp / DIFF_FILE, diff)
+    body = json.dumps(manifest, indent=1, ensure_ascii=False).encode() + b"\n"
+    _write_into(tmp / MANIFEST, body)
+    for dirpath, _, _ in os.walk(tmp, topdown=False):
+        atomic.fsync_dir(Path(dirpath))
+    digest = hashlib.sha256(body).hexdigest()
+    marker = {"format": "modelyard-drop/1", "manifest_sha256": digest}
+    _write_into(tmp / COMPLETE, json.dumps(marker).encode() + b"\n")
+    atomic.fsync_dir(tmp)
+
+
+def _write_into(path: Path, data: bytes) -> None:
+    path.parent.mkdir(mode=atomic.DIR_MODE, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _copy_into(path: Path, src: Path) -> None:
+    path.parent.mkdir(mode=atomic.DIR_MODE, parents=True, exist_ok=True)
+    shutil.copyfile(src, path)  # sendfile on Linux; follows symlinks (Hugging Face caches)
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
