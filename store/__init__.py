@@ -5,6 +5,8 @@ from .api import ModelInfo, Store, default_store_path
 from .errors import (
     BlobCorrupt,
     BlobMissing,
+    DiskFull,
+    DropRejected,
     InvalidManifest,
     InvalidName,
     InvalidRef,
@@ -13,6 +15,7 @@ from .errors import (
     NotAStore,
     QueryError,
     ReadOnlyStore,
+    StorageError,
     StoreCorrupt,
     StoreExists,
     VersionNotFound,
@@ -21,8 +24,8 @@ from .events import Event
 from .version import Version
 
 __all__ = [
-    "BlobCorrupt", "BlobMissing", "Event", "InvalidManifest", "InvalidName", "InvalidRef",
-    "ModelInfo", "ModelNotFound", "ModelyardError", "NotAStore", "QueryError",
-    "ReadOnlyStore", "Store", "StoreCorrupt", "StoreExists", "Version", "VersionNotFound",
-    "default_store_path",
+    "BlobCorrupt", "BlobMissing", "DiskFull", "DropRejected", "Event", "InvalidManifest",
+    "InvalidName", "InvalidRef", "ModelInfo", "ModelNotFound", "ModelyardError", "NotAStore",
+    "QueryError", "ReadOnlyStore", "StorageError", "Store", "StoreCorrupt", "StoreExists",
+    "Version", "VersionNotFound", "default_store_path",
 ]

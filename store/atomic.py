@@ -2,6 +2,11 @@
 
 Works on NFS: `link()` is the classic atomic create-if-absent there (O_EXCL is not reliable
 on old NFS clients), and a lost reply to a successful link is detected by the link count.
+
+Every failure of the filesystem reaches the caller as one named error that says what to do
+(ReadOnlyStore, DiskFull, StorageError), after the temp file is removed: nothing is ever
+half-written under a final name. Modes are set explicitly, not left to the umask, so a store
+shared by a group stays usable by the group whoever wrote last.
 """
 
 from __future__ import annotations
@@ -10,77 +15,210 @@ import errno
 import os
 import secrets
 import socket
+import stat
 from pathlib import Path
 
 from . import faults
-from .errors import ReadOnlyStore
+from .errors import DiskFull, ModelyardError, ReadOnlyStore, StorageError
 
 TEMP_PREFIX = ".tmp-"
-DIR_MODE = 0o2775  # group-shared stores: setgid keeps the group; umask trims the rest
+DIR_MODE = 0o2775  # group-shared stores: setgid keeps the group; group may add files
+STICKY_DIR_MODE = 0o3775  # write-once areas: only a file's owner may rename or delete it
+FILE_MODE = 0o444  # records, events and blobs are never written again
+HOST = socket.gethostname().replace("/", "_")[:32]
+_ENOSPC = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_READ_ONLY = {errno.EROFS, errno.EACCES, errno.EPERM}
 
+
+# modes ---------------------------------------------------------------------------------------
+
+def current_umask() -> int:
+    """This process's umask, read without changing it (os.umask() would race other threads)."""
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
+
+
+def shared_mode(mode: int) -> int:
+    """`mode` with its owner and group bits kept whatever the umask says (the group shares
+    the store), and its world bits trimmed by the umask and never writable."""
+    return (mode & ~0o007) | (mode & 0o005 & ~current_umask())
+
+
+# names ---------------------------------------------------------------------------------------
 
 def temp_name(target: Path) -> Path:
     """A temp path beside `target`, unique across hosts and processes, hidden from listings."""
-    host = socket.gethostname().replace("/", "_")[:32]
-    return target.parent / f"{TEMP_PREFIX}{target.name}.{host}.{os.getpid()}.{secrets.token_hex(4)}"
+    return target.parent / f"{TEMP_PREFIX}{target.name}.{HOST}.{os.getpid()}.{secrets.token_hex(4)}"
 
+
+def temp_writer(name: str) -> tuple[str, int] | None:
+    """(host, pid) of the process that made a temp file called `name`, if it is one of ours."""
+    if not name.startswith(TEMP_PREFIX):
+        return None
+    head, _, pid = name.rpartition(".")[0].rpartition(".")
+    if not pid.isdigit():
+        return None
+    host = HOST if head.endswith(f".{HOST}") else head.rpartition(".")[2]
+    return host, int(pid)
+
+
+# errors --------------------------------------------------------------------------------------
+
+def storage_error(exc: OSError, path: Path | str, doing: str,
+                  after: str = "nothing was half-written") -> ModelyardError:
+    """The one-line error a person gets for a failed filesystem call: what, where, what next."""
+    name = errno.errorcode.get(exc.errno or 0, "")
+    what = f"cannot {doing} {path}: {exc.strerror or exc}" + (f" [{name}]" if name else "")
+    if exc.errno in _READ_ONLY:
+        return ReadOnlyStore(f"{what}. The store is read-only for you; ask its owner for "
+                             "group write access, or open it read-only (reads still work)")
+    if exc.errno in _ENOSPC:
+        return DiskFull(f"{what}. Free space (or raise your quota) on that filesystem, then "
+                        f"run the command again; {after}")
+    return StorageError(f"{what}. The disk or network filesystem failed; check it (dmesg, "
+                        f"the NFS server) and run the command again; {after}")
+
+
+def _read_only(path: Path, exc: OSError) -> ModelyardError:
+    return storage_error(exc, path, "write in")
+
+
+# directories ---------------------------------------------------------------------------------
 
 def fsync_dir(path: Path) -> None:
     """Make a rename or link in `path` durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        faults.io("fsync", path)
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise storage_error(exc, path, "sync the folder", "the change may not be durable") \
+            from exc
     try:
         os.fsync(fd)
     except OSError as exc:  # some network filesystems refuse fsync on directories
         if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
-            raise
+            raise storage_error(exc, path, "sync the folder",
+                                "the change may not be durable") from exc
     finally:
         os.close(fd)
 
 
-def ensure_dir(path: Path) -> None:
-    """Create `path` (and parents) with group-shared permissions, durably."""
+def ensure_dir(path: Path, *, sticky: bool = False) -> None:
+    """Create `path` (and missing parents) durably, group-shared: setgid, group-writable,
+    and with `sticky` (blobs, records, events) only owners may remove what they wrote.
+
+    Missing parents outside a shared folder (e.g. ~/.local/share above a new store) get
+    ordinary modes; only the folder asked for and those inside a shared (setgid or
+    group-writable) one are shared.
+    """
+    path = Path(path)
     if path.is_dir():
         return
+    missing, above = [], path
+    while not os.path.isdir(above) and above.parent != above:
+        missing.append(above)
+        above = above.parent
     try:
-        path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-        fsync_dir(path.parent)
-    except PermissionError as exc:
-        raise _read_only(path, exc) from exc
-    except OSError as exc:
-        if exc.errno == errno.EROFS:
-            raise _read_only(path, exc) from exc
-        raise
+        inside = bool(os.stat(above).st_mode & (stat.S_ISGID | stat.S_IWGRP))
+    except OSError:
+        inside = False
+    wanted = shared_mode(STICKY_DIR_MODE if sticky else DIR_MODE)
+    for folder in reversed(missing):
+        shared = inside or folder == path
+        try:
+            faults.io("mkdir", folder)
+            os.mkdir(folder, (wanted if shared else 0o777) & 0o777)
+        except FileExistsError:
+            if os.path.isdir(folder):  # another writer made it first
+                continue
+            raise StorageError(f"cannot create the folder {folder}: a file is in the way; "
+                               "move it aside") from None
+        except OSError as exc:
+            raise storage_error(exc, folder, "create the folder") from exc
+        if shared:
+            try:
+                os.chmod(folder, wanted)  # mkdir drops setgid and sticky, and obeys umask
+            except OSError:
+                pass
+        fsync_dir(folder.parent)
+        inside = inside or shared
 
 
-def create_temp(target: Path, *, mode: int = 0o444) -> tuple[int, Path]:
+# files ---------------------------------------------------------------------------------------
+
+def create_temp(target: Path, *, mode: int = FILE_MODE) -> tuple[int, Path]:
     """Open a new temp file beside `target` for writing; a refused write says why."""
     tmp = temp_name(target)
     try:
-        return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), tmp
+        faults.io("open", target)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     except OSError as exc:
-        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-            raise _read_only(target.parent, exc) from exc
-        raise
-
-
-def write_temp(target: Path, data: bytes, *, mode: int = 0o444) -> Path:
-    """Write `data` to a fresh temp file beside `target`, fsynced; return its path."""
-    fd, tmp = create_temp(target, mode=mode)
+        raise storage_error(exc, target.parent, "write in") from exc
     try:
+        os.fchmod(fd, shared_mode(mode))
+    except OSError:
+        pass  # some network filesystems refuse; their own modes then apply
+    return fd, tmp
+
+
+def write_all(fd: int, data: bytes | memoryview, target: Path) -> None:
+    """Write every byte of `data` to `fd`; a failure is a named error about `target`."""
+    try:
+        faults.io("write", target)
         view = memoryview(data)
         while view:
-            written = os.write(fd, view)
-            view = view[written:]
+            view = view[os.write(fd, view):]
+    except OSError as exc:
+        raise storage_error(exc, target, "write") from exc
+
+
+def finish_temp(fd: int, tmp: Path, target: Path) -> None:
+    """fsync and close a filled temp file; on failure remove it and raise a named error.
+
+    NFS reports a failed write at fsync or close, so both are checked.
+    """
+    try:
+        faults.io("fsync", target)
         os.fsync(fd)
-    except BaseException:
+    except OSError as exc:
+        abandon(fd, tmp)
+        raise storage_error(exc, target, "write") from exc
+    try:
+        faults.io("close", target)
+    except OSError as exc:
+        abandon(fd, tmp)
+        raise storage_error(exc, target, "write") from exc
+    try:
         os.close(fd)
+    except OSError as exc:  # the descriptor is released even when close fails
         _unlink_quietly(tmp)
-        raise
+        raise storage_error(exc, target, "write") from exc
+
+
+def abandon(fd: int, tmp: Path) -> None:
+    """Close and remove a temp file whose writing failed."""
     try:
         os.close(fd)
     except OSError:
-        _unlink_quietly(tmp)
+        pass
+    _unlink_quietly(tmp)
+
+
+def write_temp(target: Path, data: bytes, *, mode: int = FILE_MODE) -> Path:
+    """Write `data` to a fresh temp file beside `target`, fsynced; return its path."""
+    fd, tmp = create_temp(target, mode=mode)
+    try:
+        write_all(fd, data, target)
+    except BaseException:
+        abandon(fd, tmp)
         raise
+    finish_temp(fd, tmp, target)
     return tmp
 
 
@@ -88,7 +226,11 @@ def write_replace(target: Path, data: bytes, *, mode: int = 0o644) -> None:
     """Atomically put `data` at `target`, replacing what was there (used only for caches)."""
     tmp = write_temp(target, data, mode=mode)
     try:
+        faults.io("rename", target)
         os.replace(tmp, target)
+    except OSError as exc:
+        _unlink_quietly(tmp)
+        raise storage_error(exc, target, "replace") from exc
     except BaseException:
         _unlink_quietly(tmp)
         raise
@@ -102,6 +244,7 @@ def link_exclusive(tmp: Path, target: Path) -> bool:
     either way, so only complete files ever carry a final name.
     """
     try:
+        faults.io("link", target)
         os.link(tmp, target)
         linked = True
     except FileExistsError:
@@ -113,11 +256,8 @@ def link_exclusive(tmp: Path, target: Path) -> bool:
         except OSError:
             linked = False
         if not linked:
-            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-                _unlink_quietly(tmp)
-                raise _read_only(target.parent, exc) from exc
             _unlink_quietly(tmp)
-            raise
+            raise storage_error(exc, target, "create") from exc
     _unlink_quietly(tmp)
     if linked:
         fsync_dir(target.parent)
@@ -139,10 +279,3 @@ def _unlink_quietly(path: Path) -> None:
         os.unlink(path)
     except OSError:
         pass
-
-
-def _read_only(path: Path, exc: OSError) -> ReadOnlyStore:
-    return ReadOnlyStore(
-        f"cannot write in {path}: {exc.strerror or exc}. The store is read-only for you; "
-        "ask its owner for group write access, or open it read-only (reads still work)"
-    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,11 +32,17 @@ def sha256_bytes(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def sha256_file(path: Path) -> tuple[str, int]:
-    """Hash a file in chunks; returns (digest, size)."""
+def sha256_file(path: Path, *, sync: bool = False) -> tuple[str, int]:
+    """Hash a file in chunks; returns (digest, size). With `sync`, also make its bytes
+    durable first: a file linked into the store must survive a power cut like a copy."""
     h = hashlib.sha256()
     size = 0
     with open(path, "rb", buffering=0) as f:
+        if sync:
+            try:
+                os.fsync(f.fileno())
+            except OSError as exc:
+                raise atomic.storage_error(exc, path, "sync") from exc
         while chunk := f.read(CHUNK):
             h.update(chunk)
             size += len(chunk)
@@ -60,7 +67,7 @@ class BlobStore:
         final = self.path(digest)
         if final.exists():
             return digest
-        atomic.ensure_dir(final.parent)
+        atomic.ensure_dir(final.parent, sticky=True)
         tmp = atomic.write_temp(final, data)
         faults.point("blob.temp_written")
         self._publish(tmp, final)
@@ -71,14 +78,17 @@ class BlobStore:
 
         With `consume=True` the caller gives the file up (a drop being ingested): on the same
         filesystem it is hard-linked into place after one hashing pass instead of copied.
+        Errors reading `source` stay OSErrors (the input's fault); errors writing the store
+        are ReadOnlyStore, DiskFull or StorageError, with the staging file removed.
         """
         if consume:
             linked = self._put_by_link(Path(source))
             if linked is not None:
                 return linked
         staging = self.root / "_staging"
-        atomic.ensure_dir(staging)
-        fd, tmp = atomic.create_temp(staging / "blob")
+        atomic.ensure_dir(staging, sticky=True)
+        where = staging / "blob"
+        fd, tmp = atomic.create_temp(where)
         h = hashlib.sha256()
         size = 0
         try:
@@ -86,34 +96,44 @@ class BlobStore:
                 while chunk := src.read(CHUNK):
                     h.update(chunk)
                     size += len(chunk)
-                    view = memoryview(chunk)
-                    while view:
-                        view = view[os.write(fd, view):]
-            os.fsync(fd)
+                    atomic.write_all(fd, chunk, where)
         except BaseException:
-            os.close(fd)
-            _unlink(tmp)
+            atomic.abandon(fd, tmp)
             raise
-        os.close(fd)
+        atomic.finish_temp(fd, tmp, where)
         faults.point("blob.temp_written")
         digest = "sha256:" + h.hexdigest()
         final = self.path(digest)
         if final.exists():
             _unlink(tmp)
             return digest, size
-        atomic.ensure_dir(final.parent)
+        try:
+            atomic.ensure_dir(final.parent, sticky=True)
+        except BaseException:
+            _unlink(tmp)
+            raise
         self._publish(tmp, final)
         return digest, size
 
     def _put_by_link(self, source: Path) -> tuple[str, int] | None:
-        if source.is_symlink() or not source.is_file():
+        """Link a drop's file into place, or None to copy it instead.
+
+        Only files this user owns are linked: the blob must end up read-only, and only the
+        owner can make it so (a producer's 0644 file would stay writable by the producer).
+        """
+        try:
+            st = os.lstat(source)
+        except OSError:
             return None
-        digest, size = sha256_file(source)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+            return None
+        digest, size = sha256_file(source, sync=True)  # the producer may never have synced
         final = self.path(digest)
         if final.exists():
             return digest, size
-        atomic.ensure_dir(final.parent)
+        atomic.ensure_dir(final.parent, sticky=True)
         try:
+            faults.io("link", final)
             os.link(source, final)
         except FileExistsError:
             return digest, size
@@ -123,7 +143,7 @@ class BlobStore:
             _unlink(final)
             return None
         try:
-            os.chmod(final, 0o444)
+            os.chmod(final, atomic.shared_mode(atomic.FILE_MODE))
         except OSError:
             pass
         faults.point("blob.renamed")
@@ -131,8 +151,16 @@ class BlobStore:
         return digest, size
 
     def _publish(self, tmp: Path, final: Path) -> None:
+        """Give a finished temp blob its name. A twin already there (same name, so same
+        content) wins: in sticky folders another user's blob cannot be replaced anyway."""
         try:
-            os.rename(tmp, final)  # same content either way, so replacing a twin is harmless
+            faults.io("rename", final)
+            os.rename(tmp, final)
+        except OSError as exc:
+            _unlink(tmp)
+            if final.exists():
+                return
+            raise atomic.storage_error(exc, final, "store the blob") from exc
         except BaseException:
             _unlink(tmp)
             raise
@@ -140,20 +168,18 @@ class BlobStore:
         atomic.fsync_dir(final.parent)
 
     def read_bytes(self, digest: str) -> bytes:
-        """The blob's bytes, verified against its digest."""
+        """The blob's bytes, verified against its digest: bad bytes are never returned."""
         path = self.path(digest)
         try:
+            faults.io("read", path)
             data = path.read_bytes()
         except FileNotFoundError:
-            raise BlobMissing(
-                f"blob {digest} is missing from the store; run `modelyard fsck` to see "
-                "which versions are affected"
-            ) from None
+            raise _missing(digest, path) from None
+        except OSError as exc:
+            raise atomic.storage_error(exc, path, "read", "nothing was changed") from exc
         if sha256_bytes(data) != digest:
-            raise BlobCorrupt(
-                f"blob {digest} is corrupt: its bytes no longer match its digest "
-                f"({path}); run `modelyard fsck --read-data` and restore it from a backup"
-            )
+            raise _corrupt(digest, path, "run `modelyard fsck --read-data` and restore it "
+                                         "from a backup")
         return data
 
     def iter_verified(self, digest: str) -> Iterator[bytes]:
@@ -162,18 +188,27 @@ class BlobStore:
         Callers writing the chunks somewhere must treat that error as 'discard the copy'.
         """
         path = self.path(digest)
-        if not path.exists():
-            raise BlobMissing(f"blob {digest} is missing from the store; run `modelyard fsck`")
         h = hashlib.sha256()
-        with open(path, "rb", buffering=0) as f:
-            while chunk := f.read(CHUNK):
+        try:
+            faults.io("read", path)
+            f = open(path, "rb", buffering=0)
+        except FileNotFoundError:
+            raise _missing(digest, path) from None
+        except OSError as exc:
+            raise atomic.storage_error(exc, path, "read", "nothing was changed") from exc
+        with f:
+            while True:
+                try:
+                    chunk = f.read(CHUNK)
+                except OSError as exc:
+                    raise atomic.storage_error(exc, path, "read", "nothing was changed") \
+                        from exc
+                if not chunk:
+                    break
                 h.update(chunk)
                 yield chunk
         if "sha256:" + h.hexdigest() != digest:
-            raise BlobCorrupt(
-                f"blob {digest} is corrupt: its bytes no longer match its digest ({path}); "
-                "restore it from a backup"
-            )
+            raise _corrupt(digest, path, "restore it from a backup")
 
     def verify(self, digest: str) -> str | None:
         """None if the blob is intact, else a one-line description of the problem."""
@@ -193,6 +228,22 @@ class BlobStore:
                 for name in sorted(os.listdir(self.root / a / b)):
                     if not name.startswith("."):
                         yield "sha256:" + name
+
+
+def _missing(digest: str, path: Path) -> BlobMissing:
+    exc = BlobMissing(f"blob {digest} is missing from the store ({path}); run `modelyard "
+                      "fsck` to see which versions are affected")
+    exc.digest, exc.path = digest, path  # type: ignore[attr-defined]
+    return exc
+
+
+def _corrupt(digest: str, path: Path, what_next: str) -> BlobCorrupt:
+    """The error for bytes that no longer hash to their name; carries `digest` and `path`
+    so a caller (the app) can mark the versions using it."""
+    exc = BlobCorrupt(f"blob {digest} is corrupt: its bytes no longer match its digest "
+                      f"({path}); {what_next}")
+    exc.digest, exc.path = digest, path  # type: ignore[attr-defined]
+    return exc
 
 
 def _unlink(path: Path) -> None:

@@ -85,6 +85,14 @@ def _tags(tags: Any) -> dict[str, str]:
 
 def parse_time(value: Any, where: str) -> str | None:
     """Accept ISO-8601 text, epoch seconds or epoch milliseconds; return ISO-8601 UTC."""
+    try:
+        return _parse_time(value, where)
+    except (OverflowError, ValueError, OSError):
+        raise InvalidManifest(f"{where} is {value!r}; not a time between the years 1 and "
+                              "9999") from None
+
+
+def _parse_time(value: Any, where: str) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -229,8 +237,15 @@ def _metrics(metrics: Any) -> dict[str, float | None]:
                     raise InvalidManifest(f"{where} is {value!r}; it must be a number") from None
             else:
                 raise InvalidManifest(f"{where} must be a number")
-        out[_label(str(key), "metric name")] = float(value)
+        out[_label(str(key), "metric name")] = _float(value, where)
     return out
+
+
+def _float(value: int | float, where: str) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        raise InvalidManifest(f"{where} is too large for a number") from None
 
 
 def _numbers(value: Any, where: str) -> list[float]:
@@ -240,7 +255,8 @@ def _numbers(value: Any, where: str) -> list[float]:
     for i, x in enumerate(value):
         if isinstance(x, bool) or not isinstance(x, (int, float)):
             raise InvalidManifest(f"{where}[{i}] is {x!r}; it must be a number")
-        out.append(float(x) if math.isfinite(x) else 0.0)
+        number = _float(x, f"{where}[{i}]")
+        out.append(number if math.isfinite(number) else 0.0)
     return out
 
 

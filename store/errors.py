@@ -75,3 +75,23 @@ class BlobCorrupt(StoreCorrupt):
 
 class BlobMissing(StoreCorrupt):
     """A record names a blob that is not in the store."""
+
+
+class StorageError(ModelyardError):
+    """The filesystem failed a read or write (EIO, a lost NFS server…): the storage is at
+    fault, not the input, so a drop that meets it is given back rather than quarantined."""
+
+
+class DiskFull(StorageError):
+    """No space or quota left where the store writes; nothing was half-written."""
+
+
+class DropRejected(ModelyardError):
+    """A drop no honest training job makes: links, special files, hostile names, huge trees.
+
+    `hint` says how to fix the drop; it goes into REJECTED.txt beside the quarantined drop.
+    """
+
+    def __init__(self, reason: str, hint: str = "") -> None:
+        super().__init__(reason)
+        self.hint = hint

@@ -1,25 +1,41 @@
-"""Fault injection for crash tests: die at a named stage of a write.
+"""Fault injection for tests: die at a named stage of a write, or fail an I/O call.
 
-Set `MODELYARD_CRASH_AT=<stage>` (optionally `<stage>:<n>` to die at its n-th pass) in a
-child process; when the writer reaches that stage the process SIGKILLs itself, exactly like
-a power cut or an OOM kill, so tests can check what a real crash leaves behind.
+Crashes: set `MODELYARD_CRASH_AT=<stage>` (or `<stage>:<n>` to die at its n-th pass) in a
+child process; when the code reaches that stage the process SIGKILLs itself, exactly like a
+power cut or an OOM kill, so tests can check what a real crash leaves behind.
+
+I/O faults: set `MODELYARD_IO_FAULT=<op>:<errno>[:<path-substring>]` (several separated by
+`,`), e.g. `write:ENOSPC:_staging` or `fsync:EIO:/versions/`; the store's own write paths
+(store/atomic.py, store/blobs.py, the drop moves) then raise that OSError at that call, as
+a full disk, a failing disk or a read-only mount would. Unset, both cost one dict lookup.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
+from functools import lru_cache
 
+# Every point the code calls `point()` at; tests/reliability checks each has a crash test.
 STAGES = (
-    "blob.temp_written",
-    "blob.renamed",
-    "record.temp_written",
-    "record.linked",
-    "event.linked",
-    "index.updated",
-    "drop.claimed",
-    "drop.moved",
+    "config.temp_written",     # store init: settings file written, not yet linked
+    "config.linked",
+    "blob.temp_written",       # blob bytes in a temp file (or staging), fsynced
+    "blob.renamed",            # blob under its final name (renamed, or linked from a drop)
+    "record.temp_written",     # version record in a temp file, not yet claimed
+    "record.linked",           # version record claimed its number: the version exists
+    "event.temp_written",      # alias/tag/description event in a temp file
+    "event.linked",            # event claimed its number
+    "index.updated",           # this host's index caught up (after commit)
+    "drop.claimed",            # drop renamed into a claim folder
+    "drop.marker_hidden",      # COMPLETE set aside so it is not stored
+    "archive.extracted",       # an archive drop unpacked into its hidden folder
+    "rejected.temp_written",   # REJECTED.json/.txt being written beside a rejected drop
+    "rejected.linked",
+    "drop.moved",              # drop moved to .ingested/ or the claim into quarantine/
 )
+IO_OPS = ("open", "write", "fsync", "close", "link", "rename", "mkdir", "read")
 
 _counts: dict[str, int] = {}
 
@@ -35,3 +51,30 @@ def point(stage: str) -> None:
     _counts[stage] = _counts.get(stage, 0) + 1
     if _counts[stage] >= int(nth or 1):
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+@lru_cache(maxsize=8)
+def _parse(spec: str) -> tuple[tuple[str, int, str], ...]:
+    faults = []
+    for part in spec.split(","):
+        op, _, rest = part.strip().partition(":")
+        code, _, where = rest.partition(":")
+        if op not in IO_OPS:
+            raise ValueError(f"MODELYARD_IO_FAULT: unknown operation {op!r}; use one of "
+                             f"{', '.join(IO_OPS)}")
+        number = int(code) if code.isdigit() else getattr(errno, code.upper(), None)
+        if not isinstance(number, int):
+            raise ValueError(f"MODELYARD_IO_FAULT: {code!r} is not an errno name such as ENOSPC")
+        faults.append((op, number, where))
+    return tuple(faults)
+
+
+def io(op: str, path: object) -> None:
+    """Raise the OSError `MODELYARD_IO_FAULT` asks for at `op` on `path`, if any."""
+    spec = os.environ.get("MODELYARD_IO_FAULT")
+    if not spec:
+        return
+    text = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
+    for wanted, number, where in _parse(spec):
+        if wanted == op and where in text:
+            raise OSError(number, os.strerror(number), text)

@@ -1,5 +1,11 @@
-"""Check a store the way git fsck does: every record readable, every blob present and,
-with `read_data`, every blob's bytes hashed again and compared with its name."""
+"""Check a store the way git fsck does: every record and event readable and what it claims
+to be, every blob present and of the recorded size and, with `read_data`, every blob's bytes
+hashed again and compared with its name; this host's index checked against the files and
+rebuilt when it is damaged or out of step. Each problem names the versions it affects.
+
+The problems found are remembered beside the index (store/integrity.py), so the app can mark
+the versions they affect without hashing anything itself.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +13,25 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .atomic import TEMP_PREFIX
+from .atomic import HOST, TEMP_PREFIX, temp_writer
 from .blobs import hex_of
-from .index.rows import blob_refs
+from .errors import StoreCorrupt
+from .events import read_event
 from .layout import numbered_files
 
 if TYPE_CHECKING:
     from .api import Store
 
 STALE_TEMP_SECONDS = 3600
+RECORD_SCHEMA = "modelyard.version/1"
 
 
 @dataclass
 class Problem:
-    kind: str           # corrupt-blob, missing-blob, bad-record, bad-event, gap, stray
+    kind: str  # corrupt-blob, missing-blob, unreadable-blob, bad-record, bad-event, gap, index
     path: str
     message: str
     versions: list[str] = field(default_factory=list)
@@ -54,77 +63,207 @@ class FsckReport:
                 "problems": [p.to_dict() for p in self.problems]}
 
 
+@dataclass
+class _Use:
+    """Which versions use a blob, and the size their records give it (None: not recorded)."""
+
+    versions: set[str] = field(default_factory=set)
+    size: int | None = None
+
+
 def check_store(store: Store, *, read_data: bool = False,
                 temp_age: float = STALE_TEMP_SECONDS) -> FsckReport:
+    from . import integrity
+
     report = FsckReport()
-    layout = store.layout
-    users: dict[str, list[str]] = {}
-    for model in layout.model_names():
-        numbers = numbered_files(layout.versions_dir(model))
-        for expected, number in enumerate(numbers, start=1):
-            if number != expected:
-                report.problems.append(Problem("gap", str(layout.versions_dir(model)),
-                                               f"{model} has no version {expected}"))
-                break
-        for number in numbers:
-            path = layout.record_path(model, number)
-            report.records += 1
-            try:
-                record = json.loads(path.read_bytes())
-                refs = blob_refs(record)
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                report.problems.append(Problem("bad-record", str(path),
-                                               f"record is damaged ({exc})",
-                                               [f"{model}:{number}"]))
-                continue
-            for digest, _role in refs:
-                users.setdefault(digest, []).append(f"{model}:{number}")
-        for seq in numbered_files(layout.events_dir(model)):
-            report.events += 1
-            path = layout.event_path(model, seq)
-            try:
-                json.loads(path.read_bytes())["type"]
-            except (ValueError, KeyError, TypeError):
-                report.problems.append(Problem("bad-event", str(path), "event file is damaged"))
-    for digest, versions in sorted(users.items()):
-        try:
-            path = store.blobs.path(digest)
-        except Exception as exc:  # a digest that is not one
-            report.problems.append(Problem("bad-record", digest, str(exc), sorted(set(versions))))
-            continue
-        report.blobs_checked += 1
-        if not path.exists():
-            report.problems.append(Problem("missing-blob", str(path), f"blob {digest} is missing",
-                                           sorted(set(versions))))
-            continue
-        if read_data:
-            report.bytes_hashed += path.stat().st_size
-            trouble = store.blobs.verify(digest)
-            if trouble:
-                report.problems.append(Problem("corrupt-blob", str(path),
-                                               f"blob {digest} is corrupt: {trouble}",
-                                               sorted(set(versions))))
-    known = {hex_of(d) for d in users if d.startswith("sha256:") and len(d) == 71}
-    for digest in store.blobs.all_digests():
-        if digest[7:] not in known:
-            report.unreferenced_blobs += 1
-    report.stale_temps_removed = _remove_stale_temps(store, temp_age)
+    uses: dict[str, _Use] = {}
+    on_disk: set[tuple[str, int]] = set()
+    for model in store.layout.model_names():
+        _check_model(store, model, report, uses, on_disk)
+    _check_blobs(store, uses, report, read_data)
+    known = {hex_of(d) for d in uses}
+    report.unreferenced_blobs = sum(1 for d in store.blobs.all_digests() if d[7:] not in known)
+    report.stale_temps_removed = remove_stale_temps(store.root, temp_age)
+    report.problems += integrity.check_index(store, on_disk)
+    integrity.remember(store, report)
     return report
 
 
-def _remove_stale_temps(store: Store, age: float) -> list[str]:
-    """Temp files a crashed writer left: never under a final name, safe to delete once old
-    enough that no live writer on any host can still be filling them."""
+def _check_model(store: Store, model: str, report: FsckReport, uses: dict[str, _Use],
+                 on_disk: set[tuple[str, int]]) -> None:
+    layout = store.layout
+    numbers = numbered_files(layout.versions_dir(model))
+    for expected, number in enumerate(numbers, start=1):
+        if number != expected:
+            report.problems.append(Problem("gap", str(layout.versions_dir(model)),
+                                           f"{model} has no version {expected}"))
+            break
+    for number in numbers:
+        path = layout.record_path(model, number)
+        report.records += 1
+        ref = f"{model}:{number}"
+        try:
+            refs = record_blobs(read_record(path, model, number))
+        except StoreCorrupt as exc:
+            report.problems.append(Problem("bad-record", str(path), str(exc), [ref]))
+            continue
+        on_disk.add((model, number))
+        for digest, size in refs:
+            use = uses.setdefault(digest, _Use())
+            use.versions.add(ref)
+            if size is not None:
+                use.size = size
+    for seq in numbered_files(layout.events_dir(model)):
+        report.events += 1
+        try:
+            trouble = event_trouble(read_event(layout, model, seq))
+        except (StoreCorrupt, OSError) as exc:
+            trouble = str(exc)
+        if trouble:
+            report.problems.append(Problem(
+                "bad-event", str(layout.event_path(model, seq)),
+                f"event {seq} of {model} is damaged, so its change (alias, tag, description) "
+                f"is ignored: {trouble}", [model]))
+
+
+# what each event type must carry, and the type of each field
+_EVENT_DATA = {"alias.set": {"alias": str}, "alias.removed": {"alias": str},
+               "tag.set": {"key": str}, "tag.removed": {"key": str},
+               "description.set": {"text": str}, "deprecated.set": {}}
+_NEEDS_VERSION = {"alias.set", "tag.set", "tag.removed", "deprecated.set"}
+
+
+def event_trouble(event: Any) -> str | None:
+    """What is missing from an event that parses (every index applying it needs it), or
+    None when it is whole."""
+    for key, kind in _EVENT_DATA.get(event.type, {}).items():
+        if not isinstance(event.data.get(key), kind):
+            return f"its {event.type} data lacks {key!r}"
+    if event.type in _NEEDS_VERSION and event.version is None:
+        return f"its {event.type} names no version"
+    return None
+
+
+def read_record(path: Path, model: str, number: int) -> dict[str, Any]:
+    """A version record that is what its name says, or StoreCorrupt saying what is wrong."""
+    try:
+        record = json.loads(path.read_bytes())
+    except (ValueError, UnicodeDecodeError):
+        raise StoreCorrupt(f"record is damaged: {path} is not valid JSON") from None
+    except OSError as exc:
+        raise StoreCorrupt(f"record cannot be read: {exc.strerror}") from None
+    if not isinstance(record, dict) or record.get("schema") != RECORD_SCHEMA:
+        raise StoreCorrupt(f"record is damaged: {path} is not a modelyard version record")
+    if record.get("model") != model or record.get("version") != number:
+        raise StoreCorrupt(f"record is damaged: {path} claims to be "
+                           f"{record.get('model')!r}:{record.get('version')!r}")
+    return record
+
+
+def record_blobs(record: dict[str, Any]) -> list[tuple[str, int | None]]:
+    """Every (digest, recorded size) a record points at; StoreCorrupt if it is malformed."""
+    try:
+        refs: list[tuple[str, Any]] = [(f["digest"], f.get("size"))
+                                       for f in record.get("files") or []]
+        series = record.get("metric_series")
+        if series:
+            refs.append((series["digest"], series.get("size")))
+        if record.get("charts"):
+            refs.append((record["charts"]["digest"], None))
+        source = record.get("source") or {}
+        refs += [(f["digest"], f.get("size")) for f in source.get("files") or []]
+        if source.get("diff"):
+            refs.append((source["diff"]["digest"], source["diff"].get("size")))
+        for digest, _ in refs:
+            hex_of(digest)  # a name that is not a digest could point anywhere
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise StoreCorrupt(f"record is damaged: a blob reference is malformed ({exc})") \
+            from None
+    return [(d, s if isinstance(s, int) and not isinstance(s, bool) else None)
+            for d, s in refs]
+
+
+def _check_blobs(store: Store, uses: dict[str, _Use], report: FsckReport,
+                 read_data: bool) -> None:
+    for digest, use in sorted(uses.items()):
+        path = store.blobs.path(digest)
+        versions = sorted(use.versions)
+        report.blobs_checked += 1
+        try:
+            size = os.stat(path).st_size
+        except FileNotFoundError:
+            report.problems.append(Problem("missing-blob", str(path),
+                                           f"blob {digest} is missing", versions))
+            continue
+        except OSError as exc:
+            report.problems.append(Problem("unreadable-blob", str(path),
+                                           f"blob {digest} cannot be read: {exc.strerror}",
+                                           versions))
+            continue
+        if use.size is not None and size != use.size:
+            report.problems.append(Problem(
+                "corrupt-blob", str(path), f"blob {digest} is corrupt: it holds {size:,} "
+                f"bytes, its records say {use.size:,} (truncated or overwritten)", versions))
+            continue
+        if read_data:
+            report.bytes_hashed += size
+            try:
+                trouble = store.blobs.verify(digest)
+            except OSError as exc:
+                trouble = f"cannot be read ({exc.strerror})"
+            if trouble:
+                report.problems.append(Problem("corrupt-blob", str(path),
+                                               f"blob {digest} is corrupt: {trouble}",
+                                               versions))
+
+
+def remove_stale_temps(root: Path, age: float) -> list[str]:
+    """Temp files a crashed writer left in blobs/, models/ or beside the store's settings.
+    They never carry a final name, so they are safe to delete once no live writer can still
+    be filling them: at once when the writer was a process on this host that is gone, else
+    after `age` seconds (another host's writer may still be alive). Drops and quarantine
+    hold people's files: never touched."""
     removed = []
     cutoff = time.time() - age
-    for dirpath, _dirs, files in os.walk(store.root):
+    walks = [(str(root), [], [n for n in _names(root) if n.startswith(TEMP_PREFIX)])]
+    for top in ("blobs", "models"):
+        walks += os.walk(root / top)
+    for dirpath, _dirs, files in walks:
         for name in files:
-            if name.startswith(TEMP_PREFIX) or dirpath.endswith("_staging"):
-                path = os.path.join(dirpath, name)
-                try:
-                    if os.lstat(path).st_mtime < cutoff:
-                        os.unlink(path)
-                        removed.append(os.path.relpath(path, store.root))
-                except OSError:
-                    pass
+            if not name.startswith(TEMP_PREFIX):
+                continue
+            path = os.path.join(dirpath, name)
+            try:
+                if os.lstat(path).st_mtime < cutoff or _writer_gone(name):
+                    os.unlink(path)
+                    removed.append(os.path.relpath(path, root))
+            except OSError:
+                pass  # gone already, or another user's (sticky folders)
     return sorted(removed)
+
+
+def _names(folder: Path) -> list[str]:
+    try:
+        return [e.name for e in os.scandir(folder) if e.is_file(follow_symlinks=False)]
+    except OSError:
+        return []
+
+
+def _writer_gone(name: str) -> bool:
+    writer = temp_writer(name)
+    if writer is None or writer[0] != HOST:
+        return False
+    pid = writer[1]
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:  # a killed child not yet reaped by its parent is a zombie: gone
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[-1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False

@@ -113,7 +113,7 @@ def init_store(root: Path, *, user: str) -> dict:
     atomic.ensure_dir(root)
     layout = Layout(root)
     for folder in (layout.blobs, layout.models, layout.drops, layout.quarantine):
-        atomic.ensure_dir(folder)
+        atomic.ensure_dir(folder, sticky=folder in (layout.blobs, layout.models))
     config = {
         "format": STORE_FORMAT,
         "format_version": FORMAT_VERSION,

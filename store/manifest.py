@@ -61,8 +61,11 @@ def load_manifest_file(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["?"])[0]
         raise InvalidManifest(f"{path.name} is not valid YAML{where}: {problem}") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. 2026-13-45, a 5000-digit int
+        kind = "JSON" if path.suffix == ".json" else "YAML"
+        raise InvalidManifest(f"{path.name} is not valid {kind}: {str(exc)[:200]}") from None
     if not isinstance(data, dict):
         raise InvalidManifest(f"{path.name} must hold a mapping of fields (model, params, ...)")
     _check_depth(data, path.name)
@@ -93,7 +96,7 @@ class FolderVersion:
     model: str
     card: dict[str, Any]
     files: dict[str, Path]
-    metric_series: dict[str, Any] = field(default_factory=dict)
+    metric_series: Any = field(default_factory=dict)  # {key: points}; a SeriesTable from a file
     source: dict[str, Any] | None = None
     aliases: list[str] = field(default_factory=list)  # set after writing (MLflow imports)
 
@@ -109,6 +112,23 @@ def _inside(folder: Path, rel: str, where: str) -> Path:
     if not path.exists():
         raise InvalidManifest(f"{where}: {rel!r} does not exist in {folder}")
     return path
+
+
+def _paths(value: Any, where: str) -> list[str]:
+    """A manifest's list of relative paths (None is an empty list)."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidManifest(f"{where} must be a list of relative paths")
+    return value
+
+
+def _small(path: Path, limit: int = 64 * 1024 * 1024) -> bytes:
+    """A file read whole (the dirty diff): regular and bounded, so a FIFO or a huge file
+    cannot hang or exhaust the reader."""
+    if not path.is_file() or path.stat().st_size > limit:
+        raise InvalidManifest(f"{path.name} must be a regular file of at most {limit:,} bytes")
+    return path.read_bytes()
 
 
 def read_folder(folder: Path, *, model: str | None = None) -> FolderVersion:
@@ -132,20 +152,19 @@ def read_folder(folder: Path, *, model: str | None = None) -> FolderVersion:
     if source is not None:
         if not isinstance(source, dict):
             raise InvalidManifest(f"{manifest.name}: source must be a mapping")
-        for rel in source.get("files") or []:
-            source_files[safe_relpath(str(rel), "source.files")] = _inside(folder, str(rel),
-                                                                           "source.files")
+        for rel in _paths(source.get("files"), f"{manifest.name}: source.files"):
+            source_files[safe_relpath(rel, "source.files")] = _inside(folder, rel,
+                                                                      "source.files")
         source = dict(source)
         source["files"] = source_files
-        if source.get("diff_file"):
-            source["diff"] = _inside(folder, str(source.pop("diff_file")),
-                                     "source.diff_file").read_bytes()
+        diff_file = source.pop("diff_file", None)
+        if diff_file:
+            if not isinstance(diff_file, str):
+                raise InvalidManifest(f"{manifest.name}: source.diff_file must be a path")
+            source["diff"] = _small(_inside(folder, diff_file, "source.diff_file"))
     if "files" in data:
-        listed = data["files"] or []
-        if not isinstance(listed, list):
-            raise InvalidManifest(f"{manifest.name}: files must be a list of relative paths")
-        files = {safe_relpath(str(rel), "files"): _inside(folder, str(rel), "files")
-                 for rel in listed}
+        files = {safe_relpath(rel, "files"): _inside(folder, rel, "files")
+                 for rel in _paths(data["files"], f"{manifest.name}: files")}
     else:
         files = files_of_folder(folder, exclude=[manifest.name, *source_files])
     series = data.get("metric_series") or {}
@@ -154,20 +173,33 @@ def read_folder(folder: Path, *, model: str | None = None) -> FolderVersion:
     return FolderVersion(name, card, files, series, source)
 
 
-def _series_file(path: Path) -> dict[str, Any]:
-    """Curves from a Parquet or CSV file with columns key, step, value[, timestamp]."""
+def _series_file(path: Path) -> Any:
+    """Curves from a Parquet or CSV file (told apart by content) with columns key, step,
+    value[, timestamp], as one polars frame: never a Python object per point, and the row
+    count is checked before anything is loaded."""
     import polars as pl
 
+    from .series import COLUMNS, MAX_POINTS, SeriesTable
+
+    if not path.is_file():
+        raise InvalidManifest(f"{path.name} is not a regular file; metric_series must name one")
+    with open(path, "rb") as f:
+        parquet = f.read(4) == b"PAR1"
     try:
-        frame = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path)
-    except Exception as exc:  # polars raises many kinds
-        raise InvalidManifest(f"{path.name} could not be read as a metric table: {exc}") from None
-    missing = {"key", "step", "value"} - set(frame.columns)
-    if missing:
-        raise InvalidManifest(f"{path.name} lacks the columns {', '.join(sorted(missing))}")
-    out: dict[str, Any] = {}
-    for (key,), part in frame.group_by("key", maintain_order=True):
-        out[str(key)] = {"steps": part["step"].to_list(), "values": part["value"].to_list(),
-                         "timestamps": part["timestamp"].to_list() if "timestamp" in
-                         part.columns else None}
-    return out
+        lazy = pl.scan_parquet(path) if parquet else pl.scan_csv(path, infer_schema_length=10_000)
+        names = lazy.collect_schema().names()
+        missing = {"key", "step", "value"} - set(names)
+        if missing:
+            raise InvalidManifest(f"{path.name} lacks the columns {', '.join(sorted(missing))}")
+        rows = lazy.select(pl.len()).collect().item()
+        if rows > MAX_POINTS:
+            raise InvalidManifest(f"{path.name} holds {rows:,} points; the limit is "
+                                  f"{MAX_POINTS:,}; thin the curves before dropping them")
+        frame = lazy.select([c for c in COLUMNS if c in names]).collect()
+    except InvalidManifest:
+        raise
+    except Exception as exc:  # noqa: BLE001 - polars raises many kinds
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidManifest(f"{path.name} could not be read as a metric table: "
+                              f"{first[:300]}") from None
+    return SeriesTable(frame)

@@ -3,123 +3,78 @@
 Parquet (zstd, sorted by key and step) keeps a point at a few bytes, and polars reads one
 metric out of it with predicate pushdown. polars is imported only here and only when a
 series is written or read, so the CLI's listing commands start fast.
+
+Curves are handled as columns end to end (a polars frame, never a Python object per point),
+so ten million points from a drop's Parquet or CSV file cost a few hundred megabytes and a
+few seconds, not gigabytes. What is accepted: NaN and infinities (also as the strings "nan",
+"inf", "-inf"), steps in any order and repeated (kept, sorted stably: the final value is the
+last one logged at the highest step). What is refused, naming the key and the point: other
+text, booleans, fractional or missing steps, names with control characters, more than
+MAX_KEYS curves or MAX_POINTS points. The checks are in series_check.py (shapes callers
+give) and series_columns.py (column operations); this module encodes, summarizes and reads.
 """
 
 from __future__ import annotations
 
 import io
 import math
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidManifest
+from .series_check import SeriesTable, normalize_series
+from .series_columns import COLUMNS, MAX_KEYS, MAX_POINTS, check_frame, empty_frame
 
-COLUMNS = ("key", "step", "value", "timestamp")
-
-
-def normalize_series(series: Mapping[str, Any]) -> dict[str, tuple[list, list, list]]:
-    """Turn the accepted shapes into {key: (steps, values, timestamps)}, checking each point.
-
-    Accepted per key: a list of numbers (steps 0..n-1), a list of [step, value] or
-    [step, value, timestamp_ms], or {"steps": [...], "values": [...], "timestamps": [...]}.
-    """
-    if not isinstance(series, Mapping):
-        raise InvalidManifest("metric_series must map metric names to lists of points")
-    out: dict[str, tuple[list, list, list]] = {}
-    for key, points in series.items():
-        if not isinstance(key, str) or not key:
-            raise InvalidManifest(f"metric_series has a non-text key {key!r}")
-        where = f"metric_series[{key!r}]"
-        steps: list[int] = []
-        values: list[float] = []
-        stamps: list[int | None] = []
-        if isinstance(points, Mapping):
-            vals = list(points.get("values") or [])
-            st = list(points.get("steps") or range(len(vals)))
-            ts = list(points.get("timestamps") or [None] * len(vals))
-            if not (len(st) == len(vals) == len(ts)):
-                raise InvalidManifest(f"{where}: steps, values and timestamps differ in length")
-            rows = zip(st, vals, ts, strict=True)
-        elif isinstance(points, (list, tuple)):
-            rows = (_row(i, p, where) for i, p in enumerate(points))
-        else:
-            raise InvalidManifest(f"{where} must be a list of points or a steps/values mapping")
-        for i, (step, value, stamp) in enumerate(rows):
-            steps.append(_int(step, f"{where} point {i} step"))
-            values.append(_number(value, f"{where} point {i} value"))
-            stamps.append(None if stamp is None else _int(stamp, f"{where} point {i} timestamp"))
-        out[key] = (steps, values, stamps)
-    return out
-
-
-def _row(i: int, point: Any, where: str) -> tuple[Any, Any, Any]:
-    if isinstance(point, (list, tuple)):
-        if len(point) == 2:
-            return point[0], point[1], None
-        if len(point) == 3:
-            return point[0], point[1], point[2]
-        raise InvalidManifest(f"{where} point {i} has {len(point)} fields; use [step, value]")
-    return i, point, None
-
-
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool):
-        raise InvalidManifest(f"{where} is a boolean; metric values must be numbers")
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str) and value.strip().lower() in ("nan", "inf", "+inf", "-inf",
-                                                            "infinity", "-infinity"):
-        return float(value.strip().lower().replace("infinity", "inf"))
-    raise InvalidManifest(f"{where} is {value!r}; metric values must be numbers")
-
-
-def _int(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InvalidManifest(f"{where} is {value!r}; it must be a whole number")
-    if int(value) != value:
-        raise InvalidManifest(f"{where} is {value!r}; it must be a whole number")
-    return int(value)
-
-
-def to_parquet(series: dict[str, tuple[list, list, list]]) -> bytes:
-    """Encode normalized series as one Parquet file, sorted by key then step (stable)."""
+if TYPE_CHECKING:
     import polars as pl
 
-    keys: list[str] = []
-    steps: list[int] = []
-    values: list[float] = []
-    stamps: list[int | None] = []
-    for key, (st, va, ts) in series.items():
-        keys.extend([key] * len(st))
-        steps.extend(st)
-        values.extend(va)
-        stamps.extend(ts)
-    frame = pl.DataFrame(
-        {"key": keys, "step": steps, "value": values, "timestamp": stamps},
-        schema={"key": pl.String, "step": pl.Int64, "value": pl.Float64,
-                "timestamp": pl.Int64},
-    ).sort(["key", "step"], maintain_order=True)
+__all__ = ["COLUMNS", "MAX_KEYS", "MAX_POINTS", "SeriesTable", "check_frame", "downsample",
+           "empty_frame", "normalize_series", "read_series", "summarize", "to_parquet"]
+
+
+def _as_frame(series: Any) -> pl.DataFrame:
+    """Normalized frames pass through; {key: (steps, values, stamps)} (the SDK's arrays)
+    becomes one frame without a per-point Python loop."""
+    import polars as pl
+
+    if isinstance(series, pl.DataFrame):
+        return series
+    frames = []
+    for key, (steps, values, stamps) in series.items():
+        n = len(steps)
+        frames.append(pl.DataFrame({
+            "key": pl.repeat(key, n, dtype=pl.String, eager=True),
+            "step": pl.Series(steps, dtype=pl.Int64),
+            "value": pl.Series(values, dtype=pl.Float64),
+            "timestamp": pl.Series(list(stamps) if stamps is not None else [None] * n,
+                                   dtype=pl.Int64)}))
+    if not frames:
+        return empty_frame()
+    return pl.concat(frames, how="vertical").sort(["key", "step"], maintain_order=True)
+
+
+def to_parquet(series: Any) -> bytes:
+    """Encode series (a normalized frame, or {key: (steps, values, stamps)}) as one Parquet
+    file sorted by key then step."""
+    frame = _as_frame(series)
     buf = io.BytesIO()
     frame.write_parquet(buf, compression="zstd", compression_level=9, statistics=True)
     return buf.getvalue()
 
 
-def summarize(series: dict[str, tuple[list, list, list]]) -> dict[str, dict]:
-    """Per key: final value (at the highest step, last logged wins), min, max, points."""
-    out = {}
-    for key, (steps, values, _) in series.items():
-        if not steps:
-            continue
-        last_i = max(range(len(steps)), key=lambda i: (steps[i], i))
-        finite = [v for v in values if not math.isnan(v)]
-        out[key] = {
-            "last": values[last_i],
-            "step": steps[last_i],
-            "min": min(finite) if finite else None,
-            "max": max(finite) if finite else None,
-            "points": len(steps),
-        }
-    return out
+def summarize(series: Any) -> dict[str, dict]:
+    """Per key: final value (at the highest step, last logged wins), its step, min and max
+    of the finite values (None when there are none) and the number of points."""
+    import polars as pl
+
+    frame = _as_frame(series)
+    if not frame.height:
+        return {}
+    value = pl.col("value")
+    finite = value.filter(value.is_finite())
+    rows = frame.group_by("key", maintain_order=True).agg(
+        value.last().alias("last"), pl.col("step").last().alias("step"),
+        finite.min().alias("min"), finite.max().alias("max"), pl.len().alias("points"))
+    return {r["key"]: {"last": r["last"], "step": r["step"], "min": r["min"], "max": r["max"],
+                       "points": r["points"]} for r in rows.iter_rows(named=True)}
 
 
 def read_series(data: bytes, key: str | None = None):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -25,6 +26,9 @@ COMMANDS: list[tuple[str, str]] = [
     ("fsck", "check the store: records, events and blobs (--read-data re-hashes blobs)"),
     ("reindex", "rebuild this host's index from the store's files"),
     ("export", "copy a version's files, verified, into a new folder"),
+    ("check", "check a version against the store's policy (exit 1 if a blocking rule fails)"),
+    ("policy", "show the store's policy, set a new one from a YAML file, or list its history"),
+    ("deploy-spec", "write a KServe InferenceService for a version"),
     ("watch", "ingest drops as they become ready (inotify locally, polling on NFS)"),
     ("import-mlflow", "import every registered version of an MLflow mlruns/ folder or mlflow.db"),
     ("demo", "build a demo store and open the explorer on it"),
@@ -74,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("ref", help="the version (with --rm: any ref of the model)")
     p.add_argument("name", help="the alias, e.g. champion")
     p.add_argument("--rm", action="store_true", help="remove the alias instead")
+    p.add_argument("--force", action="store_true",
+                   help="set a gated alias although the version fails its rules")
+    p.add_argument("--reason", default="", help="with --force: why (kept in the history)")
     p = cmd("tag")
     p.add_argument("ref", help="the version")
     p.add_argument("tags", nargs="+", help="KEY=VALUE (or KEY with --rm)")
@@ -93,6 +100,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = cmd("export")
     p.add_argument("ref", help="the version")
     p.add_argument("dest", help="a new or empty folder")
+    p.add_argument("--as-stored", action="store_true",
+                   help="copy the files as stored instead of the serving runtime's layout")
+    p = cmd("check")
+    p.add_argument("ref", help="the version")
+    p.add_argument("--dry-run", action="store_true", help="check without recording the result")
+    p = cmd("policy")
+    p.add_argument("action", nargs="?", choices=["show", "set", "history"], default="show",
+                   help="show (default), set FILE, or history")
+    p.add_argument("file", nargs="?", help="with set: the policy YAML file")
+    p = cmd("deploy-spec", json_flag=False)
+    p.add_argument("ref", help="the version")
+    p.add_argument("--format", default="kserve", choices=["kserve"],
+                   help="the deployment format (default kserve)")
+    p.add_argument("--storage-uri", help="where the exported files will be (default: "
+                                         "the store's deploy_storage_base / name-vN)")
+    p.add_argument("--output", "-o", help="write to this file instead of standard output")
     p = cmd("watch", json_flag=False)
     p.add_argument("--once", action="store_true",
                    help="ingest what is ready now and exit (for cron)")
@@ -124,13 +147,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command is None:
             return commands.open_explorer(args, store_path(args))
-        handler = getattr(commands, f"cmd_{args.command.replace('-', '_')}")
+        from . import policy_commands
+
+        name = f"cmd_{args.command.replace('-', '_')}"
+        handler = getattr(commands, name, None) or getattr(policy_commands, name)
         return handler(args, store_path(args))
     except ModelyardError as exc:
         from .output import safe
 
         print(f"modelyard: error: {safe(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    except sqlite3.DatabaseError as exc:
+        from .output import safe
+
+        print(f"modelyard: error: this host's index is damaged ({safe(exc)}); rebuild it with "
+              "`modelyard reindex` (the store's own files are not affected)", file=sys.stderr)
+        return 1
     except OSError as exc:
         from .output import safe
 

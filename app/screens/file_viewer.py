@@ -36,6 +36,11 @@ class FileViewer(ModalScreen[None]):
         try:
             text = self.version.open(self.path).decode("utf-8", "replace")
         except ModelyardError as exc:
+            from modelyard.store.errors import StoreCorrupt
+            from modelyard.store.integrity import note_read_error
+
+            if isinstance(exc, StoreCorrupt):
+                note_read_error(self.app.store, exc)  # type: ignore[attr-defined]
             text = f"cannot open {self.path}: {exc}"
         self.query_one("#file-text", Static).update(code_view(text, self.path))
         self.query_one(VerticalScroll).focus()

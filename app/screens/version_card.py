@@ -70,11 +70,21 @@ class VersionScreen(VersionActions):
 
     @work(thread=True, exclusive=True, group="card")
     def load(self, ref: str) -> None:
+        from modelyard.store.errors import StoreCorrupt
+        from modelyard.store.integrity import corrupt_refs, note_read_error
+
         try:
             version = self.store.get(ref)
             version.record  # noqa: B018 - read the record file here, not on the event loop
-            version.charts  # noqa: B018
             version.aliases  # noqa: B018
+            version.policy_report = self.store.check_results(version)  # type: ignore[attr-defined]
+            try:
+                version.charts  # noqa: B018
+            except StoreCorrupt as exc:  # show the rest of the card, and mark it corrupt
+                note_read_error(self.store, exc)
+                version.__dict__["charts"] = {}
+                self.app.call_from_thread(self.app.broadcast_change, StoreChanged())
+            version.corrupt = corrupt_refs(self.store).get(version.ref, [])  # type: ignore
         except ModelyardError as exc:
             self.app.call_from_thread(self.notify, printable(str(exc)), severity="error",
                                       markup=False)
@@ -92,6 +102,13 @@ class VersionScreen(VersionActions):
             title.append("  deprecated", style="bold")
         if version.has_pickle:
             title.append(f"  ⚠ {PICKLE_WARNING}", style="bold red")
+        for reason in getattr(version, "corrupt", [])[:2]:
+            title.append("\n✗ CORRUPT: " + printable(reason)[:110], style="bold red")
+        report = getattr(version, "policy_report", None)
+        if report is not None and report.state == "failing":
+            title.append("  ✗ fails policy: " + printable(", ".join(r.rule for r in
+                                                                   report.failing)),
+                         style="bold red")
         if version.description:
             first = printable(version.description.splitlines()[0])[:100]
             title.append("\n" + first, style="dim")

@@ -26,7 +26,7 @@ TAIL_COLUMNS = ("user", "created", "size", "format")
 TITLES = {"ref": "VERSION", "aliases": "ALIASES", "user": "USER", "created": "CREATED",
           "size": "SIZE", "format": "FORMAT", "flags": "FLAGS"}
 WIDTHS = {"ref": 24, "aliases": 16, "user": 9, "created": 16, "size": 9, "format": 11,
-          "flags": 11}
+          "flags": 15}
 SORT_CLAUSE = {"ref": "model, version desc", "aliases": "model, version desc",
                "user": "user", "created": "created", "size": "size", "format": "format",
                "flags": "deprecated"}
@@ -37,7 +37,7 @@ class Row:
     ref: str
     cells: dict[str, str]
     deprecated: bool = False
-    pickle: bool = False
+    pickle: bool = False  # a warning flag: a pickle file or a failing policy
 
 
 @dataclass
@@ -45,14 +45,17 @@ class Page:
     rows: list[Row] = field(default_factory=list)
 
 
-def row_of(version) -> Row:
+def row_of(version, corrupt: frozenset[str] = frozenset()) -> Row:
     """Everything a row shows, computed in the worker thread (never in render_line)."""
     metrics = version.metrics
-    flags = []
+    flags = ["CORRUPT"] if version.ref in corrupt else []
     if version.deprecated:
-        flags.append("deprecated")
+        flags.append("depr")
     if version.has_pickle:
         flags.append("pickle")
+    policy = version.policy_state
+    if policy in ("failing", "warning"):
+        flags.append("✗policy" if policy == "failing" else "~policy")
     cells = {"ref": printable(version.ref),
              "aliases": printable(" ".join("@" + a for a in version.aliases)),
              "user": printable(version.user),
@@ -61,7 +64,8 @@ def row_of(version) -> Row:
              "flags": " ".join(flags)}
     for key, value in metrics.items():
         cells[f"metric:{key}"] = fmt_number(value)
-    return Row(version.ref, cells, version.deprecated, version.has_pickle)
+    return Row(version.ref, cells, version.deprecated,
+               version.has_pickle or policy == "failing" or version.ref in corrupt)
 
 
 class VersionsTable(ScrollView, can_focus=True):
@@ -205,7 +209,10 @@ class VersionsTable(ScrollView, can_focus=True):
     @work(thread=True, group="versions-pages")
     def _fetch(self, page: int, generation: int, query: str) -> None:
         versions = self.store.search(query, limit=PAGE, offset=page * PAGE, model=self.model)
-        rows = [row_of(v) for v in versions]
+        from modelyard.store.integrity import corrupt_refs
+
+        corrupt = frozenset(corrupt_refs(self.store))
+        rows = [row_of(v, corrupt) for v in versions]
         self.app.call_from_thread(self._arrived, page, generation, rows)
 
     def _arrived(self, page: int, generation: int, rows: list[Row]) -> None:

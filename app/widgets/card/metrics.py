@@ -90,9 +90,17 @@ class MetricsPane(Horizontal):
     @work(thread=True, exclusive=True, group="curves")
     def _compute(self, keys: list[str], view: CurveView) -> None:
         lines, notes = [], []
+        from modelyard.store.errors import StoreCorrupt
+        from modelyard.store.integrity import note_read_error
+
         for key in keys:
             if key not in self.frames:
-                self.frames[key] = self.version.metric_series(key)
+                try:
+                    self.frames[key] = self.version.metric_series(key)
+                except StoreCorrupt as exc:
+                    note_read_error(self.app.store, exc)  # type: ignore[attr-defined]
+                    self.app.call_from_thread(self._draw, [], f"curves unreadable: {exc}")
+                    return
             xs, ys, note = prepare(self.frames[key], view)
             lines.append((key, xs, ys))
             if note:

@@ -1,0 +1,283 @@
+"""Claiming a drop so exactly one watcher on any host ingests it, and giving back what a
+crashed watcher held.
+
+    drops/.claims/<name>@<host>@<pid>@<epoch>/<name>   held by one watcher (an atomic rename)
+
+rename() is atomic on local filesystems and NFS alike, so of two watchers renaming one drop
+the loser gets ENOENT. A live claim is touched by a heartbeat; one whose heartbeat stopped
+(or whose process on this host is gone) is stale and `recover_claims` returns its drop.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .. import atomic, faults
+from .drop_text import escape, free_path, stamp
+from .readiness import MARKER, drop_dirs
+
+if TYPE_CHECKING:
+    from ..api import Store
+
+CLAIMS, INGESTED = ".claims", ".ingested"
+HIDDEN_MARKER = ".modelyard-COMPLETE"  # set aside while ingesting so it is not stored
+REJECTED_FILES = ("REJECTED.json", "REJECTED.txt")
+CLAIM_TIMEOUT = 600.0
+HEARTBEAT_SECONDS = 30.0
+HOST = socket.gethostname().replace("/", "_").replace("@", "_")[:64] or "host"
+
+_log = logging.getLogger("modelyard.drops")
+_active: set[str] = set()  # claim folders this process is working on right now
+_active_lock = threading.Lock()
+
+
+@dataclass
+class Claim:
+    """A drop this process holds: `folder` is the drop, under its own name, inside `dir`."""
+
+    dir: Path
+    folder: Path
+    drop_dir: Path
+    name: str
+
+
+def _claim_dirname(name: str) -> str:
+    suffix = f"@{HOST}@{os.getpid()}@{time.time():.3f}"
+    room = 250 - len(suffix.encode())
+    return name.encode("utf-8", "surrogateescape")[:room].decode("utf-8", "ignore") + suffix
+
+
+def parse_claim(dirname: str) -> tuple[str, str, int, float] | None:
+    """(name, host, pid, epoch) of a claim folder's name, or None if it is not one."""
+    parts = dirname.rsplit("@", 3)
+    try:
+        return parts[0], parts[1], int(parts[2]), float(parts[3])
+    except (IndexError, ValueError):
+        return None
+
+
+def claim(path: Path) -> Claim | None:
+    """Take a drop by renaming it into a fresh claim folder; None when another watcher won."""
+    drop_dir, name = path.parent, path.name
+    atomic.ensure_dir(drop_dir / CLAIMS)
+    for _ in range(5):
+        cdir = drop_dir / CLAIMS / _claim_dirname(name)
+        with _active_lock:  # before mkdir: recovery in another thread must not take it
+            _active.add(str(cdir))
+        try:
+            os.mkdir(cdir)
+            break
+        except FileExistsError:
+            deactivate(cdir)
+            time.sleep(0.002)
+        except OSError as exc:
+            deactivate(cdir)
+            raise atomic.storage_error(exc, cdir.parent, "claim the drop in") from exc
+        except BaseException:
+            deactivate(cdir)
+            raise
+    else:
+        raise FileExistsError(f"cannot make a unique claim folder for {escape(name)}")
+    try:
+        faults.io("rename", path)
+        os.rename(path, cdir / name)
+    except FileNotFoundError:
+        if not os.path.lexists(cdir / name):  # NFS may lose the reply of a rename it did
+            release_dir(cdir)
+            return None
+    except OSError as exc:
+        release_dir(cdir)
+        raise atomic.storage_error(exc, path, "claim the drop") from exc
+    except BaseException:
+        release_dir(cdir)
+        raise
+    for folder in (drop_dir, cdir):
+        try:
+            atomic.fsync_dir(folder)
+        except Exception:  # noqa: BLE001 - the rename happened; durability is best effort
+            _log.warning("could not fsync %s", escape(folder))
+    faults.point("drop.claimed")
+    return Claim(cdir, cdir / name, drop_dir, name)
+
+
+def deactivate(cdir: Path) -> None:
+    with _active_lock:
+        _active.discard(str(cdir))
+
+
+def release_dir(cdir: Path) -> None:
+    try:
+        os.rmdir(cdir)
+    except OSError:
+        pass
+    deactivate(cdir)
+
+
+@contextmanager
+def heartbeat(cdir: Path) -> Iterator[None]:
+    """Touch the claim while a long ingest runs, so other hosts do not think it crashed."""
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(HEARTBEAT_SECONDS):
+            try:
+                os.utime(cdir)
+            except OSError:
+                return
+
+    thread = threading.Thread(target=beat, name="modelyard-claim-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed child not yet reaped is a zombie: as good as dead
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _stale(cdir: Path, timeout: float) -> bool:
+    with _active_lock:
+        if str(cdir) in _active:
+            return False
+    parsed = parse_claim(cdir.name)
+    if parsed and parsed[1] == HOST and (parsed[2] == os.getpid() or not _alive(parsed[2])):
+        return True
+    try:
+        touched = os.lstat(cdir).st_mtime
+    except OSError:
+        return False
+    return time.time() - max(parsed[3] if parsed else 0.0, touched) >= timeout
+
+
+def recover_claims(store: Store, *, timeout: float = CLAIM_TIMEOUT) -> list[Path]:
+    """Return drops held by crashed watchers to their drop folder; the paths they now have.
+
+    A claim is stale when its heartbeat is older than `timeout`, or at once when it was
+    made on this host by a process that is gone.
+    """
+    returned: list[Path] = []
+    for drop_dir in drop_dirs(store):
+        purge_trash(drop_dir / INGESTED)
+        try:
+            names = sorted(os.listdir(drop_dir / CLAIMS))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for cname in names:
+            cdir = drop_dir / CLAIMS / cname
+            if not cname.startswith(".") and _stale(cdir, timeout):
+                returned += give_back(cdir, drop_dir)
+    return returned
+
+
+def give_back(cdir: Path, drop_dir: Path) -> list[Path]:
+    """Rename what a claim folder holds back into `drop_dir` and remove the claim.
+
+    Works at every stage: just claimed (`<name>`), unpacking an archive (a hidden temp
+    folder beside it, removed), or mid-rejection (`drop` plus REJECTED.*, whose JSON
+    remembers the name).
+    """
+    try:
+        entries = os.listdir(cdir)
+    except FileNotFoundError:
+        return []
+    parsed = parse_claim(cdir.name)
+    rejecting = "drop" in entries and (parsed is None or parsed[0] != "drop"
+                                       or any(r in entries for r in REJECTED_FILES))
+    returned = []
+    for entry in entries:
+        if entry.startswith(atomic.TEMP_PREFIX) or (rejecting and entry in REJECTED_FILES):
+            continue
+        name = entry
+        if rejecting and entry == "drop":
+            name = _rejected_name(cdir) or (parsed[0] if parsed else "") or "drop"
+        target = _return(cdir / entry, drop_dir, name)
+        if target is not None:
+            returned.append(target)
+    for entry in entries:
+        if entry.startswith(atomic.TEMP_PREFIX) or (rejecting and entry in REJECTED_FILES):
+            remove_tree(cdir / entry)
+    release_dir(cdir)
+    return returned
+
+
+def _rejected_name(cdir: Path) -> str | None:
+    try:
+        name = json.loads((cdir / REJECTED_FILES[0]).read_text(encoding="utf-8"))["drop"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return name if isinstance(name, str) and name and "/" not in name else None
+
+
+def _return(src: Path, drop_dir: Path, name: str) -> Path | None:
+    restore_marker(src)
+    target = drop_dir / name
+    if os.path.lexists(target):
+        target = free_path(drop_dir, f"{name}-returned-{stamp()}")
+    try:
+        os.rename(src, target)
+    except FileNotFoundError:  # another recoverer was faster
+        return None
+    atomic.fsync_dir(drop_dir)
+    _log.info("returned %s to %s", escape(name), escape(drop_dir))
+    return target
+
+
+def hide_marker(folder: Path) -> None:
+    if os.path.isdir(folder) and os.path.lexists(folder / MARKER) \
+            and not os.path.lexists(folder / HIDDEN_MARKER):
+        os.rename(folder / MARKER, folder / HIDDEN_MARKER)
+        faults.point("drop.marker_hidden")
+
+
+def restore_marker(folder: Path) -> None:
+    try:
+        if os.path.lexists(folder / HIDDEN_MARKER) and not os.path.lexists(folder / MARKER):
+            os.rename(folder / HIDDEN_MARKER, folder / MARKER)
+    except OSError:
+        pass
+
+
+def purge_trash(done: Path) -> None:
+    """Finish removing ingested drops whose removal a crash interrupted."""
+    try:
+        names = os.listdir(done)
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(".trash-"):
+            shutil.rmtree(done / name, ignore_errors=True)
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a file or a whole folder (a temp file, a half-unpacked archive), quietly."""
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.unlink(path)
+    except OSError:
+        pass

@@ -1,0 +1,182 @@
+"""Another filesystem: the core concurrency and watcher tests once more on a store reached
+through sshfs (a FUSE network filesystem) mounted from an sshd on a loopback port. There
+inotify sees nothing other writers do, so this tests polling, link-based claims of version
+and event numbers, and rename-based claims of drops the way NFS users meet them.
+
+Needs root, /dev/fuse, sshfs and sshd (`apt-get install -y openssh-server sshfs`); skipped
+with the reason when any is missing. The sshd and the mount are this test's own: started
+with a fresh host key and authorized key, stopped and unmounted in teardown.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from reliability_kit import ACTOR, PRODUCERS, WRITER, run, tar_bytes, visible, wait_for, with_env
+
+from modelyard.store import Store
+from modelyard.store.fskind import is_network_fs
+
+from helpers import write_manifest_folder
+
+pytestmark = pytest.mark.reliability
+
+SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+
+
+def _missing() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root to run sshd and mount FUSE"
+    if not Path("/dev/fuse").exists():
+        return "no /dev/fuse on this machine"
+    for tool in ("sshfs", "ssh-keygen", "fusermount"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (apt-get install -y openssh-server sshfs)"
+    if not os.access(SSHD, os.X_OK):
+        return "sshd is not installed (apt-get install -y openssh-server sshfs)"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def sshfs_mount(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
+    """(the folder on the 'server', the same folder through the sshfs mount)."""
+    reason = _missing()
+    if reason:
+        pytest.skip(f"sshfs tests skipped: {reason}")
+    base = tmp_path_factory.mktemp("sshfs")
+    keys, served, mount = base / "keys", base / "served", base / "mnt"
+    for folder in (keys, served, mount):
+        folder.mkdir()
+    for name in ("host", "user"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", keys / name],
+                       check=True)
+    shutil.copy(keys / "user.pub", keys / "authorized_keys")
+    port = _free_port()
+    (keys / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {keys / 'host'}\n"
+        f"AuthorizedKeysFile {keys / 'authorized_keys'}\nPasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
+        "StrictModes no\nUsePAM no\nSubsystem sftp internal-sftp\n")
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation dir
+    sshd = subprocess.Popen([SSHD, "-D", "-e", "-f", str(keys / "sshd_config")],
+                            stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: _listening(port) or sshd.poll() is not None, 10, "sshd to listen")
+        if sshd.poll() is not None:
+            pytest.skip(f"sshd would not start here: {sshd.stderr.read().decode()[-300:]}")
+        mounted = subprocess.run(
+            ["sshfs", "-p", str(port), "-o", f"IdentityFile={keys / 'user'},BatchMode=yes,"
+             "StrictHostKeyChecking=no,UserKnownHostsFile=/dev/null",
+             f"root@127.0.0.1:{served}", str(mount)], capture_output=True, timeout=30)
+        if mounted.returncode != 0:
+            pytest.skip(f"sshfs would not mount here: {mounted.stderr.decode().strip()}")
+        try:
+            yield served, mount
+        finally:
+            if subprocess.run(["fusermount", "-u", str(mount)]).returncode != 0:
+                subprocess.run(["fusermount", "-u", "-z", str(mount)])
+    finally:
+        sshd.send_signal(signal.SIGTERM)
+        sshd.wait(10)
+
+
+@pytest.fixture
+def remote(sshfs_mount: tuple[Path, Path], request) -> tuple[Path, Path]:
+    """A fresh store for one test: (its folder on the server, the same through sshfs)."""
+    served, mount = sshfs_mount
+    name = request.node.name[:40]
+    Store.init(mount / name).close()
+    return served / name, mount / name
+
+
+def test_the_mount_is_a_network_filesystem(remote: tuple[Path, Path]) -> None:
+    assert is_network_fs(remote[1]) and not is_network_fs(remote[0])
+
+
+def test_writers_and_alias_movers_race_through_sshfs(remote: tuple[Path, Path]) -> None:
+    _, root = remote
+    writers = [subprocess.Popen([sys.executable, str(WRITER), str(root), "racer", "15", tag])
+               for tag in ("a", "b")]
+    assert [w.wait(120) for w in writers] == [0, 0]
+    movers = [subprocess.Popen([sys.executable, str(ACTOR), "alias", str(root), "racer",
+                                "champion", str(seed), "10"], stdout=subprocess.PIPE, text=True)
+              for seed in (1, 2)]
+    events = [json.loads(line) for m in movers
+              for line in m.communicate(timeout=120)[0].splitlines()]
+    with Store.open(root) as store:
+        assert sorted(v.number for v in store.versions("racer")) == list(range(1, 31))
+        assert sorted(e["seq"] for e in events) == list(range(1, 21))
+        assert store.get("racer@champion").number == max(events, key=lambda e: e["seq"])[
+            "version"]
+        assert store.fsck(read_data=True).clean
+
+
+def test_two_polling_watchers_ingest_each_drop_once(remote: tuple[Path, Path]) -> None:
+    served, root = remote
+    watchers = [subprocess.Popen([sys.executable, "-u", str(PRODUCERS), "watch", str(root),
+                                  "--quiet", "1", "--poll", "0.5"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    try:
+        drops = served / "drops"  # written on the server: no inotify event reaches the mount
+        for i in range(6):
+            hidden = write_manifest_folder(drops / f".n{i}", model=f"net{i}", params={"i": i})
+            if i % 2:
+                (hidden / "COMPLETE").write_bytes(b"")
+            os.rename(hidden, drops / f"n{i}")
+        packed = write_manifest_folder(served.parent / "packed-src", model="netpacked")
+        (drops / "packed.tar.gz").write_bytes(tar_bytes(
+            [(f"packed/{p.name}", p.read_bytes()) for p in sorted(packed.iterdir())]))
+        started = time.monotonic()
+        wait_for(lambda: len(visible(drops / ".ingested")) == 7, 90, "seven drops ingested")
+        took = time.monotonic() - started
+    finally:
+        for w in watchers:
+            w.send_signal(signal.SIGTERM)
+        lines = [line for w in watchers for line in w.communicate(timeout=60)[0].splitlines()]
+    assert sum("polling" in line for line in lines if line.startswith("watching")) == 2
+    ingested = sorted(line for line in lines if line.startswith("ingested"))
+    assert ingested == sorted([f"ingested n{i} as net{i}:1" for i in range(6)]
+                              + ["ingested packed.tar.gz as netpacked:1"]), lines
+    assert os.listdir(drops / ".claims") == [] and visible(drops) == []
+    with Store.open(root) as store:
+        assert len(store.search("")) == 7 and store.fsck(read_data=True).clean
+    print(f"seven drops through sshfs in {took:.1f}s")
+
+
+def test_a_watcher_killed_holding_a_claim_on_sshfs(remote: tuple[Path, Path]) -> None:
+    served, root = remote
+    (write_manifest_folder(served / "drops" / "held", model="held") / "COMPLETE").write_bytes(
+        b"")
+    crashed = run(PRODUCERS, "watch", root, "--once", "--quiet", "0",
+                  env=with_env(MODELYARD_CRASH_AT="record.linked"))
+    assert crashed.returncode == -signal.SIGKILL
+    assert len(os.listdir(served / "drops" / ".claims")) == 1
+    again = run(PRODUCERS, "watch", root, "--once", "--quiet", "0")
+    assert again.returncode == 0 and "ingested held as held:1" in again.stdout, again.stdout
+    with Store.open(root) as store:
+        assert [v.ref for v in store.search("")] == ["held:1"]
+        assert store.fsck(read_data=True).clean
