@@ -80,11 +80,26 @@ class VersionActions(Screen):
                               "folder.", subject=ref, value=printable(default))
         self.app.push_screen(dialog, lambda dest: dest and self._write("export", ref, dest))
 
+    def _offer_force(self, ref: str, alias: str, refusal: str) -> None:
+        """A gated alias was refused: say why, and let the user force it with a reason."""
+        dialog = PromptDialog(
+            f"@{alias} is gated", printable(refusal) + "\n\nForce it anyway? Give the reason "
+            "(recorded in the history), or escape to leave the alias where it is.",
+            subject=ref, placeholder="hotfix approved by the on-call lead")
+        self.app.push_screen(dialog, lambda reason: reason and self._write(
+            "alias-force", ref, f"{alias}\n{reason}"))
+
     @work(thread=True, group="store-writes")
     def _write(self, what: str, ref: str, arg: str) -> None:
+        from modelyard.store.policy import AliasRefused
+
         store = self.store
         try:
-            if what == "alias":
+            if what == "alias-force":
+                alias, _, reason = arg.partition("\n")
+                store.set_alias(ref, alias, force=True, reason=reason)
+                message = f"@{alias} → {ref} (forced)"
+            elif what == "alias":
                 if arg.startswith("-"):
                     store.remove_alias(store.get(ref).model, arg[1:].strip())
                     message = f"removed @{arg[1:].strip()}"
@@ -111,6 +126,9 @@ class VersionActions(Screen):
             else:
                 dest = store.export(ref, Path(arg).expanduser())
                 message = f"exported {ref} to {dest}"
+        except AliasRefused as exc:
+            self.app.call_from_thread(self._offer_force, ref, arg.strip(), str(exc))
+            return
         except (ModelyardError, OSError) as exc:
             self.app.call_from_thread(self.notify, printable(str(exc)), title="Not done",
                                       severity="error", markup=False, timeout=8)

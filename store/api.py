@@ -27,6 +27,10 @@ from .index import db as index_db
 from .index import sync as index_sync
 from .layout import Layout, init_store, read_config
 from .names import check_alias, check_model_name, check_tag_key, parse_ref
+from .policy import AliasRefused
+from .policy import hooks as policy_hooks
+from .policy import service as policy_service
+from .policy.verbs import PolicyVerbs
 from .version import Version
 
 
@@ -45,8 +49,8 @@ class ModelInfo:
                 "aliases": self.aliases}
 
 
-class Store:
-    """A store on disk plus this host's index of it."""
+class Store(PolicyVerbs):
+    """A store on disk plus this host's index of it (policy verbs: store/policy/verbs.py)."""
 
     def __init__(self, root: Path, *, index: Path | None = None, sync: bool = True) -> None:
         self.root = Path(root).absolute()
@@ -60,6 +64,7 @@ class Store:
         self._owner = threading.get_ident()
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = [self._database.conn]
+        self._policy_cache: dict[int, Any] = {}  # policy files are write-once: read each once
         if sync:
             self.sync()
 
@@ -104,8 +109,14 @@ class Store:
         return index_sync.catch_up(self._db, self.layout)
 
     def reindex(self) -> index_sync.SyncReport:
-        """Rebuild the index from the files alone (it is only a cache)."""
-        index_sync.clear(self._db)
+        """Rebuild the index from the files alone (it is only a cache); a damaged index
+        file is replaced by a fresh one first."""
+        try:
+            index_sync.clear(self._db)
+        except sqlite3.DatabaseError:
+            from .integrity import fresh_index
+
+            fresh_index(self)
         return index_sync.catch_up(self._db, self.layout, full_listing=True)
 
     # reading
@@ -247,7 +258,9 @@ class Store:
                                 (model,)).fetchone()
         final = writer.claim_version(self.layout, record, hint=seen[0] if seen else 0)
         self.sync()
-        return self.get(f"{model}:{final['version']}")
+        version = self.get(f"{model}:{final['version']}")
+        policy_service.check_new(self, version)  # stored whatever the verdict; failures marked
+        return version
 
     def _event(self, model: str, type_: str, version: int | None, data: dict) -> Event:
         seen = self._db.execute("SELECT events_seen FROM models WHERE name = ?",
@@ -257,37 +270,77 @@ class Store:
         self.sync()
         return event
 
-    def set_alias(self, ref: str, alias: str) -> Event:
-        """Point `alias` at a version (moving it if it pointed elsewhere)."""
+    def set_alias(self, ref: str, alias: str, *, force: bool = False, reason: str = ""
+                  ) -> Event:
+        """Point `alias` at a version (moving it if it pointed elsewhere).
+
+        A gated alias (the policy's `aliases:`) is refused with AliasRefused, listing the
+        rules the version fails, unless `force` with a `reason`: both go into the event.
+        Hooks for `alias.set` run after the event is written.
+        """
         check_alias(alias)
         v = self.get(ref)
-        return self._event(v.model, "alias.set", v.number, {"alias": alias})
+        data: dict[str, Any] = {"alias": alias}
+        failing = policy_service.gate(self, v, alias)
+        if failing:
+            if not force:
+                raise AliasRefused(
+                    f"@{alias} requires passing {', '.join(r.rule for r in failing)}, and "
+                    f"{v.ref} fails: {'; '.join(r.line() for r in failing)}. Fix the version, "
+                    "or override with --force --reason TEXT (recorded in the history)", failing)
+            if not reason.strip():
+                raise AliasRefused(f"forcing @{alias} onto {v.ref} needs a reason (--reason "
+                                   "TEXT); it is recorded in the history", failing)
+            data.update(forced=True, reason=reason, failing=[r.rule for r in failing])
+        previous = self._alias_target(v.model, alias)
+        event = self._event(v.model, "alias.set", v.number, data)
+        policy_hooks.fire(self, "alias.set", event, model=v.model, version=v.number,
+                          alias=alias, extra={"previous": previous})
+        return event
+
+    def _alias_target(self, model: str, alias: str) -> int | None:
+        row = self._db.execute(
+            "SELECT v.number FROM aliases a JOIN models m ON m.id = a.model_id JOIN versions v "
+            "ON v.id = a.version_id WHERE m.name = ? AND a.alias = ?", (model, alias)).fetchone()
+        return row[0] if row else None
 
     def remove_alias(self, model: str, alias: str) -> Event:
         check_model_name(model)
-        if not self._db.execute("SELECT 1 FROM aliases a JOIN models m ON m.id = a.model_id "
-                                "WHERE m.name = ? AND a.alias = ?", (model, alias)).fetchone():
+        previous = self._alias_target(model, alias)
+        if previous is None:
             self.versions(model)  # raises ModelNotFound first when that is the problem
             raise VersionNotFound(f"{model} has no alias @{alias} to remove")
-        return self._event(model, "alias.removed", None, {"alias": alias})
+        event = self._event(model, "alias.removed", None, {"alias": alias})
+        policy_hooks.fire(self, "alias.removed", event, model=model, version=previous,
+                          alias=alias, extra={"previous": previous})
+        return event
 
     def tag(self, ref: str, key: str, value: str = "") -> Event:
         check_tag_key(key)
         v = self.get(ref)
-        return self._event(v.model, "tag.set", v.number, {"key": key, "value": str(value)})
+        event = self._event(v.model, "tag.set", v.number, {"key": key, "value": str(value)})
+        self._recheck(v)  # tags can bring a version into a rule's scope
+        return event
 
     def untag(self, ref: str, key: str) -> Event:
         v = self.get(ref)
         if key not in v.tags:
             raise InvalidName(f"{v.ref} has no tag {key!r}; its tags: "
                               f"{', '.join(v.tags) or 'none'}")
-        return self._event(v.model, "tag.removed", v.number, {"key": key})
+        event = self._event(v.model, "tag.removed", v.number, {"key": key})
+        self._recheck(v)
+        return event
 
     def describe(self, ref: str, text: str) -> Event:
         if len(text) > 100_000:
             raise InvalidName("a description is limited to 100,000 characters")
         v = self.get(ref)
-        return self._event(v.model, "description.set", v.number, {"text": text})
+        event = self._event(v.model, "description.set", v.number, {"text": text})
+        self._recheck(v)
+        return event
+
+    def _recheck(self, version: Version) -> None:
+        policy_service.check_changed(self, self.get(version.ref))  # fresh: an event changed it
 
     def deprecate(self, ref: str, *, reason: str = "", undo: bool = False) -> Event:
         v = self.get(ref)
@@ -322,10 +375,22 @@ class Store:
         return check_store(self, read_data=read_data,
                            temp_age=STALE_TEMP_SECONDS if temp_age is None else temp_age)
 
-    def export(self, ref: str, dest: str | Path) -> Path:
+    def export(self, ref: str, dest: str | Path, *, layout: str = "runtime") -> Path:
+        """Copy the version's files, verified, into `dest`: laid out for the serving runtime
+        of its framework (`layout="runtime"`, see serving.py), or as stored ("files")."""
         from .export import export_version
 
-        return export_version(self.get(ref), Path(dest))
+        return export_version(self.get(ref), Path(dest), layout=layout)
+
+    def deploy_spec(self, ref: str, *, format: str = "kserve", storage_uri: str | None = None
+                    ) -> str:
+        """A deployment manifest for the version (KServe InferenceService YAML); the storage
+        URI defaults to `settings.deploy_storage_base` (pvc://models) plus its export name."""
+        from .serving import deploy_spec
+
+        base = str(self.config["settings"].get("deploy_storage_base") or "pvc://models")
+        return deploy_spec(self.get(ref), format=format, storage_uri=storage_uri,
+                           base_uri=base)
 
     def problems(self) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in self._db.execute("SELECT path, message FROM problems")]

@@ -6,7 +6,8 @@ model whose name and description try to inject markup. Everything comes from one
 every write happens under a frozen clock and a made-up identity, never this machine's.
 
 This module is the timeline: who registers, promotes, describes and deprecates what, and
-when. What one version holds comes from `demo_families` and `demo_hf_families`.
+when, under the policy in `demo_policy`. What one version holds comes from `demo_families`
+and `demo_hf_families`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .api import Store
 from .clock import frozen_at
 from .demo_families import HOSTILE, Who, churn_version, fixture_version
 from .demo_hf_families import llama_version, lora_version, vit_version
+from .demo_policy import QUALITY, SERVING, promote, set_policy
 
 BASE = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 LEAD: Who = ("carol", "laptop-carol")
@@ -48,7 +50,9 @@ def build_demo(path: Path, *, seed: int = 7) -> Store:
     rng = random.Random(seed)
     with _acting(LEAD, BASE - timedelta(days=7)):
         store = Store.init(path)
-    steps: list[Step] = []
+    steps: list[Step] = [  # the policy: set at once, tightened three weeks in
+        Step(BASE - timedelta(days=7, hours=-1), LEAD, partial(set_policy, SERVING)),
+        Step(BASE + timedelta(days=21), LEAD, partial(set_policy, QUALITY))]
     for plan in (_plan_churn, _plan_vit, _plan_llama, _plan_fixture):
         steps += plan(random.Random(rng.getrandbits(64)))
     for step in sorted(steps, key=lambda s: s.at):  # stable: ties keep their plan order
@@ -112,8 +116,7 @@ def _promotions(rng: random.Random, model: str, runs: list[Run], *, production: 
     def move(alias: str, number: int, at: datetime, who: Who) -> datetime:
         at = max(at, last.get(alias, at) + timedelta(hours=1))
         last[alias] = at
-        steps.append(Step(at, who, partial(Store.set_alias, ref=f"{model}:{number}",
-                                           alias=alias)))
+        steps.append(Step(at, who, partial(promote, ref=f"{model}:{number}", alias=alias)))
         return at
 
     best, champions = -math.inf, []

@@ -18,11 +18,14 @@ from .layout import Layout, numbered_files, utc_now
 
 EVENT_TYPES = (
     "alias.set",          # data: alias            version: the version it now points at
+                          #   (+ forced, reason, failing: a gate overridden with --force)
     "alias.removed",      # data: alias
     "tag.set",            # data: key, value       version
     "tag.removed",        # data: key              version
     "description.set",    # data: text             version (None: the model's description)
     "deprecated.set",     # data: deprecated, reason   version
+    "policy.checked",     # data: policy, versions {number: {rule: {status, blocking, reasons}}}
+    "hook.ran",           # data: hook, trigger, cause, command, ok, exit_code, timed_out…
 )
 
 

@@ -1,18 +1,26 @@
-"""How to serve a version: a KServe InferenceService and the export command for it.
+"""How to serve a version: which KServe runtime, how its files are laid out, and the
+InferenceService that points at them.
 
-The predictor's model format comes from the detected framework and file formats; the
-storage URI from where `modelyard export` lays the files out; resources from the card.
+`plan` reads the files and the card: an MLflow model directory goes to MLServer as is, a
+Hugging Face folder to the Hugging Face server as is, ONNX weights to Triton under
+`<name>/1/model.onnx`, a pickled scikit-learn model to the sklearn server as `model.pkl`;
+other frameworks get their KServe runtime and their files as stored. `modelyard export`
+writes that layout (export.py) and the InferenceService's `storageUri` is where it goes.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shlex
+from dataclasses import dataclass
 from typing import Any
 
+from .errors import ModelyardError
+from .index.rows import main_format
 from .version import Version
 
-# framework or weights format -> KServe modelFormat name
+# framework, runtime or weights format -> KServe modelFormat name
 KSERVE_FORMATS = {
     "sklearn": "sklearn", "scikit-learn": "sklearn", "skops": "sklearn",
     "xgboost": "xgboost", "lightgbm": "lightgbm", "onnx": "onnx",
@@ -20,68 +28,202 @@ KSERVE_FORMATS = {
     "huggingface": "huggingface", "tensorflow": "tensorflow", "keras": "tensorflow",
     "mlflow": "mlflow", "pmml": "pmml", "paddle": "paddle", "triton": "triton",
 }
+# KServe modelFormat -> (ClusterServingRuntime, protocolVersion it needs or None)
+RUNTIMES = {
+    "sklearn": ("kserve-sklearnserver", None), "xgboost": ("kserve-xgbserver", None),
+    "lightgbm": ("kserve-lgbserver", None), "onnx": ("kserve-tritonserver", "v2"),
+    "triton": ("kserve-tritonserver", "v2"), "pytorch": ("kserve-torchserve", None),
+    "tensorflow": ("kserve-tensorflow-serving", None),
+    "huggingface": ("kserve-huggingfaceserver", None), "mlflow": ("kserve-mlserver", "v2"),
+    "pmml": ("kserve-pmmlserver", None), "paddle": ("kserve-paddleserver", None),
+}
+SKLEARN_SUFFIXES = (".joblib", ".pkl", ".pickle")  # what the sklearn server loads
+MAX_NAME = 45  # room for KServe's '-predictor-default' suffix within 63 characters
+_QUANTITY = re.compile(r"^[+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|"
+                       r"([eE][+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$")
 
 
-def kserve_format(version: Version) -> str:
-    """The KServe model format: the declared framework first, then the weights' format."""
-    for candidate in (version.framework, (version.serving or {}).get("runtime", ""),
-                      version.format):
-        name = KSERVE_FORMATS.get(str(candidate or "").lower())
-        if name:
-            return name
-    if version.origin.get("kind", "").startswith("mlflow"):
-        return "mlflow"
-    return "custom"
+class DeployFormatError(ModelyardError):
+    """A deployment format modelyard cannot write."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class ServingPlan:
+    """How one version is served: the KServe format and runtime, and the export layout."""
+
+    model_format: str
+    runtime: str | None
+    protocol: str | None
+    layout: str  # mlflow, huggingface, triton, sklearn or as-stored
+    root: str = ""  # the folder inside the export that the runtime loads ("": the export)
+    name: str = ""  # the name the runtime serves it under (Triton folder, HF --model_name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model_format": self.model_format, "runtime": self.runtime,
+                "protocol": self.protocol, "layout": self.layout, "root": self.root,
+                "name": self.name}
+
+
+def plan(version: Version) -> ServingPlan:
+    """The runtime and layout for `version`, from its files first, then its card."""
+    files = version.files
+    paths = [f["path"] for f in files]
+    serving = version.serving or {}
+    framework = str(serving.get("framework") or "").lower()
+    name = _base(version.model)
+    mlmodel = _marker(paths, "MLmodel")
+    if mlmodel is not None:
+        return _plan("mlflow", "mlflow", posixpath.dirname(mlmodel), name, serving)
+    hf = _marker(paths, "config.json") or _marker(paths, "adapter_config.json")
+    main = main_format(files)
+    if KSERVE_FORMATS.get(framework) == "huggingface" or (
+            hf is not None and main in ("safetensors", "pytorch")):
+        return _plan("huggingface", "huggingface", posixpath.dirname(hf or ""), name, serving)
+    if main == "onnx":
+        return _plan("onnx", "triton", "", name, serving)
+    fmt = KSERVE_FORMATS.get(framework) or KSERVE_FORMATS.get(main)
+    if fmt is None and str(version.origin.get("kind", "")).startswith("mlflow"):
+        fmt = "mlflow"
+    if fmt == "sklearn" and main in ("pickle", "joblib"):
+        return _plan("sklearn", "sklearn", "", name, serving)
+    return _plan(fmt or main or "custom", "as-stored", "", name, serving)
+
+
+def _plan(fmt: str, layout: str, root: str, name: str, serving: dict) -> ServingPlan:
+    runtime, protocol = RUNTIMES.get(fmt, (None, None))
+    declared = str(serving.get("runtime") or "")
+    if declared.startswith("kserve-"):  # the card names a KServe runtime: trust it
+        runtime = declared
+    return ServingPlan(fmt, runtime, protocol, layout, root, name)
+
+
+def _marker(paths: list[str], filename: str) -> str | None:
+    """The shallowest file called `filename` (an MLmodel or a config.json marks the root)."""
+    hits = [p for p in paths if posixpath.basename(p) == filename]
+    return min(hits, key=lambda p: (p.count("/"), p)) if hits else None
+
+
+def placements(version: Version, how: ServingPlan) -> tuple[list[tuple[dict, str]],
+                                                            dict[str, bytes]]:
+    """Where each stored file goes in the export, and files the layout adds (Triton's
+    config.pbtxt). Paths are relative to the export folder."""
+    files = version.files
+    if how.layout == "triton":
+        main = max((f for f in files if f.get("format") == "onnx"), key=lambda f: f["size"])
+        home = posixpath.dirname(main["path"])
+        placed, extra = [], {}
+        for f in files:
+            if f is main:
+                placed.append((f, f"{how.name}/1/model.onnx"))
+            elif posixpath.basename(f["path"]) == "config.pbtxt":
+                placed.append((f, f"{how.name}/config.pbtxt"))
+            else:
+                rel = posixpath.relpath(f["path"], home) if home else f["path"]
+                placed.append((f, f"{how.name}/1/{rel if not rel.startswith('..') else f['path']}"))
+        if not any(dest.endswith("/config.pbtxt") for _, dest in placed):
+            extra[f"{how.name}/config.pbtxt"] = (f'name: "{how.name}"\n'
+                                                 'backend: "onnxruntime"\n').encode()
+        return placed, extra
+    if how.layout == "sklearn":
+        weights = [f for f in files if f.get("format") in ("pickle", "joblib")]
+        main = max(weights, key=lambda f: f["size"])
+        base = posixpath.basename(main["path"])
+        target = base if base.endswith(SKLEARN_SUFFIXES) else (
+            "model.joblib" if main.get("format") == "joblib" else "model.pkl")
+        return [(f, target if f is main else f["path"]) for f in files], {}
+    return [(f, f["path"]) for f in files], {}
+
+
+def _base(model: str) -> str:
+    base = re.sub(r"[^a-z0-9-]+", "-", model.lower()).strip("-") or "model"
+    return base if base[0].isalpha() else f"m-{base}"
 
 
 def dns_name(model: str, number: int) -> str:
-    """A DNS-1123 name (lower case, digits, '-', at most 63) for Kubernetes objects."""
-    base = re.sub(r"[^a-z0-9-]+", "-", model.lower()).strip("-") or "model"
-    return f"{base[:56].rstrip('-')}-v{number}"
+    """A DNS-1035 label (starts with a letter; lower case, digits, '-') short enough for
+    KServe to add its suffixes: the InferenceService and export folder name."""
+    suffix = f"-v{number}"
+    return _base(model)[:MAX_NAME - len(suffix)].rstrip("-") + suffix
 
 
 def storage_uri(version: Version, base: str = "pvc://models") -> str:
-    return f"{base.rstrip('/')}/{dns_name(version.model, version.number)}"
+    """Where the export of `version` is expected: `<base>/<dns name>` plus the plan's root."""
+    root = plan(version).root
+    uri = f"{base.rstrip('/')}/{dns_name(version.model, version.number)}"
+    return f"{uri}/{root}" if root else uri
 
 
-def inference_service(version: Version, *, base_uri: str = "pvc://models") -> dict[str, Any]:
-    """A KServe v1beta1 InferenceService for this version, as plain data."""
-    resources = dict((version.serving or {}).get("resources") or {})
-    limits: dict[str, str] = {}
-    if resources.get("cpu") is not None:
-        limits["cpu"] = str(resources["cpu"])
-    if resources.get("memory") is not None:
-        limits["memory"] = str(resources["memory"])
-    if resources.get("gpu"):
-        limits["nvidia.com/gpu"] = str(resources["gpu"])
-    predictor: dict[str, Any] = {
-        "model": {
-            "modelFormat": {"name": kserve_format(version)},
-            "storageUri": storage_uri(version, base_uri),
-        }
-    }
-    fw_version = (version.serving or {}).get("framework_version")
-    if fw_version:
-        predictor["model"]["modelFormat"]["version"] = str(fw_version)
+def inference_service(version: Version, *, base_uri: str = "pvc://models",
+                      storage: str | None = None) -> dict[str, Any]:
+    """A KServe v1beta1 InferenceService for this version, as plain data. `storage` is the
+    URI the export was uploaded to (default: `base_uri` plus the export folder name)."""
+    how = plan(version)
+    model: dict[str, Any] = {"modelFormat": {"name": how.model_format}}
+    if how.runtime:
+        model["runtime"] = how.runtime
+    if how.protocol:
+        model["protocolVersion"] = how.protocol
+    if storage:
+        model["storageUri"] = f"{storage.rstrip('/')}/{how.root}" if how.root else storage
+    else:
+        model["storageUri"] = storage_uri(version, base_uri)
+    if how.layout == "huggingface":
+        model["args"] = [f"--model_name={how.name}"]
+    limits, skipped = _resources((version.serving or {}).get("resources") or {})
     if limits:
-        predictor["model"]["resources"] = {"requests": dict(limits), "limits": dict(limits)}
+        model["resources"] = {"requests": dict(limits), "limits": dict(limits)}
+    serving = version.serving or {}
+    annotations = {"modelyard/ref": version.ref,
+                   "modelyard/content-digest": version.content_digest}
+    if serving.get("framework"):
+        annotations["modelyard/framework"] = " ".join(
+            str(x) for x in (serving["framework"], serving.get("framework_version") or "") if x)
+    if skipped:
+        annotations["modelyard/skipped-resources"] = ", ".join(skipped)
     return {
         "apiVersion": "serving.kserve.io/v1beta1",
         "kind": "InferenceService",
-        "metadata": {
-            "name": dns_name(version.model, version.number),
-            "annotations": {"modelyard/ref": version.ref,
-                            "modelyard/content-digest": version.content_digest},
-        },
-        "spec": {"predictor": predictor},
+        "metadata": {"name": dns_name(version.model, version.number),
+                     "annotations": annotations},
+        "spec": {"predictor": {"model": model}},
     }
 
 
-def inference_service_yaml(version: Version, *, base_uri: str = "pvc://models") -> str:
+def _resources(declared: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """Kubernetes quantities from the card (`4 GB` becomes `4G`, `2GiB` `2Gi`); values that
+    are still not quantities are left out and named, never written as invalid YAML."""
+    out: dict[str, str] = {}
+    skipped: list[str] = []
+    for key, target in (("cpu", "cpu"), ("memory", "memory"), ("gpu", "nvidia.com/gpu")):
+        value = declared.get(key)
+        if value is None or value == "" or value is False or (key == "gpu" and not value):
+            continue
+        text = str(value).replace(" ", "")
+        text = re.sub(r"([KMGTPE]i)B$", r"\1", text)
+        text = re.sub(r"([KMGTPE])B$", r"\1", text)
+        if _QUANTITY.match(text):
+            out[target] = text
+        else:
+            skipped.append(f"{key}={value}")
+    return out, skipped
+
+
+def inference_service_yaml(version: Version, *, base_uri: str = "pvc://models",
+                           storage: str | None = None) -> str:
     import yaml
 
-    return yaml.safe_dump(inference_service(version, base_uri=base_uri), sort_keys=False,
-                          allow_unicode=False)
+    return yaml.safe_dump(inference_service(version, base_uri=base_uri, storage=storage),
+                          sort_keys=False, allow_unicode=False)
+
+
+def deploy_spec(version: Version, *, format: str = "kserve", storage_uri: str | None = None,
+                base_uri: str = "pvc://models") -> str:
+    """The deployment manifest of `version` in `format` (only `kserve` so far), as text."""
+    if format.lower() != "kserve":
+        raise DeployFormatError(f"unknown deployment format {format!r}; use kserve")
+    return inference_service_yaml(version, base_uri=base_uri, storage=storage_uri)
 
 
 def export_command(version: Version, store_root: str) -> str:

@@ -181,7 +181,12 @@ class Version:
                 "deprecated": self.deprecated, "format": self.format,
                 "framework": self.framework, "size": self.size,
                 "param_count": self.param_count, "pickle": self.has_pickle,
-                "tags": self.tags, "metrics": self.metrics}
+                "policy": self.policy_state, "tags": self.tags, "metrics": self.metrics}
+
+    @property
+    def policy_state(self) -> str:
+        """failing, warning, passing or unchecked under the store's policy (from the index)."""
+        return self._store.policy_state(self)
 
     def to_dict(self) -> dict[str, Any]:
         """Everything `show --json` prints: the record, with the current state folded in."""

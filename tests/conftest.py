@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -40,11 +39,3 @@ def cli_env(isolated_env: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONIOENCODING"] = "utf-8"
     return env
-
-
-def run_cli(args: list[str], env: dict[str, str], *, stdin: str | None = None):
-    import subprocess
-
-    return subprocess.run([sys.executable, "-m", "modelyard.app.cli.main", *args],
-                          capture_output=True, env=env, input=stdin.encode() if stdin else None,
-                          timeout=120)

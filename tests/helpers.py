@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -64,3 +66,9 @@ def _tiny_safetensors() -> bytes:
     raw = json.dumps(header).encode()
     raw += b" " * (-len(raw) % 8)
     return struct.pack("<Q", len(raw)) + raw + bytes(24)
+
+
+def run_cli(args: list[str], env: dict[str, str], *, stdin: str | None = None):
+    return subprocess.run([sys.executable, "-m", "modelyard.app.cli.main", *args],
+                          capture_output=True, env=env, input=stdin.encode() if stdin else None,
+                          timeout=120)

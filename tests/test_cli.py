@@ -11,8 +11,7 @@ import pytest
 
 from modelyard.app.cli.main import COMMANDS, build_parser
 
-from conftest import run_cli
-from helpers import HOSTILE_DESCRIPTION, MARKUP_MODEL, write_manifest_folder
+from helpers import HOSTILE_DESCRIPTION, MARKUP_MODEL, run_cli, write_manifest_folder
 
 CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]|\xe2\x80[\xaa-\xae]|"
                      rb"\xe2\x81[\xa6-\xa9]")

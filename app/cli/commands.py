@@ -76,7 +76,8 @@ def cmd_ls(args: argparse.Namespace, path: Path) -> int:
     rows = []
     for v in versions:
         vm = v.metrics
-        flags = ",".join(f for f, on in (("deprecated", v.deprecated), ("pickle", v.has_pickle))
+        flags = ",".join(f for f, on in (("deprecated", v.deprecated), ("pickle", v.has_pickle),
+                                          ("policy-failing", v.policy_state == "failing"))
                          if on)
         rows.append([safe(v.ref), safe(" ".join("@" + a for a in v.aliases)),
                      v.created_at[:16].replace("T", " "), safe(v.user), safe(v.format),
@@ -160,8 +161,10 @@ def cmd_alias(args: argparse.Namespace, path: Path) -> int:
         event = store.remove_alias(parse_ref(args.ref).model, args.name)
         message = f"removed @{safe(args.name)} from {safe(event.model)}"
     else:
-        event = store.set_alias(args.ref, args.name)
+        event = store.set_alias(args.ref, args.name, force=args.force, reason=args.reason)
         message = f"@{safe(args.name)} -> {safe(event.model)}:{event.version}"
+        if event.data.get("forced"):
+            message += f" (forced: {safe(args.reason)})"
     _done(args, event, message)
     return 0
 
@@ -257,7 +260,8 @@ def cmd_reindex(args: argparse.Namespace, path: Path) -> int:
 
 def cmd_export(args: argparse.Namespace, path: Path) -> int:
     store = open_store(args, path)
-    dest = store.export(args.ref, Path(args.dest))
+    dest = store.export(args.ref, Path(args.dest),
+                        layout="files" if args.as_stored else "runtime")
     if args.json:
         emit_json({"ref": store.get(args.ref).ref, "dest": str(dest)})
     else:

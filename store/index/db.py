@@ -5,12 +5,26 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
-
-import sqlite_utils
+from typing import Any
 
 from ..fskind import is_network_fs
-from . import schema
+from . import schema, textmatch
+
+
+@dataclass
+class Index:
+    """An open index. `database` is sqlite-utils' view of it, made on demand: importing
+    sqlite_utils takes about 50 ms, which every CLI command would otherwise pay."""
+
+    conn: sqlite3.Connection
+
+    @property
+    def database(self) -> Any:
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
 
 
 def cache_home() -> Path:
@@ -28,7 +42,7 @@ def default_index_path(store_root: Path, store_id: str) -> Path:
     return cache_home() / "index" / f"{store_id[:12]}-{key}.sqlite"
 
 
-def connect(path: Path) -> sqlite_utils.Database:
+def connect(path: Path) -> Index:
     """Open (creating or migrating) the index at `path`; a damaged file is replaced."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -38,7 +52,7 @@ def connect(path: Path) -> sqlite_utils.Database:
         try:
             _pragmas(conn, path)
             if schema.migrate(conn):
-                return sqlite_utils.Database(conn)
+                return Index(conn)
         except sqlite3.DatabaseError:
             if attempt == 2:
                 raise
@@ -50,20 +64,27 @@ def connect(path: Path) -> sqlite_utils.Database:
 def open_connection(path: Path) -> sqlite3.Connection:
     """Another connection to an index that `connect` already prepared (one per thread)."""
     conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
-    _pragmas(conn, Path(path))
+    _pragmas(conn, Path(path), cache_mib=READER_CACHE_MIB)
     conn.row_factory = sqlite3.Row
     return conn
 
 
-def _pragmas(conn: sqlite3.Connection, path: Path) -> None:
+# SQLite's page cache, per connection. The app opens one connection per worker thread, and
+# the operating system caches the file anyway: a small cache per reader keeps the app's
+# memory flat on a million versions; the owner's connection, which rebuilds, gets more.
+OWNER_CACHE_MIB, READER_CACHE_MIB = 64, 8
+
+
+def _pragmas(conn: sqlite3.Connection, path: Path, *, cache_mib: int = OWNER_CACHE_MIB) -> None:
     # WAL only where the file is local: it needs shared memory that NFS cannot give.
     mode = "DELETE" if is_network_fs(path.parent) else "WAL"
     conn.execute(f"PRAGMA journal_mode={mode}")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=60000")
-    conn.execute("PRAGMA cache_size=-65536")
+    conn.execute(f"PRAGMA cache_size=-{cache_mib * 1024}")
     conn.execute("PRAGMA temp_store=MEMORY")
     conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    textmatch.register(conn)
 
 
 def _discard(path: Path) -> None:

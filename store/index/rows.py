@@ -1,13 +1,55 @@
-"""From one record file to the index rows that make it searchable."""
+"""From one record file to the index rows that make it searchable.
+
+`record_rows` is a pure function of the record, so a full rebuild can run it in worker
+processes while the parent only inserts; `insert_record` is the one-version path.
+"""
 
 from __future__ import annotations
 
 import math
 import sqlite3
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ..card import flatten_params
+
+VERSION_COLUMNS = ("id", "model_id", "model", "number", "created_at", "created_ms", "user",
+                   "host", "started_ms", "ended_ms", "duration_s", "status", "description",
+                   "deprecated", "format", "framework", "size", "param_count", "n_files",
+                   "has_pickle", "origin", "content_digest", "record_path")
+INSERTS = {
+    "versions": f"INSERT INTO versions ({', '.join(VERSION_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(VERSION_COLUMNS))})",
+    "params": "INSERT INTO params (version_id, key, value, num) VALUES (?,?,?,?)",
+    "metrics": "INSERT INTO metrics (version_id, key, value, step, min, max, points) "
+               "VALUES (?,?,?,?,?,?,?)",
+    "tags": "INSERT OR REPLACE INTO tags (version_id, key, value) VALUES (?,?,?)",
+    "datasets": "INSERT INTO datasets (version_id, role, name, uri, digest) VALUES (?,?,?,?,?)",
+    "parents": "INSERT INTO parents (version_id, ref, model, number, relation) "
+               "VALUES (?,?,?,?,?)",
+    "files": "INSERT INTO files (version_id, path, size, digest, format, pickle) "
+             "VALUES (?,?,?,?,?,?)",
+    "blob_refs": "INSERT INTO blob_refs (digest, version_id, role) VALUES (?,?,?)",
+    "versions_fts": "INSERT INTO versions_fts (rowid, name, description, tags, params, files) "
+                    "VALUES (?,?,?,?,?,?)",
+}
+
+
+@dataclass
+class Rows:
+    """Rows for every index table, for any number of versions, in insertion order."""
+
+    tables: dict[str, list[tuple]] = field(default_factory=lambda: {t: [] for t in INSERTS})
+
+    def extend(self, other: Rows) -> None:
+        for table, rows in other.tables.items():
+            self.tables[table].extend(rows)
+
+    def insert(self, conn: sqlite3.Connection) -> None:
+        for table, rows in self.tables.items():
+            if rows:
+                conn.executemany(INSERTS[table], rows)
 
 
 def iso_to_ms(value: str | None) -> int | None:
@@ -20,9 +62,12 @@ def iso_to_ms(value: str | None) -> int | None:
 
 
 def _num(value: Any) -> float | None:
-    if isinstance(value, bool):
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is int or kind is bool:
         return float(value)
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float)):  # subclasses, such as numpy's
         return float(value) if math.isfinite(value) else None
     if isinstance(value, str):
         try:
@@ -34,7 +79,10 @@ def _num(value: Any) -> float | None:
 
 
 def param_text(value: Any) -> str:
-    if isinstance(value, bool):
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is bool:
         return "true" if value else "false"
     if value is None:
         return ""
@@ -53,61 +101,61 @@ def main_format(files: list[dict]) -> str:
     return max(ranked, key=lambda f: f.get("size", 0))["format"]
 
 
-def insert_record(conn: sqlite3.Connection, model_id: int, record: dict, record_path: str) -> int:
-    """Insert one version and everything that hangs off it; returns its row id."""
+def record_rows(record: dict, vid: int, model_id: int, record_path: str,
+                into: Rows | None = None) -> Rows:
+    """Every index row of one version whose row id is `vid` (added to `into` if given)."""
+    out = Rows() if into is None else into
+    t = out.tables
     training = record.get("training") or {}
     started, ended = iso_to_ms(training.get("started_at")), iso_to_ms(training.get("ended_at"))
     files = record.get("files") or []
     serving = record.get("serving") or {}
     summary = record.get("summary") or {}
-    user = training.get("user") or (record.get("created_by") or {}).get("user", "")
-    host = training.get("host") or (record.get("created_by") or {}).get("host", "")
+    created_by = record.get("created_by") or {}
+    user = training.get("user") or created_by.get("user", "")
+    host = training.get("host") or created_by.get("host", "")
     param_count = summary.get("param_count")
-    cur = conn.execute(
-        """INSERT INTO versions (model_id, model, number, created_at, created_ms, user, host,
-           started_ms, ended_ms, duration_s, status, description, deprecated, format,
-           framework, size, param_count, n_files, has_pickle, origin, content_digest,
-           record_path) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,?,?,?,?,?,?)""",
-        (model_id, record["model"], record["version"], record["created_at"],
-         iso_to_ms(record["created_at"]) or 0, user, host, started, ended,
-         (ended - started) / 1000 if started is not None and ended is not None else None,
-         training.get("status") or "", record.get("description") or "", main_format(files),
-         str(serving.get("framework") or ""), sum(f.get("size", 0) for f in files),
-         int(param_count) if isinstance(param_count, (int, float)) else None, len(files),
-         int(any(f.get("pickle") for f in files)),
-         str((record.get("origin") or {}).get("kind") or ""),
-         record.get("content_digest") or "", record_path),
-    )
-    vid = int(cur.lastrowid)
+    t["versions"].append((
+        vid, model_id, record["model"], record["version"], record["created_at"],
+        iso_to_ms(record["created_at"]) or 0, user, host, started, ended,
+        (ended - started) / 1000 if started is not None and ended is not None else None,
+        training.get("status") or "", record.get("description") or "", 0, main_format(files),
+        str(serving.get("framework") or ""), sum(f.get("size", 0) for f in files),
+        int(param_count) if isinstance(param_count, (int, float)) else None, len(files),
+        int(any(f.get("pickle") for f in files)),
+        str((record.get("origin") or {}).get("kind") or ""),
+        record.get("content_digest") or "", record_path))
     flat = flatten_params(record.get("params") or {})
-    conn.executemany("INSERT INTO params VALUES (?,?,?,?)",
-                     [(vid, k, param_text(v), _num(v)) for k, v in flat.items()])
+    texts = [(k, param_text(v)) for k, v in flat.items()]
+    t["params"].extend([(vid, k, text, _num(v))
+                        for (k, text), v in zip(texts, flat.values(), strict=True)])
     keys = ((record.get("metric_series") or {}).get("keys")) or {}
-    conn.executemany(
-        "INSERT INTO metrics VALUES (?,?,?,?,?,?,?)",
-        [(vid, k, _num(v), (keys.get(k) or {}).get("step"), (keys.get(k) or {}).get("min"),
-          (keys.get(k) or {}).get("max"), (keys.get(k) or {}).get("points", 0))
-         for k, v in (record.get("metrics") or {}).items()])
-    conn.executemany("INSERT OR REPLACE INTO tags VALUES (?,?,?)",
-                     [(vid, k, v) for k, v in (record.get("tags") or {}).items()])
-    conn.executemany("INSERT INTO datasets VALUES (?,?,?,?,?)",
-                     [(vid, d["role"], d.get("name", ""), d.get("uri", ""), d.get("digest", ""))
-                      for d in record.get("datasets") or []])
-    conn.executemany("INSERT INTO parents VALUES (?,?,?,?,?)",
-                     [(vid, p["ref"], p.get("model", p["ref"]), p.get("version"),
-                       p.get("relation", "")) for p in record.get("parents") or []])
-    conn.executemany("INSERT INTO files VALUES (?,?,?,?,?,?)",
-                     [(vid, f["path"], f["size"], f["digest"], f.get("format", ""),
-                       int(bool(f.get("pickle")))) for f in files])
-    conn.executemany("INSERT INTO blob_refs VALUES (?,?,?)",
-                     [(d, vid, role) for d, role in blob_refs(record)])
-    conn.execute(
-        "INSERT INTO versions_fts(rowid, name, description, tags, params, files) "
-        "VALUES (?,?,?,?,?,?)",
-        (vid, record["model"], record.get("description") or "",
-         tags_text(record.get("tags") or {}),
-         " ".join(f"{k} {param_text(v)}" for k, v in flat.items()),
-         " ".join(f["path"] for f in files)))
+    empty: dict = {}
+    metric_rows = t["metrics"]
+    for k, v in (record.get("metrics") or {}).items():
+        s = keys.get(k) or empty
+        metric_rows.append((vid, k, _num(v), s.get("step"), s.get("min"), s.get("max"),
+                            s.get("points", 0)))
+    tags = record.get("tags") or {}
+    t["tags"].extend([(vid, k, v) for k, v in tags.items()])
+    t["datasets"].extend([(vid, d["role"], d.get("name", ""), d.get("uri", ""),
+                           d.get("digest", "")) for d in record.get("datasets") or []])
+    t["parents"].extend([(vid, p["ref"], p.get("model", p["ref"]), p.get("version"),
+                          p.get("relation", "")) for p in record.get("parents") or []])
+    t["files"].extend([(vid, f["path"], f["size"], f["digest"], f.get("format", ""),
+                        int(bool(f.get("pickle")))) for f in files])
+    t["blob_refs"].extend([(d, vid, role) for d, role in blob_refs(record)])
+    t["versions_fts"].append((
+        vid, record["model"], record.get("description") or "", tags_text(tags),
+        " ".join(f"{k} {text}" for k, text in texts), " ".join(f["path"] for f in files)))
+    return out
+
+
+def insert_record(conn: sqlite3.Connection, model_id: int, record: dict, record_path: str) -> int:
+    """Insert one version and everything that hangs off it; returns its row id."""
+    row = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM versions").fetchone()
+    vid = int(row[0])
+    record_rows(record, vid, model_id, record_path).insert(conn)
     return vid
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -136,6 +136,69 @@ MIGRATIONS: dict[int, str] = {
         tokenize = "unicode61 tokenchars '_'", prefix = '2 3'
     );
     """,
+    # 2: policy check results, folded from `policy.checked` events. Events an older modelyard
+    # could not read were recorded as problems and skipped, so replay every model's events
+    # (folding them again gives the same state) and forget those problems.
+    2: """
+    CREATE TABLE policy_checks (
+        version_id INTEGER PRIMARY KEY,
+        policy INTEGER NOT NULL,           -- the policy version the results are for
+        rules INTEGER NOT NULL DEFAULT 0,  -- rules that apply to the version
+        failing INTEGER NOT NULL DEFAULT 0,   -- blocking rules it fails
+        warnings INTEGER NOT NULL DEFAULT 0,  -- non-blocking rules it fails
+        seq INTEGER NOT NULL,              -- the policy.checked event that set them
+        at TEXT NOT NULL
+    );
+    CREATE INDEX policy_checks_failing ON policy_checks(failing);
+    CREATE TABLE policy_results (
+        version_id INTEGER NOT NULL,
+        rule TEXT NOT NULL,
+        status TEXT NOT NULL,              -- pass or fail
+        blocking INTEGER NOT NULL DEFAULT 1,
+        reasons TEXT NOT NULL DEFAULT '[]',   -- JSON list: why it fails
+        PRIMARY KEY (version_id, rule)
+    );
+    CREATE INDEX policy_results_rule ON policy_results(rule, status);
+    UPDATE models SET events_seen = 0;
+    DELETE FROM problems WHERE path LIKE '%/events/%';
+    """,
+    # 3: metrics and params clustered by version (WITHOUT ROWID, keyed by version and key),
+    # and aliases indexed by version.
+    # Reading one version's values, which a search does for every version it tests and the
+    # app for every row it shows, becomes one seek instead of an index scan plus a table
+    # lookup per key; the (key, value) indexes then cover the version id, and no separate
+    # index on the version is needed.
+    3: """
+    CREATE TABLE metrics_by_version (
+        version_id INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        value REAL,                        -- final (latest) value; NULL for NaN
+        step INTEGER,
+        min REAL,
+        max REAL,
+        points INTEGER NOT NULL DEFAULT 0, -- points in the full series
+        PRIMARY KEY (version_id, key)
+    ) WITHOUT ROWID;
+    INSERT OR REPLACE INTO metrics_by_version
+        SELECT version_id, key, value, step, min, max, points FROM metrics ORDER BY rowid;
+    DROP TABLE metrics;
+    ALTER TABLE metrics_by_version RENAME TO metrics;
+    CREATE INDEX metrics_key_value ON metrics(key, value);
+    CREATE TABLE params_by_version (
+        version_id INTEGER NOT NULL,
+        key TEXT NOT NULL,                 -- nested configs flattened with '.'
+        value TEXT NOT NULL,               -- as text, the way MLflow compares params
+        num REAL,                          -- the same as a number when it is one
+        PRIMARY KEY (version_id, key)
+    ) WITHOUT ROWID;
+    INSERT OR REPLACE INTO params_by_version
+        SELECT version_id, key, value, num FROM params ORDER BY rowid;
+    DROP TABLE params;
+    ALTER TABLE params_by_version RENAME TO params;
+    CREATE INDEX params_key_value ON params(key, value);
+    CREATE INDEX params_key_num ON params(key, num);
+    CREATE INDEX aliases_version ON aliases(version_id);  -- a row's aliases, for every row shown
+    """,
 }
 
 
@@ -160,3 +223,11 @@ def migrate(conn: sqlite3.Connection) -> bool:
                 (str(target),),
             )
     return True
+
+
+def secondary_indexes(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """(name, CREATE statement) of every index the schema declares, as SQLite stored them:
+    a full rebuild drops them, loads the rows, and creates them again by sorting."""
+    return [(name, sql) for name, sql in conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        "ORDER BY name")]

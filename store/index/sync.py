@@ -17,6 +17,9 @@ from .. import faults
 from ..errors import StoreCorrupt
 from ..events import Event, read_event
 from ..layout import Layout, numbered_files
+from ..names import model_from_dirname
+from . import bulk, schema
+from .policy_rows import apply_policy_check
 from .rows import insert_record, tags_text
 
 BATCH = 2000
@@ -35,17 +38,67 @@ def catch_up(conn: sqlite3.Connection, layout: Layout, *, full_listing: bool = F
     report = SyncReport()
     known = {name: (mid, vs, es) for mid, name, vs, es in
              conn.execute("SELECT id, name, versions_seen, events_seen FROM models")}
-    for name in layout.model_names():
+    folders = _model_folders(layout)
+    names = [name for name, _ in folders]
+    if not known and names and _rebuild(conn, layout, names, report):
+        return report
+    models = os.fspath(layout.models)
+    for name, folder in folders:
         mid, vseen, eseen = known.get(name, (None, 0, 0))
-        if not full_listing and not _has_news(layout, name, vseen, eseen):
+        if not full_listing and not _has_news(f"{models}/{folder}", vseen, eseen):
             continue
         _sync_model(conn, layout, name, report, full_listing)
     return report
 
 
-def _has_news(layout: Layout, model: str, vseen: int, eseen: int) -> bool:
-    return (layout.record_path(model, vseen + 1).exists()
-            or layout.event_path(model, eseen + 1).exists())
+def _model_folders(layout: Layout) -> list[tuple[str, str]]:
+    """(model name, folder name) of every model, by name: `Layout.model_names` with the
+    folder kept, so the probes below need no path building (a million-version store has
+    ten thousand models, probed on every open)."""
+    try:
+        entries = os.listdir(layout.models)
+    except FileNotFoundError:
+        return []
+    return sorted((model_from_dirname(e) if "%" in e else e, e)
+                  for e in entries if not e.startswith("."))
+
+
+def _rebuild(conn: sqlite3.Connection, layout: Layout, names: list[str],
+             report: SyncReport) -> bool:
+    """Index everything into an empty index in one transaction (see `bulk`); False when
+    another process indexed something first, so the caller catches up as usual."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if conn.execute("SELECT 1 FROM models LIMIT 1").fetchone() is not None:
+            conn.execute("ROLLBACK")
+            return False
+        saved = schema.secondary_indexes(conn)
+        bulk.drop_secondary_indexes(conn)
+        listing, report.versions, report.problems = bulk.load_versions(conn, layout, names)
+        for name, (mid, numbers) in listing.items():
+            eseen = 0
+            for seq in numbered_files(layout.events_dir(name)):
+                try:
+                    apply_event(conn, mid, read_event(layout, name, seq))
+                    report.events += 1
+                except StoreCorrupt as exc:
+                    _problem(conn, layout.event_path(name, seq), str(exc))
+                    report.problems += 1
+                eseen = seq
+            conn.execute("UPDATE models SET versions_seen = ?, events_seen = ? WHERE id = ?",
+                         (numbers[-1] if numbers else 0, eseen, mid))
+        bulk.create_secondary_indexes(conn, saved)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    faults.point("index.updated")
+    return True
+
+
+def _has_news(folder: str, vseen: int, eseen: int) -> bool:
+    return (os.path.exists(f"{folder}/versions/{vseen + 1}.json")
+            or os.path.exists(f"{folder}/events/{eseen + 1}.json"))
 
 
 def _probe(folder_numbers: list[int] | None, exists, start: int) -> list[int]:
@@ -73,7 +126,7 @@ def _sync_model(conn: sqlite3.Connection, layout: Layout, model: str, report: Sy
         for number in _probe(listing, lambda n: layout.record_path(model, n).exists(), vseen):
             path = layout.record_path(model, number)
             try:
-                record = _read_record(path, model, number)
+                record = bulk.read_record(path, model, number)
                 insert_record(conn, mid, record, os.path.relpath(path, layout.root))
                 report.versions += 1
             except StoreCorrupt as exc:
@@ -102,33 +155,17 @@ def _problem(conn: sqlite3.Connection, path, message: str) -> None:
     conn.execute("INSERT OR REPLACE INTO problems VALUES (?, ?)", (str(path), message))
 
 
-def _read_record(path, model: str, number: int) -> dict:
-    try:
-        record = json.loads(path.read_bytes())
-    except (ValueError, UnicodeDecodeError):
-        raise StoreCorrupt(f"{path} is not valid JSON: the version record is damaged") from None
-    except OSError as exc:
-        raise StoreCorrupt(f"{path} cannot be read ({exc.strerror})") from None
-    if not isinstance(record, dict) or record.get("schema") != "modelyard.version/1":
-        raise StoreCorrupt(f"{path} is not a modelyard version record")
-    if record.get("model") != model or record.get("version") != number:
-        raise StoreCorrupt(f"{path} claims to be {record.get('model')}:{record.get('version')}")
-    for key in ("created_at", "files"):
-        if key not in record:
-            raise StoreCorrupt(f"{path} lacks the field {key!r}")
-    return record
-
-
 def _version_id(conn: sqlite3.Connection, mid: int, number: int | None) -> int | None:
     if number is None:
         return None
-    row = conn.execute("SELECT id FROM versions WHERE model_id = ? AND number = ?",
-                       (mid, number)).fetchone()
+    row = conn.execute("SELECT id FROM versions WHERE model = (SELECT name FROM models "
+                       "WHERE id = ?) AND number = ?", (mid, number)).fetchone()
     return row[0] if row else None
 
 
 def apply_event(conn: sqlite3.Connection, mid: int, event: Event) -> None:
-    """Fold one event into the current state (aliases, tags, descriptions, deprecation)."""
+    """Fold one event into the current state (aliases, tags, descriptions, deprecation,
+    policy results); hook outcomes and forced aliases are history only."""
     conn.execute("INSERT OR REPLACE INTO events VALUES (?,?,?,?,?,?,?,?)",
                  (mid, event.seq, event.type, event.version, event.at, event.user, event.host,
                   json.dumps(event.data, sort_keys=True)))
@@ -155,6 +192,19 @@ def apply_event(conn: sqlite3.Connection, mid: int, event: Event) -> None:
     elif event.type == "deprecated.set" and vid is not None:
         conn.execute("UPDATE versions SET deprecated = ? WHERE id = ?",
                      (int(bool(data.get("deprecated", True))), vid))
+    elif event.type == "policy.checked":
+        _apply_checks(conn, mid, event)
+
+
+def _apply_checks(conn: sqlite3.Connection, mid: int, event: Event) -> None:
+    """Results of one check of some of a model's versions (see store/policy/report.py)."""
+    policy, versions = event.data.get("policy"), event.data.get("versions")
+    if not isinstance(policy, int) or not isinstance(versions, dict):
+        return
+    for number, results in versions.items():
+        vid = _version_id(conn, mid, int(number)) if str(number).isdigit() else None
+        if vid is not None and isinstance(results, dict):
+            apply_policy_check(conn, vid, policy, results, event.seq, event.at)
 
 
 def _refresh_tags_fts(conn: sqlite3.Connection, vid: int) -> None:
@@ -166,6 +216,7 @@ def clear(conn: sqlite3.Connection) -> None:
     """Empty every table, for a rebuild from the files."""
     conn.execute("BEGIN IMMEDIATE")
     for table in ("models", "versions", "params", "metrics", "tags", "aliases", "datasets",
-                  "parents", "files", "blob_refs", "events", "problems", "versions_fts"):
+                  "parents", "files", "blob_refs", "events", "problems", "versions_fts",
+                  "policy_checks", "policy_results"):
         conn.execute(f"DELETE FROM {table}")
     conn.execute("COMMIT")

@@ -20,6 +20,7 @@ from .nodes import (
     Or,
     OrderItem,
     Parent,
+    PolicyState,
     Query,
     Text,
 )
@@ -28,6 +29,6 @@ from .parser import parse
 __all__ = [
     "ATTRIBUTES", "DEFAULT_ORDER", "FIELD_PREFIXES", "KEYWORDS", "Ago", "Alias", "And",
     "Between", "Compare", "CompiledQuery", "Field", "Has", "InList", "Instant", "Latest",
-    "Node", "Not", "Or", "OrderItem", "Parent", "Query", "Text", "Value", "compile_query",
-    "parse",
+    "Node", "Not", "Or", "OrderItem", "Parent", "PolicyState", "Query", "Text", "Value",
+    "compile_query", "parse",
 ]

@@ -27,6 +27,8 @@ class ComparisonParser(TokenCursor):
         if word == "IN":
             return InList(field, self.in_list(field, op), negated, field.pos)
         if word == "BETWEEN":
+            if field.type == "verdict":
+                self.fail(f"{field} is pass or fail; compare it with = or !=", op.start)
             low = self.value(field, op)
             if not self.peek().is_word("AND"):
                 self.fail(f"expected AND between the two ends, like {field} BETWEEN 1 AND 2",
@@ -44,6 +46,8 @@ class ComparisonParser(TokenCursor):
     def operator(self, field: Field, op: str, token: Token) -> Node:
         if field.type == "bool" and op not in ("=", "!="):
             self.fail(f"{field} is true or false; compare it with = or !=", token.start)
+        if field.type == "verdict" and op not in ("=", "!="):
+            self.fail(f"{field} is pass or fail; compare it with = or !=", token.start)
         raw, quoted, pos = self.raw_value(token, field.type)
         low, dots, high = raw.partition("..")
         if not dots and not quoted and self.peek().kind is Kind.WORD:
@@ -52,6 +56,8 @@ class ComparisonParser(TokenCursor):
                 dots, (high, _, _) = "..", self.raw_value(token, field.type)
         if not dots or quoted:
             return Compare(field, op, self.convert(field, raw, quoted, pos), field.pos)
+        if field.type == "verdict":
+            self.fail(f"{field} is pass or fail, not a range", pos)
         if op not in ("=", "!="):
             self.fail(f"a range such as 0.8..0.9 goes after = or !=, not after '{op}'", pos)
         if not low and not high:

@@ -8,6 +8,7 @@ LIKE ignores ASCII case and obeys a connection-wide pragma this module does not 
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -26,12 +27,20 @@ from .nodes import (
     Or,
     OrderItem,
     Parent,
+    PolicyState,
     Text,
 )
 from .parser import parse
 
 DEFAULT_ORDER = "v.created_ms DESC, v.model, v.number DESC"
-_TABLES = {"metric": "metrics", "param": "params", "tag": "tags", "dataset": "datasets"}
+FTS_SET = "SELECT rowid FROM versions_fts WHERE versions_fts MATCH ?"
+_TABLES = {"metric": "metrics", "param": "params", "tag": "tags", "dataset": "datasets",
+           "policy": "policy_results"}
+_POLICY_STATES = {  # policy:<state>, over the per-version summary of its last check
+    "failing": "SELECT version_id FROM policy_checks WHERE failing > 0",
+    "passing": "SELECT version_id FROM policy_checks WHERE failing = 0 AND rules > 0",
+    "warning": "SELECT version_id FROM policy_checks WHERE warnings > 0",
+}
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,7 @@ class _Sql:
     params: list[object] = field(default_factory=list)
     compound: bool = False  # joins terms with AND/OR: needs parentheses inside another
     subquery: bool = False  # exactly `v.id IN (...)`, so NOT can become `v.id NOT IN (...)`
+    source: str = ""  # for `subquery`: the inner SELECT alone (a planner can drive from it)
 
 
 def _wrap(sql: _Sql) -> str:
@@ -77,11 +87,24 @@ def _wrap(sql: _Sql) -> str:
 
 
 class _Compiler:
-    def __init__(self, now_ms: int) -> None:
+    def __init__(self, now_ms: int, *, per_row: bool = False) -> None:
         self.now_ms = now_ms
+        self.per_row = per_row
 
     def node(self, node: Node) -> _Sql | None:
-        """The SQL of `node`, or None when it places no constraint (a text of only symbols)."""
+        """The SQL of `node`, or None when it places no constraint (a text of only symbols).
+
+        With `per_row`, conditions on side tables test the one version at hand (`EXISTS`
+        over its own rows) instead of building the set of every version that matches:
+        right when a planner already walks few versions (see store/index/search.py)."""
+        if self.per_row and isinstance(node, Text) and node.prefix and _WORD.fullmatch(node.text):
+            return _Sql(WORD_TEST, [node.text.lower()])
+        sql = self._node(node)
+        if self.per_row and sql is not None and sql.subquery:
+            return per_row(sql)
+        return sql
+
+    def _node(self, node: Node) -> _Sql | None:
         if isinstance(node, And | Or):
             parts = [self.node(item) for item in node.items]
             if isinstance(node, Or) and None in parts:
@@ -103,7 +126,7 @@ class _Compiler:
             phrase = fts_phrase(node.text, prefix=node.prefix)
             if phrase is None:
                 return None
-            return _in("SELECT rowid FROM versions_fts WHERE versions_fts MATCH ?", [phrase])
+            return _in(FTS_SET, [phrase])
         if isinstance(node, Alias):
             return _in("SELECT version_id FROM aliases WHERE alias = ?", [node.name])
         if isinstance(node, Parent):
@@ -112,6 +135,10 @@ class _Compiler:
                 return _in(sql, [node.model, node.model])
             sql = "SELECT version_id FROM parents WHERE model = ? AND number = ?"
             return _in(sql, [node.model, node.number])
+        if isinstance(node, PolicyState):
+            if node.state == "unchecked":
+                return _Sql("v.id NOT IN (SELECT version_id FROM policy_checks WHERE rules > 0)")
+            return _in(_POLICY_STATES[node.state], [])
         if isinstance(node, Latest):
             return _Sql("v.number = (SELECT max(number) FROM versions WHERE model = v.model)")
         if isinstance(node, Has):
@@ -124,7 +151,7 @@ class _Compiler:
         if f.kind == "attr":
             return self.predicate(f"v.{f.column}", node)
         where, params = _side_filter(f)
-        column = f.key if f.kind == "dataset" else "value"
+        column = {"dataset": f.key, "policy": "status"}.get(f.kind, "value")
         if f.kind == "param" and _numeric(node):
             column = "num"
         if isinstance(node, InList) and f.kind == "param":
@@ -191,12 +218,14 @@ class _Compiler:
 
 
 def _in(subquery: str, params: list[object]) -> _Sql:
-    return _Sql(f"v.id IN ({subquery})", params, subquery=True)
+    return _Sql(f"v.id IN ({subquery})", params, subquery=True, source=subquery)
 
 
 def _side_filter(f: Field) -> tuple[list[str], list[object]]:
     if f.kind == "dataset":
         return (["role = ?"], [f.role]) if f.role else ([], [])
+    if f.kind == "policy":
+        return ["rule = ?"], [f.key]
     return ["key = ?"], [f.key]
 
 
@@ -228,6 +257,8 @@ def _param_in(node: InList) -> _Sql:
 def _has(f: Field) -> _Sql:
     if f.kind in ("metric", "param", "tag"):
         return _in(f"SELECT version_id FROM {_TABLES[f.kind]} WHERE key = ?", [f.key])
+    if f.kind == "policy":
+        return _in("SELECT version_id FROM policy_results WHERE rule = ?", [f.key])
     if f.kind == "dataset":
         where, params = _side_filter(f)
         where.append(f"{f.key} != ''")
@@ -245,6 +276,11 @@ def _bindable(value: Value) -> object:
 
 def _order(items: tuple[OrderItem, ...]) -> tuple[str, list[object], str]:
     """LEFT JOINs (one alias per key) and the ORDER BY body; missing values sort last."""
+    joins, params, terms = _order_terms(items)
+    return joins, params, ", ".join(terms)
+
+
+def _order_terms(items: tuple[OrderItem, ...]) -> tuple[str, list[object], list[str]]:
     joins: list[str] = []
     params: list[object] = []
     terms: list[str] = []
@@ -267,7 +303,7 @@ def _order(items: tuple[OrderItem, ...]) -> tuple[str, list[object], str]:
                 f"{alias}.value"
             ]
         terms.extend(f"{column} {direction} NULLS LAST" for column in columns)
-    return " ".join(joins), params, ", ".join([*terms, DEFAULT_ORDER])
+    return " ".join(joins), params, [*terms, *DEFAULT_ORDER.split(", ")]
 
 
 def like_to_glob(pattern: str, *, fold: bool) -> str:
@@ -306,3 +342,121 @@ def fts_phrase(text: str, *, prefix: bool) -> str | None:
     if not any(ch == "_" or unicodedata.category(ch)[0] in "LN" for ch in clean):
         return None
     return '"' + clean.replace('"', '""') + '"' + ("*" if prefix else "")
+
+
+# -- pieces for a planner (store/index/search.py) ------------------------------------------
+
+_WORD = re.compile(r"[A-Za-z0-9_]+")
+# A bare word tested on one version: FTS5 answers a prefix query (`"word"*`) by merging the
+# doclist of every term with that prefix first, whatever the rowid asked for, which costs
+# milliseconds per version for a common word; this reads the version's indexed text instead
+# (store/index/textmatch.py registers the function on every index connection).
+WORD_TEST = ("EXISTS (SELECT 1 FROM versions_fts WHERE rowid = v.id AND "
+             "modelyard_has_word(?, name, description, tags, params, files))")
+_SET_QUERY = re.compile(r"SELECT (version_id|rowid) FROM (\w+)(?: WHERE (.*))?", re.S)
+_ROW_TABLES = {"metrics", "params", "tags", "datasets", "parents", "policy_results",
+               "policy_checks", "versions_fts"}  # tables with an index on the version
+_INDEXED_ATTRS = {"model", "user", "created_ms", "content_digest"}
+
+
+def per_row(sql: _Sql) -> _Sql:
+    """`v.id IN (SELECT version_id FROM t WHERE c)` as `EXISTS (SELECT 1 FROM t WHERE
+    version_id = v.id AND (c))`, which looks at one version's rows only. Tables without an
+    index on the version (aliases) keep the set form: it is small."""
+    match = _SET_QUERY.fullmatch(sql.source)
+    if match is None or match[2] not in _ROW_TABLES:
+        return sql
+    column, table, where = match.groups()
+    seek = f"{column} = v.id"
+    if where and where.startswith("key = ? AND "):  # (version_id, key) is the primary key
+        seek, where = f"{seek} AND key = ?", where.removeprefix("key = ? AND ")
+    if where and table != "versions_fts":
+        where = f"+({where})"  # unary +: no index on the condition, only the version's rows
+    test = seek + (f" AND {where}" if where else "")
+    return _Sql(f"EXISTS (SELECT 1 FROM {table} WHERE {test})", sql.params)
+
+
+@dataclass(frozen=True)
+class Conjunct:
+    """One condition ANDed into a query, in the forms a planner needs: `test` checks the
+    version `v` at hand; `driver`, when there is one, selects every matching version id
+    from an index (to count them cheaply, or to start from them)."""
+
+    test: str
+    params: list[object]
+    driver: str | None = None
+    driver_params: list[object] = field(default_factory=list)
+    distinct: bool = True  # the driver names each version once
+    floor: str | None = None  # selects a subset of the driver's matches, faster to count
+    floor_params: list[object] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class QueryParts:
+    """A query split for planning: its conjuncts, and its order as `CompiledQuery` has it.
+
+    `walk` names an index that yields versions in the order's first term, when there is
+    one: ("metric" or "param", key, descending) or ("created", "", descending).
+    """
+
+    conjuncts: list[Conjunct]
+    joins: str
+    joins_params: list[object]
+    order_terms: list[str]
+    walk: tuple[str, str, bool] | None
+    where: str = "1"  # the whole condition as `compile_query` has it (sets, not per row)
+    params: list[object] = field(default_factory=list)
+
+    @property
+    def order_by(self) -> str:
+        return ", ".join(self.order_terms)
+
+
+def compile_parts(text: str, *, now_ms: int) -> QueryParts:
+    """Compile a query into `QueryParts`; raises QueryError like `compile_query`."""
+    query = parse(text)
+    plain, rows = _Compiler(now_ms), _Compiler(now_ms, per_row=True)
+    conjuncts = []
+    for item in _and_items(query.where):
+        test, base = rows.node(item), plain.node(item)
+        if test is None or base is None:
+            continue
+        driver, driver_params, distinct = None, [], True
+        if base.subquery:
+            driver, driver_params = base.source, base.params
+            distinct = not re.search(r" FROM (datasets|parents)\b", driver)
+        elif _indexed_attribute(item):
+            driver, driver_params = f"SELECT v.id FROM versions v WHERE {base.text}", base.params
+        floor, floor_params = None, []
+        if isinstance(item, Text) and item.prefix and _WORD.fullmatch(item.text):
+            floor, floor_params = FTS_SET, [fts_phrase(item.text, prefix=False)]
+        conjuncts.append(Conjunct(test.text, test.params, driver, driver_params, distinct,
+                                  floor, floor_params))
+    joins, joins_params, terms = _order_terms(query.order)
+    whole = plain.node(query.where) if query.where is not None else None
+    return QueryParts(conjuncts, joins, joins_params, terms, _walk(query.order),
+                      whole.text if whole else "1", whole.params if whole else [])
+
+
+def _and_items(node: Node | None) -> list[Node]:
+    if node is None:
+        return []
+    if isinstance(node, And):
+        return [leaf for item in node.items for leaf in _and_items(item)]
+    return [node]
+
+
+def _indexed_attribute(node: Node) -> bool:
+    return (isinstance(node, Compare | InList | Between) and node.field.kind == "attr"
+            and node.field.column in _INDEXED_ATTRS)
+
+
+def _walk(items: tuple[OrderItem, ...]) -> tuple[str, str, bool] | None:
+    if not items:
+        return ("created", "", True)  # DEFAULT_ORDER
+    first = items[0]
+    if first.field.kind in ("metric", "param"):
+        return (first.field.kind, first.field.key, first.descending)
+    if first.field.kind == "attr" and first.field.column == "created_ms":
+        return ("created", "", first.descending)
+    return None

@@ -19,9 +19,10 @@ ENTITIES = {
     "tag": "tag", "tags": "tag",
     "attribute": "attr", "attributes": "attr", "attr": "attr", "run": "attr",
     "dataset": "dataset", "datasets": "dataset",
+    "policy": "policy",
 }  # fmt: skip
 _PREFIX = {"metric": "metrics", "param": "params", "tag": "tags", "attr": "attributes",
-           "dataset": "datasets"}
+           "dataset": "datasets", "policy": "policy"}
 
 # canonical attribute: (versions column, value type, other spellings)
 _ATTRS: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -49,10 +50,10 @@ ATTRIBUTE_SPELLINGS = {s: name for name, (_, _, more) in _ATTRS.items() for s in
 _DATASET_KEYS = {"name": "name", "digest": "digest", "role": "role", "context": "role",
                  "uri": "uri"}
 QUALIFIERS = ("model", "name", "user", "host", "format", "framework", "status", "origin",
-              "dataset", "parent", "is", "has", "tag")
+              "dataset", "parent", "is", "has", "tag", "policy")
 
 ATTRIBUTES: list[str] = list(_ATTRS)
-FIELD_PREFIXES: list[str] = ["metrics.", "params.", "tags.", "datasets.", "attributes.",
+FIELD_PREFIXES: list[str] = ["metrics.", "params.", "tags.", "datasets.", "attributes.", "policy.",
                              *(f"{q}:" for q in QUALIFIERS if q != "name"), "@"]
 KEYWORDS: list[str] = ["AND", "OR", "NOT", "IN", "LIKE", "ILIKE", "GLOB", "BETWEEN", "IS",
                        "NULL", "ORDER", "BY", "ASC", "DESC"]
@@ -60,6 +61,7 @@ TYPE_HINTS = {"text": "a quoted string", "number": "a number",
               "param": "a number or a quoted string",
               "size": "a size such as 10MB or 1GiB", "count": "a count such as 7B or 350M",
               "duration": "seconds, or a duration such as 90m", "bool": "true or false",
+              "verdict": "pass or fail",
               "time": "a date such as 2026-01-31, a relative time such as -7d, or epoch ms"}
 
 
@@ -67,11 +69,11 @@ TYPE_HINTS = {"text": "a quoted string", "number": "a number",
 class Field:
     """Where a comparison looks: a key of a side table, or a column of `versions`."""
 
-    kind: str  # metric, param, tag, dataset, attr, alias, parent
+    kind: str  # metric, param, tag, dataset, policy, attr, alias, parent
     key: str  # the key; the canonical attribute; the datasets column
     pos: int
     column: str = ""  # the versions column of an attribute
-    type: str = "text"  # text, number, param, size, count, duration, bool, time
+    type: str = "text"  # text, number, param, size, count, duration, bool, time, verdict
     role: str = ""  # datasets.<role>.<column> narrows to one role
 
     def __str__(self) -> str:
@@ -92,13 +94,14 @@ def entity_field(head: str, key: str, start: int, key_pos: int, text: str) -> Fi
         guess = difflib.get_close_matches(head.lower(), list(ENTITIES), n=1, cutoff=0.6)
         hint = f"did you mean '{_PREFIX[ENTITIES[guess[0]]]}.{key}'? " if guess else ""
         raise QueryError(f"unknown field '{head}.{key}'; {hint}fields are metrics.<key>, "
-                         "params.<key>, tags.<key>, datasets.<name|digest|role|uri> and "
+                         "params.<key>, tags.<key>, datasets.<name|digest|role|uri>, "
+                         "policy.<rule> and "
                          f"attributes ({', '.join(ATTRIBUTES)})", text, start)
     if entity == "attr":
         return attribute(key, key_pos, text)
     if entity == "dataset":
         return dataset_field(key, key_pos, start, text)
-    kind = {"metric": "number", "param": "param", "tag": "text"}[entity]
+    kind = {"metric": "number", "param": "param", "tag": "text", "policy": "verdict"}[entity]
     return Field(entity, key, start, type=kind)
 
 

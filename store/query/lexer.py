@@ -165,6 +165,9 @@ def convert_literal(kind: str, raw: str, quoted: bool) -> Value | None:
         return to_number(raw.strip())
     if kind == "bool":
         return _BOOL.get(raw.strip().lower())
+    if kind == "verdict":  # a policy rule's result
+        word = raw.strip().lower()
+        return word if word in ("pass", "fail") else None
     if kind == "time":
         return _time(raw.strip())
     units = {"size": _SIZE, "count": _COUNT, "duration": _SECONDS}[kind]

@@ -75,6 +75,14 @@ class Latest:
 
 
 @dataclass(frozen=True)
+class PolicyState:
+    """A version's policy check: `policy:failing`, `passing`, `warning` or `unchecked`."""
+
+    state: str
+    pos: int
+
+
+@dataclass(frozen=True)
 class Not:
     operand: Node
     pos: int
@@ -92,7 +100,8 @@ class Or:
     pos: int
 
 
-Node = Compare | InList | Between | Has | Text | Alias | Parent | Latest | Not | And | Or
+Node = (Compare | InList | Between | Has | Text | Alias | Parent | Latest | PolicyState | Not
+        | And | Or)
 
 
 @dataclass(frozen=True)

@@ -200,7 +200,7 @@ class _Parser(ComparisonParser):
                 self.fail("expected a field to order by, like order by metrics.acc desc",
                           token.start)
             field = self.field(self.field_width())
-            if field.kind == "dataset":
+            if field.kind in ("dataset", "policy"):
                 self.fail(f"cannot order by {field}; order by an attribute, metrics.<key>, "
                           "params.<key> or tags.<key>", field.pos)
             descending = self.peek().is_word("DESC")

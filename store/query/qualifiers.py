@@ -1,4 +1,5 @@
-"""What the search-box qualifiers mean: `model:x user:x is:x has:x parent:x dataset:x tag:x`.
+"""What the search-box qualifiers mean: `model:x user:x is:x has:x parent:x dataset:x tag:x`
+and `policy:failing`.
 
 The parser reads `name:` and the value glued to it; these functions turn the pair into the
 same nodes a written comparison gives (`user:bob` is `user = 'bob'`), so the compiler never
@@ -12,9 +13,10 @@ import re
 
 from ..errors import QueryError
 from .fields import ENTITIES, QUALIFIERS, Field, attribute, dataset_field
-from .nodes import Alias, And, Compare, Has, Latest, Node, Parent
+from .nodes import Alias, And, Compare, Has, Latest, Node, Parent, PolicyState
 
 _IS = {"deprecated": "deprecated", "pickle": "pickle", "latest": "latest"}
+POLICY_STATES = ("failing", "passing", "warning", "unchecked")
 
 
 def check_qualifier(name: str, start: int, text: str) -> None:
@@ -46,6 +48,12 @@ def qualifier_condition(name: str, value: str, quoted: bool, start: int, pos: in
         if what == "latest":
             return Latest(start)
         return Compare(attribute(what, pos, text), "=", True, start)
+    if name == "policy":
+        if value.lower() not in POLICY_STATES:
+            raise QueryError(f"unknown policy:{value}; use "
+                             f"{', '.join('policy:' + s for s in POLICY_STATES)}, or "
+                             "policy.<rule> = pass|fail for one rule", text, pos)
+        return PolicyState(value.lower(), start)
     if name == "has":
         return Has(_has_field(value, pos, text), start)
     if name == "tag":

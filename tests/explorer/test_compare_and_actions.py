@@ -80,7 +80,7 @@ async def test_alias_move_tag_describe_deprecate_through_dialogs(writable_store)
         await pilot.press("x", *"superseded", "enter")
         await settle(pilot)
         assert store.get(ref).deprecated
-        assert "deprecated" in export_text(app)
+        assert "depr" in export_text(app)  # the flag in the versions table
         history = [e.type for e in store.history(model)][-4:]
         assert history == ["alias.set", "tag.set", "description.set", "deprecated.set"]
         await pilot.press("a", "escape")  # a cancelled dialog writes nothing
@@ -148,3 +148,22 @@ async def test_help_screen_and_palette(demo_store) -> None:
         await pilot.press("q")
         await settle(pilot)
     assert not app.is_running
+
+
+async def test_gated_alias_is_refused_then_forced_with_a_reason(writable_store) -> None:
+    store = writable_store
+    app = app_for(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(VersionsTable)
+        assert table.current_ref == "churn-xgb:25"  # fails the demo policy's serving rule
+        before = store.get("churn-xgb@production").ref
+        await pilot.press("a", *"production", "enter")
+        await settle(pilot)
+        assert store.get("churn-xgb@production").ref == before  # refused
+        assert "@production is gated" in export_text(app) and "serving" in export_text(app)
+        await pilot.press(*"hotfix approved", "enter")
+        await settle(pilot)
+        assert store.get("churn-xgb@production").ref == "churn-xgb:25"
+        last = [e for e in store.history("churn-xgb") if e.type == "alias.set"][-1]
+        assert last.data["forced"] and last.data["reason"] == "hotfix approved"

@@ -14,7 +14,18 @@ from ...safe_text import plain, printable
 def describe_event(event) -> str:
     d = event.data
     if event.type == "alias.set":
-        return f"@{d.get('alias')} → v{event.version}"
+        forced = f" (forced: {d.get('reason', '')})" if d.get("forced") else ""
+        return f"@{d.get('alias')} → v{event.version}{forced}"
+    if event.type == "policy.checked":
+        verdicts = d.get("versions", {})
+        failing = sum(1 for rules in verdicts.values()
+                      if any(r.get("status") == "fail" and r.get("blocking")
+                             for r in rules.values()))
+        return f"policy {d.get('policy')}: {len(verdicts)} checked, {failing} failing"
+    if event.type == "hook.ran":
+        outcome = "ok" if d.get("ok") else ("timed out" if d.get("timed_out")
+                                             else f"exit {d.get('exit_code')}")
+        return f"hook {d.get('hook')} ({d.get('trigger')}): {outcome}"
     if event.type == "alias.removed":
         return f"@{d.get('alias')} removed"
     if event.type == "tag.set":

@@ -38,6 +38,23 @@ def _signature(serving: dict) -> str:
     return "   ".join(parts)
 
 
+def policy_text(report) -> Text | str:
+    """The policy verdict and, for each rule that fails, why."""
+    if report is None:
+        return ""
+    if report.policy is None:
+        return Text("no policy in this store", style="dim")
+    styles = {"failing": "bold red", "warning": "bold yellow", "passing": "bold green"}
+    text = Text(f"{report.state} (policy {report.policy})", style=styles.get(report.state, ""))
+    for rule in report.rules:
+        mark = "pass" if rule.passed else ("FAIL" if rule.blocking else "warn")
+        text.append(f"\n{mark}  ", style="bold")
+        text.append(printable(rule.rule))
+        for reason in rule.reasons:
+            text.append("\n      " + printable(reason), style="dim")
+    return text
+
+
 class OverviewPane(VerticalScroll):
     def compose(self):
         yield Static(id="overview-body")
@@ -72,5 +89,6 @@ class OverviewPane(VerticalScroll):
             ("Parameters", f"{v.param_count:,}" if v.param_count else ""),
             ("Signature", _signature(v.serving)),
             ("Origin", (v.origin or {}).get("kind", "")),
+            ("Policy", policy_text(getattr(v, "policy_report", None))),
         ]
         self.query_one("#overview-body", Static).update(Group(kv_table(rows)))

@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from modelyard.store import Version
-from modelyard.store.serving import export_command, inference_service_yaml
+from modelyard.store.serving import export_command, plan
 
 from ...safe_text import plain, printable
 from .kv import kv_table
@@ -43,13 +43,18 @@ class ServingPane(VerticalScroll):
 
     def show(self, v: Version) -> None:
         serving = v.serving or {}
-        self._yaml = inference_service_yaml(v)
-        self._export = export_command(v, str(self.app.store.root))  # type: ignore[attr-defined]
+        store = self.app.store  # type: ignore[attr-defined]
+        self._yaml = store.deploy_spec(v.ref)
+        self._export = export_command(v, str(store.root))
+        how = plan(v)
         resources = serving.get("resources") or {}
         facts = kv_table([
             ("Framework", " ".join(str(x) for x in (serving.get("framework", ""),
                                                     serving.get("framework_version", "")))),
             ("Runtime", serving.get("runtime")),
+            ("KServe", f"{how.model_format} on {how.runtime or 'a custom runtime'}"
+                       + (f", protocol {how.protocol}" if how.protocol else "")),
+            ("Export layout", how.layout + (f" (loads {how.root}/)" if how.root else "")),
             ("Resources", "  ".join(f"{k}={val}" for k, val in resources.items())),
             ("Requirements", "\n".join(map(str, serving.get("requirements") or []))),
         ])

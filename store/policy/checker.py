@@ -1,0 +1,71 @@
+"""Check one version against one policy: which rules apply, and each rule's verdict.
+
+Thresholds run as the store's own queries, narrowed to the one version, so `metrics.auc >=
+0.9` in a policy means exactly what it means in `modelyard ls`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from .model import Policy
+from .report import CheckReport, RuleResult
+from .rules import Facts, run_rule
+
+if TYPE_CHECKING:
+    from ..version import Version
+
+
+def check_version(policy: Policy | None, version: Version, conn: sqlite3.Connection
+                  ) -> CheckReport:
+    """A live check of `version` against `policy` (no policy: an empty, unchecked report)."""
+    if policy is None or policy.number is None:
+        return CheckReport(version.ref, None)
+    tags = version.tags
+    facts = Facts(record=version.record, description=version.description, tags=tags,
+                  metrics=version.metrics, size=version.size,
+                  matches=lambda text: _matches(conn, version.id, text),
+                  metric_keys_of=_metric_keys)
+    results = []
+    for rule in policy.rules_for(version.model, tags):
+        findings = run_rule(rule, facts)
+        failed = [f.message for f in findings if not f.ok]
+        results.append(RuleResult(rule.name, "fail" if failed else "pass", rule.blocking,
+                                  failed, rule.description, findings))
+    return CheckReport(version.ref, policy.number, results)
+
+
+def _matches(conn: sqlite3.Connection, version_id: int, text: str) -> bool:
+    from ..query import compile_query
+
+    q = compile_query(text, now_ms=int(time.time() * 1000))
+    row = conn.execute(f"SELECT 1 FROM versions v WHERE v.id = ? AND ({q.where})",
+                       [version_id, *q.params]).fetchone()
+    return row is not None
+
+
+@lru_cache(maxsize=256)
+def _metric_keys_cached(text: str) -> tuple[str, ...]:
+    from ..query import parse
+
+    keys: list[str] = []
+
+    def walk(node: object) -> None:
+        field = getattr(node, "field", None)
+        if field is not None and field.kind == "metric" and field.key not in keys:
+            keys.append(field.key)
+        for child in getattr(node, "items", ()) or ():
+            walk(child)
+        if hasattr(node, "operand"):
+            walk(node.operand)
+
+    walk(parse(text).where)
+    return tuple(keys)
+
+
+def _metric_keys(text: str) -> list[str]:
+    """The metrics a threshold compares, so a failure can show their values."""
+    return list(_metric_keys_cached(text))

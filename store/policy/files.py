@@ -1,0 +1,69 @@
+"""The policy's history on disk: `<store>/policies/<n>.yaml`, one write-once file per change.
+
+A change is claimed like a version number: the finished file is `link()`ed to the next free
+number, so two people setting a policy at once get two numbers and the higher one is the
+policy in force. Each file carries its number, when it was set and by whom (user, host).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import replace
+from pathlib import Path
+
+from .. import atomic
+from ..identity import stamp
+from ..layout import utc_now
+from .errors import PolicyError
+from .loader import dump_policy, load_policy
+from .model import Policy
+
+FOLDER = "policies"
+_NAME = re.compile(r"^([0-9]{1,9})\.yaml$")
+
+
+def policies_dir(root: Path) -> Path:
+    return Path(root) / FOLDER
+
+
+def policy_numbers(root: Path) -> list[int]:
+    """Every policy version written, oldest first (temp files are skipped)."""
+    try:
+        names = os.listdir(policies_dir(root))
+    except FileNotFoundError:
+        return []
+    return sorted(int(m.group(1)) for m in map(_NAME.match, names) if m)
+
+
+def policy_path(root: Path, number: int) -> Path:
+    return policies_dir(root) / f"{number}.yaml"
+
+
+def read_policy(root: Path, number: int) -> Policy:
+    """A stored policy version; a damaged file is reported with its path."""
+    path = policy_path(root, number)
+    try:
+        policy = load_policy(path)
+    except PolicyError as exc:
+        raise PolicyError(f"the stored policy {path} is damaged ({exc}); set a new policy "
+                          "with `modelyard policy set FILE`") from None
+    if policy.number != number:
+        raise PolicyError(f"{path} claims to be policy {policy.number}; set a new policy")
+    return policy
+
+
+def write_policy(root: Path, policy: Policy) -> Policy:
+    """Write `policy` as the next version, stamped with who, where and when."""
+    folder = policies_dir(root)
+    atomic.ensure_dir(folder)
+    existing = policy_numbers(root)
+    number = (existing[-1] if existing else 0) + 1
+    who = stamp()
+    while True:
+        stamped = replace(policy, number=number, set_at=utc_now(),
+                          set_by={"user": who["user"], "host": who["host"]})
+        body = dump_policy(stamped).encode()
+        if atomic.write_exclusive(policy_path(root, number), body, stage="policy"):
+            return stamped
+        number += 1

@@ -1,0 +1,164 @@
+"""Run the commands a store names for its events, and record how each run went.
+
+A hook is an argument list, never a shell line, and gets the event as JSON on standard
+input. It runs in its own process group with a timeout, its output goes to temporary files
+(only the tail is kept), and its outcome becomes a `hook.ran` event. Nothing it does can
+fail the command that triggered it: the triggering event is already written, and every
+error is caught and recorded. Hooks run with MODELYARD_NO_HOOKS=1 set, so a hook that calls
+modelyard cannot trigger hooks in turn; set it yourself to run no hooks in a process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..events import Event
+from .errors import PolicyError
+from .loader import hooks_from_data
+from .model import HookSpec
+
+if TYPE_CHECKING:
+    from ..api import Store
+
+_log = logging.getLogger("modelyard.hooks")
+OUTPUT_TAIL = 4000  # characters of stdout and stderr kept in the hook.ran event
+DISABLE_ENV = "MODELYARD_NO_HOOKS"
+
+
+@dataclass
+class Outcome:
+    exit_code: int | None = None
+    timed_out: bool = False
+    seconds: float = 0.0
+    stdout: str = ""
+    stderr: str = ""
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out and not self.error
+
+
+def configured_hooks(store: Store) -> list[HookSpec]:
+    """Hooks from the store config (`settings.hooks` in modelyard.json), then the policy's."""
+    out: list[HookSpec] = []
+    raw = store.config["settings"].get("hooks")
+    if raw:
+        try:
+            out += hooks_from_data(raw, "modelyard.json: settings.hooks", source="config")
+        except PolicyError:
+            _log.exception("ignoring the hooks in modelyard.json")
+    policy = store.policy()
+    if policy is not None:
+        out += policy.hooks
+    return out
+
+
+def fire(store: Store, trigger: str, event: Event, *, model: str, version: int | None,
+         alias: str = "", rule: str = "", extra: dict[str, Any] | None = None) -> int:
+    """Run every hook configured for `trigger` (alias.set…) caused by `event`; returns how
+    many ran. Never raises."""
+    if os.environ.get(DISABLE_ENV):
+        return 0
+    try:
+        hooks = [h for h in configured_hooks(store)
+                 if h.matches(trigger, model, alias=alias, rule=rule)]
+    except Exception:  # noqa: BLE001 - a damaged policy must not fail the command
+        _log.exception("could not read the hooks of %s", store.root)
+        return 0
+    for hook in hooks:
+        payload = {"schema": "modelyard.hook/1", "hook": hook.name, "trigger": trigger,
+                   "store": str(store.root), "store_id": store.config.get("store_id", ""),
+                   "model": model, "version": version,
+                   "ref": f"{model}:{version}" if version is not None else None,
+                   "alias": alias or None, "rule": rule or None,
+                   "event": event.to_json(), **(extra or {})}
+        try:
+            outcome = run_command(hook, payload, store)
+        except Exception as exc:  # noqa: BLE001 - recorded below instead
+            outcome = Outcome(error=f"{type(exc).__name__}: {exc}")
+        _record(store, hook, trigger, event, model, version, alias, rule, outcome)
+    return len(hooks)
+
+
+def run_command(hook: HookSpec, payload: dict[str, Any], store: Store) -> Outcome:
+    env = dict(os.environ)
+    env.update({DISABLE_ENV: "1", "MODELYARD_STORE": str(store.root),
+                "MODELYARD_HOOK": hook.name, "MODELYARD_HOOK_EVENT": hook.event})
+    data = json.dumps(payload, sort_keys=True, ensure_ascii=True).encode() + b"\n"
+    start = time.monotonic()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        try:
+            proc = subprocess.Popen(list(hook.command), stdin=subprocess.PIPE, stdout=out,
+                                    stderr=err, env=env, start_new_session=True,
+                                    close_fds=True)
+        except OSError as exc:
+            return Outcome(error=f"could not start {hook.command[0]}: "
+                                 f"{exc.strerror or exc}", seconds=_since(start))
+        outcome = Outcome()
+        try:
+            proc.communicate(data, timeout=hook.timeout)
+        except subprocess.TimeoutExpired:
+            outcome.timed_out = True
+            _kill_group(proc)
+        outcome.exit_code = proc.returncode
+        outcome.seconds = _since(start)
+        outcome.stdout, outcome.stderr = _tail(out), _tail(err)
+    return outcome
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the hook and everything it started (its own session and process group)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        proc.kill()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # unkillable (D state): leave it, do not hang
+        pass
+    try:
+        if proc.stdin is not None:
+            proc.stdin.close()
+    except OSError:
+        pass
+
+
+def _tail(handle: Any) -> str:
+    handle.seek(0, os.SEEK_END)
+    size = handle.tell()
+    handle.seek(max(0, size - OUTPUT_TAIL * 4))
+    return handle.read().decode("utf-8", "replace")[-OUTPUT_TAIL:]
+
+
+def _since(start: float) -> float:
+    return round(time.monotonic() - start, 3)
+
+
+def _record(store: Store, hook: HookSpec, trigger: str, event: Event, model: str,
+            version: int | None, alias: str, rule: str, outcome: Outcome) -> None:
+    cause: dict[str, Any] = {"type": event.type, "seq": event.seq}
+    if alias:
+        cause["alias"] = alias
+    if rule:
+        cause["rule"] = rule
+    data = {"hook": hook.name, "trigger": trigger, "source": hook.source, "cause": cause,
+            "command": list(hook.command), "ok": outcome.ok, "exit_code": outcome.exit_code,
+            "timed_out": outcome.timed_out, "seconds": outcome.seconds,
+            "stdout": outcome.stdout, "stderr": outcome.stderr, "error": outcome.error}
+    if not outcome.ok:
+        _log.warning("hook %s for %s failed: %s", hook.name, trigger,
+                     outcome.error or ("timed out" if outcome.timed_out
+                                       else f"exit code {outcome.exit_code}"))
+    try:
+        store._event(model, "hook.ran", version, data)
+    except Exception:  # noqa: BLE001 - e.g. a read-only store: the run still happened
+        _log.exception("could not record the outcome of hook %s", hook.name)
