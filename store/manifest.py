@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from . import safe_yaml
 from .card import CARD_FIELDS
 from .errors import InvalidManifest
 from .writer import files_of_folder, safe_relpath
@@ -21,16 +22,6 @@ from .writer import files_of_folder, safe_relpath
 MANIFEST_NAMES = ("modelyard.yaml", "modelyard.yml", "modelyard.json")
 MAX_MANIFEST_BYTES = 10 * 1024 * 1024
 TOP_LEVEL = set(CARD_FIELDS) | {"model", "metric_series", "files", "source", "format"}
-
-
-class _NoAliasLoader(yaml.SafeLoader):
-    def compose_node(self, parent, index):  # type: ignore[override]
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise InvalidManifest(
-                f"YAML aliases (*{event.anchor}) are not allowed in a manifest "
-                f"(line {event.start_mark.line + 1}); write the values out in full")
-        return super().compose_node(parent, index)
 
 
 def find_manifest(folder: Path) -> Path | None:
@@ -52,41 +43,32 @@ def load_manifest_file(path: Path) -> dict[str, Any]:
         if path.suffix == ".json":
             data = json.loads(text)
         else:
-            data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - safe loader subclass
+            data = safe_yaml.load(text)
+    except safe_yaml.YamlRefused as exc:
+        raise InvalidManifest(f"{path.name}: {exc}") from None
     except RecursionError:
         raise InvalidManifest(f"{path.name} is nested too deeply to read") from None
     except json.JSONDecodeError as exc:
         raise InvalidManifest(f"{path.name} is not valid JSON: {exc.msg} at line {exc.lineno} "
                               f"column {exc.colno}") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["?"])[0]
-        raise InvalidManifest(f"{path.name} is not valid YAML{where}: {problem}") from None
+        raise InvalidManifest(f"{path.name} is not valid YAML{safe_yaml.where_and_why(exc)}"
+                              ) from None
     except (ValueError, TypeError, OverflowError) as exc:  # e.g. 2026-13-45, a 5000-digit int
         kind = "JSON" if path.suffix == ".json" else "YAML"
         raise InvalidManifest(f"{path.name} is not valid {kind}: {str(exc)[:200]}") from None
     if not isinstance(data, dict):
         raise InvalidManifest(f"{path.name} must hold a mapping of fields (model, params, ...)")
-    _check_depth(data, path.name)
+    try:
+        safe_yaml.check_depth(data, 64)
+    except safe_yaml.YamlRefused as exc:
+        raise InvalidManifest(f"{path.name} is {exc}") from None
     unknown = set(data) - TOP_LEVEL
     if unknown:
         names = ", ".join(sorted(map(str, unknown)))
         raise InvalidManifest(f"{path.name} has unknown fields {names}; "
                               f"valid fields: {', '.join(sorted(TOP_LEVEL))}")
     return data
-
-
-def _check_depth(value: Any, where: str, limit: int = 64) -> None:
-    stack = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            raise InvalidManifest(f"{where} is nested more than {limit} levels deep")
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
 
 
 @dataclass

@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
+from .. import safe_yaml
 from ..errors import InvalidManifest
-from ..manifest import _NoAliasLoader
 from ..names import TAG_KEY_RE
 
 MAX_JSON_BYTES = 64 * 1024 * 1024
@@ -74,10 +74,10 @@ def load_json_text(text: str, where: str) -> Any:
 def load_yaml_text(text: str, where: str) -> Any:
     """Safe YAML: plain data only, no aliases, no Python tags; dates become ISO text."""
     try:
-        data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - safe loader subclass
+        data = safe_yaml.load(text)
     except RecursionError:
         raise InvalidManifest(f"{where} is nested too deeply to read") from None
-    except InvalidManifest as exc:  # an alias, refused by the loader
+    except safe_yaml.YamlRefused as exc:  # an alias, refused by the loader
         raise InvalidManifest(f"{where}: {exc}") from None
     except yaml.constructor.ConstructorError as exc:
         found = _TAG_IN_PROBLEM.search(str(exc.problem or ""))

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from .. import safe_yaml
 from ..errors import InvalidName, QueryError
 from ..names import check_alias, unsafe_char
 from .errors import PolicyError
@@ -41,15 +42,6 @@ RULE_KEYS = ("description", "blocking", "applies_to", *CHECK_KINDS)
 HOOK_KEYS = ("name", "event", "command", "timeout", "alias", "rule", "models")
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    def compose_node(self, parent, index):  # type: ignore[override]
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise PolicyError(f"YAML aliases (*{event.anchor}) are not allowed in a policy "
-                              f"(line {event.start_mark.line + 1}); write the values out")
-        return super().compose_node(parent, index)
-
-
 def load_policy(source: str | Path | Mapping[str, Any]) -> Policy:
     """A policy from a file (`Path`), YAML or JSON text (`str`), or plain data."""
     if isinstance(source, Mapping):
@@ -71,20 +63,22 @@ def parse_policy_text(text: str, where: str) -> Policy:
     if len(text.encode()) > MAX_POLICY_BYTES:
         raise PolicyError(f"{where} is larger than {MAX_POLICY_BYTES:,} bytes")
     try:
-        data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - safe loader subclass
+        data = safe_yaml.load(text)
+    except safe_yaml.YamlRefused as exc:
+        raise PolicyError(f"{where}: {exc}") from None
     except RecursionError:
         raise PolicyError(f"{where} is nested too deeply to read") from None
     except yaml.YAMLError as exc:  # JSON is YAML too, so one parser serves both
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise PolicyError(f"{where} is not valid YAML{at}: {problem}") from None
+        raise PolicyError(f"{where} is not valid YAML{safe_yaml.where_and_why(exc)}") from None
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
         hint = "; to read a policy file, pass its Path" if isinstance(data, str) else ""
         raise PolicyError(f"{where} must hold a mapping with rules, aliases and hooks{hint}")
-    _check_depth(data, where)
+    try:
+        safe_yaml.check_depth(data, 32)
+    except safe_yaml.YamlRefused as exc:
+        raise PolicyError(f"{where} is {exc}") from None
     return policy_from_data(data, where)
 
 
@@ -310,18 +304,6 @@ def _size(value: Any, where: str) -> int | None:
         raise PolicyError(f"{where} is {value!r}; write a size such as 2GB, 500MiB or a "
                           "number of bytes")
     return int(size)
-
-
-def _check_depth(value: Any, where: str, limit: int = 32) -> None:
-    stack = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            raise PolicyError(f"{where} is nested more than {limit} levels deep")
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
 
 
 def dump_policy(policy: Policy) -> str:
