@@ -42,6 +42,9 @@ def read_record(path: Path, model: str, number: int) -> dict:
 Job = tuple[str, list[tuple[str, int, int, int]]]  # root, [(model, model_id, number, vid)]
 
 
+UNINDEXABLE = (KeyError, TypeError, ValueError, AttributeError, OverflowError)
+
+
 def rows_of_chunk(job: Job) -> tuple[Rows, list[tuple[str, str]]]:
     """Worker: the rows of every record in the chunk, and (path, message) for bad ones."""
     root, items = job
@@ -57,8 +60,8 @@ def rows_of_chunk(job: Job) -> tuple[Rows, list[tuple[str, str]]]:
         path = Path(root, relative)
         try:
             record = read_record(path, model, number)
-            record_rows(record, vid, model_id, relative, rows)
-        except (StoreCorrupt, KeyError, TypeError, ValueError, AttributeError) as exc:
+            rows.extend(record_rows(record, vid, model_id, relative))  # all or nothing
+        except (StoreCorrupt, *UNINDEXABLE) as exc:
             message = str(exc) if isinstance(exc, StoreCorrupt) else \
                 f"{path} is not a valid version record ({type(exc).__name__}: {exc})"
             problems.append((str(path), message))

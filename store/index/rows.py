@@ -61,7 +61,26 @@ def iso_to_ms(value: str | None) -> int | None:
         return None
 
 
+def _int64(value: Any) -> int | None:
+    """The integer if SQLite can hold it (64 bits), else None: never an OverflowError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = int(value)
+    except (OverflowError, ValueError):
+        return None
+    return number if -(2**63) <= number < 2**63 else None
+
+
 def _num(value: Any) -> float | None:
+    """A finite float for numeric comparisons, or None (also for numbers too large)."""
+    try:
+        return _number(value)
+    except OverflowError:
+        return None
+
+
+def _number(value: Any) -> float | None:
     kind = type(value)
     if kind is float:
         return value if math.isfinite(value) else None
@@ -121,7 +140,7 @@ def record_rows(record: dict, vid: int, model_id: int, record_path: str,
         (ended - started) / 1000 if started is not None and ended is not None else None,
         training.get("status") or "", record.get("description") or "", 0, main_format(files),
         str(serving.get("framework") or ""), sum(f.get("size", 0) for f in files),
-        int(param_count) if isinstance(param_count, (int, float)) else None, len(files),
+        _int64(param_count), len(files),
         int(any(f.get("pickle") for f in files)),
         str((record.get("origin") or {}).get("kind") or ""),
         record.get("content_digest") or "", record_path))
@@ -140,7 +159,7 @@ def record_rows(record: dict, vid: int, model_id: int, record_path: str,
     t["tags"].extend([(vid, k, v) for k, v in tags.items()])
     t["datasets"].extend([(vid, d["role"], d.get("name", ""), d.get("uri", ""),
                            d.get("digest", "")) for d in record.get("datasets") or []])
-    t["parents"].extend([(vid, p["ref"], p.get("model", p["ref"]), p.get("version"),
+    t["parents"].extend([(vid, p["ref"], p.get("model", p["ref"]), _int64(p.get("version")),
                           p.get("relation", "")) for p in record.get("parents") or []])
     t["files"].extend([(vid, f["path"], f["size"], f["digest"], f.get("format", ""),
                         int(bool(f.get("pickle")))) for f in files])

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .. import faults
@@ -78,11 +80,13 @@ def _rebuild(conn: sqlite3.Connection, layout: Layout, names: list[str],
         for name, (mid, numbers) in listing.items():
             eseen = 0
             for seq in numbered_files(layout.events_dir(name)):
+                path = layout.event_path(name, seq)
                 try:
-                    apply_event(conn, mid, read_event(layout, name, seq))
+                    with _one_file(conn):
+                        apply_event(conn, mid, read_event(layout, name, seq))
                     report.events += 1
-                except StoreCorrupt as exc:
-                    _problem(conn, layout.event_path(name, seq), str(exc))
+                except (StoreCorrupt, *bulk.UNINDEXABLE) as exc:
+                    _problem(conn, path, _why(path, exc))
                     report.problems += 1
                 eseen = seq
             conn.execute("UPDATE models SET versions_seen = ?, events_seen = ? WHERE id = ?",
@@ -127,19 +131,22 @@ def _sync_model(conn: sqlite3.Connection, layout: Layout, model: str, report: Sy
             path = layout.record_path(model, number)
             try:
                 record = bulk.read_record(path, model, number)
-                insert_record(conn, mid, record, os.path.relpath(path, layout.root))
+                with _one_file(conn):
+                    insert_record(conn, mid, record, os.path.relpath(path, layout.root))
                 report.versions += 1
-            except StoreCorrupt as exc:
-                _problem(conn, path, str(exc))
+            except (StoreCorrupt, *bulk.UNINDEXABLE) as exc:
+                _problem(conn, path, _why(path, exc))
                 report.problems += 1
             vseen = max(vseen, number)
         elisting = numbered_files(layout.events_dir(model)) if full_listing else None
         for seq in _probe(elisting, lambda n: layout.event_path(model, n).exists(), eseen):
+            path = layout.event_path(model, seq)
             try:
-                apply_event(conn, mid, read_event(layout, model, seq))
+                with _one_file(conn):
+                    apply_event(conn, mid, read_event(layout, model, seq))
                 report.events += 1
-            except StoreCorrupt as exc:
-                _problem(conn, layout.event_path(model, seq), str(exc))
+            except (StoreCorrupt, *bulk.UNINDEXABLE) as exc:
+                _problem(conn, path, _why(path, exc))
                 report.problems += 1
             eseen = max(eseen, seq)
         conn.execute("UPDATE models SET versions_seen = ?, events_seen = ? WHERE id = ?",
@@ -149,6 +156,26 @@ def _sync_model(conn: sqlite3.Connection, layout: Layout, model: str, report: Sy
         conn.execute("ROLLBACK")
         raise
     faults.point("index.updated")
+
+
+@contextmanager
+def _one_file(conn: sqlite3.Connection) -> Iterator[None]:
+    """Index one record or event all or nothing: a file the index cannot take leaves no
+    partial rows and does not stop the rest (one bad file must not brick every host)."""
+    conn.execute("SAVEPOINT one_file")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK TO one_file")
+        raise
+    finally:
+        conn.execute("RELEASE one_file")
+
+
+def _why(path, exc: Exception) -> str:
+    if isinstance(exc, StoreCorrupt):
+        return str(exc)
+    return f"{path} cannot be indexed ({type(exc).__name__}: {exc}); see `modelyard fsck`"
 
 
 def _problem(conn: sqlite3.Connection, path, message: str) -> None:

@@ -283,9 +283,6 @@ def test_fsck_names_files_the_index_cannot_take_in(store: Store) -> None:
     assert "lacks 'alias'" in kinds["bad-event"].message and "index" in kinds
 
 
-@pytest.mark.xfail(strict=True, reason="needs the store/index/sync.py, bulk.py and rows.py "
-                   "patches of the Hardening report: one record or event the index cannot "
-                   "take in makes every later sync and Store.open fail on every host")
 def test_files_the_index_cannot_hold_do_not_brick_the_store(store: Store) -> None:
     store.add_version("m", params={"ok": 1})
     _foreign_files(store)
