@@ -27,7 +27,7 @@ STORE_FORMAT = "modelyard-store"
 FORMAT_VERSION = 1
 DEFAULT_SETTINGS = {
     "drop_dirs": ["drops"],
-    "drop_quiet_seconds": 10,
+    "drop_quiet_seconds": "auto",  # 1 s on a local disk, 15 s on a network filesystem
     "keep_ingested_drops": True,
 }
 

@@ -125,6 +125,22 @@ def pending(folder: Path) -> list[Path]:
         return []
 
 
+LOCAL_QUIET = 1.0     # seconds: a local copy shows every write at once
+NETWORK_QUIET = 15.0  # NFS and friends cache attributes; another host's writes show late
+
+
+def quiet_period(store: Store) -> float:
+    """The store's `drop_quiet_seconds`; "auto" (the default) is short where the drop folder
+    is local and long on a network filesystem, so a copied folder shows up within about two
+    seconds locally without being caught half-written on NFS."""
+    value = store.config["settings"].get("drop_quiet_seconds", "auto")
+    if value in (None, "auto"):
+        from ..fskind import is_network_fs
+
+        return NETWORK_QUIET if is_network_fs(store.layout.drops) else LOCAL_QUIET
+    return float(value)
+
+
 def scan_ready(store: Store, *, quiet_seconds: float | None = None,
                moved_in: Iterable[str] = (), state: ScanState | None = None) -> list[Path]:
     """Drops that may be ingested now, oldest name first.
@@ -135,8 +151,7 @@ def scan_ready(store: Store, *, quiet_seconds: float | None = None,
     entry's mtime and ctime is already that old. Everything else is left alone, and so is a
     drop backing off after the storage failed on it.
     """
-    quiet = float(store.config["settings"].get("drop_quiet_seconds", 10)
-                  if quiet_seconds is None else quiet_seconds)
+    quiet = quiet_period(store) if quiet_seconds is None else float(quiet_seconds)
     state = ScanState() if state is None else state
     moved = set(moved_in)
     mono, wall = time.monotonic(), time.time()
