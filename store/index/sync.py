@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -78,17 +78,8 @@ def _rebuild(conn: sqlite3.Connection, layout: Layout, names: list[str],
         bulk.drop_secondary_indexes(conn)
         listing, report.versions, report.problems = bulk.load_versions(conn, layout, names)
         for name, (mid, numbers) in listing.items():
-            eseen = 0
-            for seq in numbered_files(layout.events_dir(name)):
-                path = layout.event_path(name, seq)
-                try:
-                    with _one_file(conn):
-                        apply_event(conn, mid, read_event(layout, name, seq))
-                    report.events += 1
-                except (StoreCorrupt, *bulk.UNINDEXABLE) as exc:
-                    _problem(conn, path, _why(path, exc))
-                    report.problems += 1
-                eseen = seq
+            eseen = _apply_events(conn, layout, name, mid,
+                                  numbered_files(layout.events_dir(name)), 0, report)
             conn.execute("UPDATE models SET versions_seen = ?, events_seen = ? WHERE id = ?",
                          (numbers[-1] if numbers else 0, eseen, mid))
         bulk.create_secondary_indexes(conn, saved)
@@ -139,16 +130,8 @@ def _sync_model(conn: sqlite3.Connection, layout: Layout, model: str, report: Sy
                 report.problems += 1
             vseen = max(vseen, number)
         elisting = numbered_files(layout.events_dir(model)) if full_listing else None
-        for seq in _probe(elisting, lambda n: layout.event_path(model, n).exists(), eseen):
-            path = layout.event_path(model, seq)
-            try:
-                with _one_file(conn):
-                    apply_event(conn, mid, read_event(layout, model, seq))
-                report.events += 1
-            except (StoreCorrupt, *bulk.UNINDEXABLE) as exc:
-                _problem(conn, path, _why(path, exc))
-                report.problems += 1
-            eseen = max(eseen, seq)
+        seqs = _probe(elisting, lambda n: layout.event_path(model, n).exists(), eseen)
+        eseen = _apply_events(conn, layout, model, mid, seqs, eseen, report)
         conn.execute("UPDATE models SET versions_seen = ?, events_seen = ? WHERE id = ?",
                      (vseen, eseen, mid))
         conn.execute("COMMIT")
@@ -156,6 +139,22 @@ def _sync_model(conn: sqlite3.Connection, layout: Layout, model: str, report: Sy
         conn.execute("ROLLBACK")
         raise
     faults.point("index.updated")
+
+
+def _apply_events(conn: sqlite3.Connection, layout: Layout, model: str, mid: int,
+                  seqs: Iterable[int], seen: int, report: SyncReport) -> int:
+    """Fold events `seqs` of one model in order; returns the highest number seen."""
+    for seq in seqs:
+        path = layout.event_path(model, seq)
+        try:
+            with _one_file(conn):
+                apply_event(conn, mid, read_event(layout, model, seq))
+            report.events += 1
+        except (StoreCorrupt, *bulk.UNINDEXABLE) as exc:
+            _problem(conn, path, _why(path, exc))
+            report.problems += 1
+        seen = max(seen, seq)
+    return seen
 
 
 @contextmanager
