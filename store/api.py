@@ -63,7 +63,8 @@ class Store(PolicyVerbs):
         self._database.conn.row_factory = sqlite3.Row
         self._owner = threading.get_ident()
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = [self._database.conn]
+        self._by_thread: dict[int, sqlite3.Connection] = {}
+        self._connections_lock = threading.Lock()
         self._policy_cache: dict[int, Any] = {}  # policy files are write-once: read each once
         if sync:
             self.sync()
@@ -86,13 +87,28 @@ class Store(PolicyVerbs):
             return self._database.conn
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = index_db.open_connection(self.index_path)
+            with self._connections_lock:
+                self._close_finished_threads()
+                conn = index_db.open_connection(self.index_path)
+                self._by_thread[threading.get_ident()] = conn
             self._local.conn = conn
-            self._connections.append(conn)
         return conn
 
+    def _close_finished_threads(self) -> None:
+        """Each worker thread opens a connection; close those whose thread has ended, or a
+        long-running app would keep one per page it ever fetched."""
+        alive = {t.ident for t in threading.enumerate()}
+        for ident in [i for i in self._by_thread if i not in alive]:
+            try:
+                self._by_thread.pop(ident).close()
+            except sqlite3.Error:
+                pass
+
     def close(self) -> None:
-        for conn in self._connections:
+        with self._connections_lock:
+            connections = [self._database.conn, *self._by_thread.values()]
+            self._by_thread.clear()
+        for conn in connections:
             try:
                 conn.close()
             except Exception:  # closing from another thread; the process is ending anyway
@@ -165,28 +181,19 @@ class Store(PolicyVerbs):
     def search(self, query: str = "", *, limit: int | None = 100, offset: int = 0,
                model: str | None = None) -> list[Version]:
         """Versions matching the query language (see README), in its order; `model` narrows
-        the search to one model whatever the query says."""
-        from .query import compile_query
+        the search to one model whatever the query says. The planner in `index/search.py`
+        drives from the most selective condition or walks the sort index, so the first page
+        stays fast at a million versions."""
+        from .index.search import search_rows
 
-        q = compile_query(query, now_ms=int(time.time() * 1000))
-        scope = " AND v.model = ?" if model is not None else ""
-        sql = (f"SELECT v.* FROM versions v {q.joins} WHERE ({q.where}){scope} "
-               f"ORDER BY {q.order_by}")
-        params = [*q.joins_params, *q.params, *([model] if model is not None else []),
-                  *q.order_params]
-        if limit is not None:
-            sql += " LIMIT ? OFFSET ?"
-            params += [limit, offset]
-        return [Version(self, row) for row in self._db.execute(sql, params)]
+        rows = search_rows(self._db, query, limit=limit, offset=offset, model=model,
+                           now_ms=int(time.time() * 1000))
+        return [Version(self, row) for row in rows]
 
     def count(self, query: str = "", *, model: str | None = None) -> int:
-        from .query import compile_query
+        from .index.search import count_rows
 
-        q = compile_query(query, now_ms=int(time.time() * 1000))
-        scope = " AND v.model = ?" if model is not None else ""
-        row = self._db.execute(f"SELECT count(*) FROM versions v WHERE ({q.where}){scope}",
-                               [*q.params, *([model] if model is not None else [])]).fetchone()
-        return int(row[0])
+        return count_rows(self._db, query, model=model, now_ms=int(time.time() * 1000))
 
     def get(self, ref: str) -> Version:
         """`resnet` (latest), `resnet:3` or `resnet@champion`."""

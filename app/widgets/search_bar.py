@@ -116,7 +116,7 @@ class SearchBar(Vertical):
             self._timer.stop()
         if self.check(event.value):
             value = event.value
-            self._timer = self.set_timer(0.08, lambda: self.post_message(
+            self._timer = self.set_timer(0.035, lambda: self.post_message(
                 self.Submitted(value, final=False)))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
