@@ -61,22 +61,23 @@ class BrowseScreen(VersionActions):
 
     @work(thread=True, exclusive=True, group="browse-reload")
     def reload(self, *, first: bool = False, keep: bool = False) -> None:
-        """Re-read models, the result count and the vocabulary, off the event loop."""
+        """Re-read models and the result count, show the table, then read the vocabulary
+        for completion (the table must not wait for it on a big store)."""
         store = self.store
         models = store.models()
         total_all = sum(m.versions for m in models)
         table = self.table
         total = store.count(table.query_text, model=table.model)
+        metric_columns = store.keys("metrics", by_frequency=True)[:2] if first else None
+        self.app.call_from_thread(self._reloaded, models, total_all, total, metric_columns,
+                                  keep)
         vocab = {"metrics": store.keys("metrics"), "params": store.keys("params"),
                  "tags": store.keys("tags"), "aliases": store.keys("aliases"),
                  "models": [m.name for m in models]}
-        metric_columns = store.keys("metrics", by_frequency=True)[:2] if first else None
-        self.app.call_from_thread(self._reloaded, models, total_all, total, vocab,
-                                  metric_columns, keep)
+        self.app.call_from_thread(self.query_one(SearchBar).suggester.set_vocabulary, **vocab)
 
-    def _reloaded(self, models, total_all, total, vocab, metric_columns, keep) -> None:
+    def _reloaded(self, models, total_all, total, metric_columns, keep) -> None:
         self.query_one(ModelList).show_models(models, total_all)
-        self.query_one(SearchBar).suggester.set_vocabulary(**vocab)
         table = self.table
         if metric_columns is not None:
             table.metric_columns = metric_columns
