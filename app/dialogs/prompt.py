@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -35,10 +36,10 @@ class PromptDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self._title, classes="dialog-title")
+            yield Label(Text(self._title), classes="dialog-title")
             if self._subject:
                 yield Static(plain(self._subject, "bold"))
-            yield Label(self._help, classes="dialog-help")
+            yield Label(Text(self._help), classes="dialog-help")  # may quote stored text
             suggester = SuggestFromList(self._suggestions) if self._suggestions else None
             yield Input(value=self._value, placeholder=self._placeholder, suggester=suggester,
                         id="answer")
