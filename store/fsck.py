@@ -9,7 +9,6 @@ the versions they affect without hashing anything itself.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -21,12 +20,12 @@ from .blobs import hex_of
 from .errors import StoreCorrupt
 from .events import read_event
 from .layout import numbered_files
+from .records import read_record
 
 if TYPE_CHECKING:
     from .api import Store
 
 STALE_TEMP_SECONDS = 3600
-RECORD_SCHEMA = "modelyard.version/1"
 
 
 @dataclass
@@ -142,22 +141,6 @@ def event_trouble(event: Any) -> str | None:
     if event.type in _NEEDS_VERSION and event.version is None:
         return f"its {event.type} names no version"
     return None
-
-
-def read_record(path: Path, model: str, number: int) -> dict[str, Any]:
-    """A version record that is what its name says, or StoreCorrupt saying what is wrong."""
-    try:
-        record = json.loads(path.read_bytes())
-    except (ValueError, UnicodeDecodeError):
-        raise StoreCorrupt(f"record is damaged: {path} is not valid JSON") from None
-    except OSError as exc:
-        raise StoreCorrupt(f"record cannot be read: {exc.strerror}") from None
-    if not isinstance(record, dict) or record.get("schema") != RECORD_SCHEMA:
-        raise StoreCorrupt(f"record is damaged: {path} is not a modelyard version record")
-    if record.get("model") != model or record.get("version") != number:
-        raise StoreCorrupt(f"record is damaged: {path} claims to be "
-                           f"{record.get('model')!r}:{record.get('version')!r}")
-    return record
 
 
 def record_blobs(record: dict[str, Any]) -> list[tuple[str, int | None]]:

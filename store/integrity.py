@@ -152,7 +152,7 @@ def check_index(store: Store, on_disk: set[tuple[str, int]]) -> list[Problem]:
 
 def _readable(store: Store, model: str, number: int) -> bool:
     from .errors import StoreCorrupt
-    from .fsck import read_record
+    from .records import read_record
 
     try:
         read_record(store.layout.record_path(model, number), model, number)

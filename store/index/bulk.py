@@ -9,34 +9,17 @@ back cost more than it saved on two cores.)
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from pathlib import Path
 
 from ..errors import StoreCorrupt
 from ..layout import Layout, numbered_files
+from ..records import read_record
 from . import schema
 from .rows import Rows, record_rows
 
 CHUNK = 2000  # records per executemany batch
-
-
-def read_record(path: Path, model: str, number: int) -> dict:
-    try:
-        record = json.loads(path.read_bytes())
-    except (ValueError, UnicodeDecodeError):
-        raise StoreCorrupt(f"{path} is not valid JSON: the version record is damaged") from None
-    except OSError as exc:
-        raise StoreCorrupt(f"{path} cannot be read ({exc.strerror})") from None
-    if not isinstance(record, dict) or record.get("schema") != "modelyard.version/1":
-        raise StoreCorrupt(f"{path} is not a modelyard version record")
-    if record.get("model") != model or record.get("version") != number:
-        raise StoreCorrupt(f"{path} claims to be {record.get('model')}:{record.get('version')}")
-    for key in ("created_at", "files"):
-        if key not in record:
-            raise StoreCorrupt(f"{path} lacks the field {key!r}")
-    return record
 
 
 Job = tuple[str, list[tuple[str, int, int, int]]]  # root, [(model, model_id, number, vid)]
