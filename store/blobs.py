@@ -10,6 +10,8 @@ import hashlib
 import os
 import re
 import stat
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,11 +51,61 @@ def sha256_file(path: Path, *, sync: bool = False) -> tuple[str, int]:
     return "sha256:" + h.hexdigest(), size
 
 
+SETTLED_NS = 200_000_000  # a file's times change on every write once this old (0.2 s)
+BIG_FILE = 64 << 20  # from this size fsync runs beside the hashing, not before it
+
+
+def _unchanged(before: os.stat_result, after: os.stat_result) -> bool:
+    """Same inode, size, modification and change times: no write landed in between, as
+    long as the file was `_settled` (a write sets both times to the clock's current tick)."""
+    return (before.st_dev, before.st_ino, before.st_size, before.st_mtime_ns,
+            before.st_ctime_ns) == (after.st_dev, after.st_ino, after.st_size,
+                                    after.st_mtime_ns, after.st_ctime_ns)
+
+
+def _settled(st: os.stat_result) -> bool:
+    """Last changed well before now: a later write cannot share its timestamp (file times
+    are kept at the kernel's coarse tick, a few milliseconds)."""
+    return time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > SETTLED_NS
+
+
+def _sync_and_hash(fd: int, path: Path) -> tuple[str, int]:
+    """fsync and hash an open file; a big one's fsync runs in a thread beside the hashing
+    (both release the GIL), so flushing a producer's unsynced gigabytes costs no extra pass."""
+    failure: list[OSError] = []
+
+    def sync() -> None:
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            failure.append(exc)
+
+    flusher = None
+    if os.fstat(fd).st_size >= BIG_FILE:
+        flusher = threading.Thread(target=sync, name="modelyard-fsync", daemon=True)
+        flusher.start()
+    else:
+        sync()
+    try:
+        h = hashlib.sha256()
+        size = 0
+        while chunk := os.pread(fd, CHUNK, size):
+            h.update(chunk)
+            size += len(chunk)
+    finally:
+        if flusher is not None:
+            flusher.join()
+    if failure:
+        raise atomic.storage_error(failure[0], path, "sync") from failure[0]
+    return "sha256:" + h.hexdigest(), size
+
+
 class BlobStore:
     """The `blobs/` folder of a store."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._on_network: bool | None = None
 
     def path(self, digest: str) -> Path:
         h = hex_of(digest)
@@ -116,30 +168,41 @@ class BlobStore:
         return digest, size
 
     def _put_by_link(self, source: Path) -> tuple[str, int] | None:
-        """Link a drop's file into place, or None to copy it instead.
+        """Link a drop's file into place after one hashing pass, or None to copy it instead.
 
         Only files this user owns are linked: the blob must end up read-only, and only the
         owner can make it so (a producer's 0644 file would stay writable by the producer).
+        The bytes are read once: that the file did not change while it was hashed, and that
+        the name linked is the inode hashed, is shown by its identity, size and times before
+        and after (see `_unchanged`); when that cannot be shown (a file modified moments
+        ago, a network filesystem caching attributes) the linked file is hashed again.
         """
         try:
-            st = os.lstat(source)
+            fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
         except OSError:
             return None
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
-            return None
-        digest, size = sha256_file(source, sync=True)  # the producer may never have synced
+        try:
+            before = os.fstat(fd)
+            if not stat.S_ISREG(before.st_mode) or before.st_uid != os.geteuid():
+                return None
+            digest, size = _sync_and_hash(fd, source)  # the producer may never have synced
+            after = os.fstat(fd)
+        finally:
+            os.close(fd)
+        if not _unchanged(before, after) or size != after.st_size:
+            return None  # written while hashed: copy it (a copy's name is its digest)
         final = self.path(digest)
         if final.exists():
             return digest, size
         atomic.ensure_dir(final.parent, sticky=True)
         try:
             faults.io("link", final)
-            os.link(source, final)
+            os.link(source, final, follow_symlinks=False)
         except FileExistsError:
             return digest, size
         except OSError:
             return None  # another filesystem, or links refused: copy instead
-        if sha256_file(final)[0] != digest:  # the producer changed it under us
+        if not self._still_hashed(final, after, digest):  # swapped or changed under us
             _unlink(final)
             return None
         try:
@@ -149,6 +212,27 @@ class BlobStore:
         faults.point("blob.renamed")
         atomic.fsync_dir(final.parent)
         return digest, size
+
+    def _still_hashed(self, final: Path, hashed: os.stat_result, digest: str) -> bool:
+        """Whether the file just linked at `final` is the inode hashed, unmodified since."""
+        try:
+            now = os.lstat(final)
+        except OSError:
+            return False
+        same = (now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns) == (
+            hashed.st_dev, hashed.st_ino, hashed.st_size, hashed.st_mtime_ns)
+        if not same:
+            return False
+        if _settled(hashed) and not self._network():
+            return True
+        return sha256_file(final)[0] == digest  # times cannot prove it: read it again
+
+    def _network(self) -> bool:
+        if self._on_network is None:
+            from .fskind import is_network_fs
+
+            self._on_network = is_network_fs(self.root)
+        return self._on_network
 
     def _publish(self, tmp: Path, final: Path) -> None:
         """Give a finished temp blob its name. A twin already there (same name, so same
