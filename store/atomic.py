@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
-import socket
 import stat
 from pathlib import Path
 
@@ -25,7 +23,7 @@ TEMP_PREFIX = ".tmp-"
 DIR_MODE = 0o2775  # group-shared stores: setgid keeps the group; group may add files
 STICKY_DIR_MODE = 0o3775  # write-once areas: only a file's owner may rename or delete it
 FILE_MODE = 0o444  # records, events and blobs are never written again
-HOST = socket.gethostname().replace("/", "_")[:32]
+HOST = os.uname().nodename.replace("/", "_")[:32]
 _ENOSPC = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _READ_ONLY = {errno.EROFS, errno.EACCES, errno.EPERM}
 
@@ -54,7 +52,7 @@ def shared_mode(mode: int) -> int:
 
 def temp_name(target: Path) -> Path:
     """A temp path beside `target`, unique across hosts and processes, hidden from listings."""
-    return target.parent / f"{TEMP_PREFIX}{target.name}.{HOST}.{os.getpid()}.{secrets.token_hex(4)}"
+    return target.parent / f"{TEMP_PREFIX}{target.name}.{HOST}.{os.getpid()}.{os.urandom(4).hex()}"
 
 
 def temp_writer(name: str) -> tuple[str, int] | None:

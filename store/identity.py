@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import socket
 
 
 def current_user() -> str:
@@ -18,7 +17,7 @@ def current_user() -> str:
 
 
 def current_host() -> str:
-    return os.environ.get("MODELYARD_HOST") or socket.gethostname()
+    return os.environ.get("MODELYARD_HOST") or os.uname().nodename
 
 
 def stamp() -> dict[str, str]:

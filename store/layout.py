@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,7 +116,7 @@ def init_store(root: Path, *, user: str) -> dict:
     config = {
         "format": STORE_FORMAT,
         "format_version": FORMAT_VERSION,
-        "store_id": uuid.uuid4().hex,
+        "store_id": os.urandom(16).hex(),  # what uuid4().hex is, without importing uuid
         "created_at": utc_now(),
         "created_by": {"user": user, "host": current_host()},
         "settings": dict(DEFAULT_SETTINGS),

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StoreCorrupt
-from .writer import RECORD_SCHEMA
 
+RECORD_SCHEMA = "modelyard.version/1"
 REQUIRED = ("created_at", "files")
 
 

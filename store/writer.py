@@ -21,9 +21,9 @@ from .errors import InvalidManifest
 from .identity import stamp
 from .layout import Layout, numbered_files, utc_now
 from .names import check_model_name, unsafe_char
+from .records import RECORD_SCHEMA
 from .sniff import sniff_file, sniff_head
 
-RECORD_SCHEMA = "modelyard.version/1"
 MAX_PATH = 1024
 MAX_FOLDER_FILES = 100_000  # `add FOLDER` on a tree this big is a mistake, not a model
 FileSource = Path | str | bytes

@@ -61,35 +61,42 @@ class BrowseScreen(VersionActions):
 
     @work(thread=True, exclusive=True, group="browse-reload")
     def reload(self, *, first: bool = False, keep: bool = False) -> None:
-        """Re-read models and the result count, show the table, then read the vocabulary
-        for completion (the table must not wait for it on a big store)."""
+        """Show the table first, then the model list, then read the vocabulary for
+        completion: on a million versions each of the later steps costs more than the
+        first page does, and none of them should keep the rows from showing."""
         store = self.store
-        models = store.models()
-        total_all = sum(m.versions for m in models)
         table = self.table
-        total = store.count(table.query_text, model=table.model)
-        metric_columns = store.keys("metrics", by_frequency=True)[:2] if first else None
-        self.app.call_from_thread(self._reloaded, models, total_all, total, metric_columns,
-                                  keep)
+        if first:
+            columns = store.keys("metrics", by_frequency=True)[:2]
+            self.app.call_from_thread(self._show_first, columns)
+        else:
+            total = store.count(table.query_text, model=table.model)
+            self.app.call_from_thread(self._show_again, total, keep)
+        models = store.models()
+        self.app.call_from_thread(self._show_models, models)
         vocab = {"metrics": store.keys("metrics"), "params": store.keys("params"),
                  "tags": store.keys("tags"), "aliases": store.keys("aliases"),
                  "models": [m.name for m in models]}
         self.app.call_from_thread(self.query_one(SearchBar).suggester.set_vocabulary, **vocab)
 
-    def _reloaded(self, models, total_all, total, metric_columns, keep) -> None:
-        self.query_one(ModelList).show_models(models, total_all)
+    def _show_first(self, metric_columns: list[str]) -> None:
+        self.table.metric_columns = metric_columns
+        self.table.load(self.table.query_text)
+
+    def _show_again(self, total: int, keep: bool) -> None:
         table = self.table
-        if metric_columns is not None:
-            table.metric_columns = metric_columns
-        longest = max((len(printable(m.name)) + len(str(m.latest)) + 1 for m in models),
-                      default=16)
-        table.ref_width = max(12, min(32, longest))
         table.load(table.query_text, total, keep_ref=table.current_ref if keep else None)
         self._status()
 
+    def _show_models(self, models) -> None:
+        self.query_one(ModelList).show_models(models, sum(m.versions for m in models))
+        longest = max((len(printable(m.name)) + len(str(m.latest)) + 1 for m in models),
+                      default=16)
+        self.table.set_ref_width(max(12, min(32, longest)))
+
     def _status(self) -> None:
         table = self.table
-        parts = [f"{table.total:,} versions"]
+        parts = [f"{table.total:,}{'+' if table.counting else ''} versions"]
         if table.model is not None:
             parts.append(f"in {printable(table.model)}")
         if table.marks:
@@ -100,31 +107,14 @@ class BrowseScreen(VersionActions):
     # search and filters
     @on(SearchBar.Submitted)
     def search(self, event: SearchBar.Submitted) -> None:
-        self.table.query_text = event.query
-        self._count_and_load(event.query)
+        self.table.load(event.query)
         if event.final:
             self.table.focus()
-
-    @work(thread=True, exclusive=True, group="browse-count")
-    def _count_and_load(self, query: str) -> None:
-        table = self.table
-        try:
-            total = self.store.count(query, model=table.model)
-        except Exception as exc:  # QueryError is caught by the search bar first
-            self.app.call_from_thread(self.notify, printable(str(exc)), severity="error",
-                                      markup=False)
-            return
-        self.app.call_from_thread(self._loaded, query, total)
-
-    def _loaded(self, query: str, total: int) -> None:
-        if query == self.table.query_text:
-            self.table.load(query, total)
-            self._status()
 
     @on(ModelList.Chosen)
     def choose_model(self, event: ModelList.Chosen) -> None:
         self.table.model = event.model
-        self._count_and_load(self.table.query_text)
+        self.table.load(self.table.query_text)
         self.table.focus()
 
     @on(VersionsTable.Loaded)
@@ -180,8 +170,9 @@ class BrowseScreen(VersionActions):
         def chosen(columns: list[str] | None) -> None:
             if columns is not None:
                 self.table.metric_columns = columns
-                self.table.load(self.table.query_text, self.table.total,
-                                keep_ref=self.table.current_ref)
+                table = self.table
+                table.load(table.query_text, None if table.counting else table.total,
+                           keep_ref=table.current_ref)
 
         self.app.push_screen(MetricPicker(keys, self.table.metric_columns), chosen)
 

@@ -1,11 +1,21 @@
-"""The model list: every model with its version count; choosing one filters the table."""
+"""The model list: every model with its version count; choosing one filters the table.
+
+A Line API widget like the versions table: a store of ten thousand models costs what one
+screenful does. (Textual's OptionList builds and measures every option: 0.4-0.8 s of the
+event loop for 8,000 models, during which keys and scrolling wait.)
+"""
 
 from __future__ import annotations
 
-from rich.text import Text
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import OptionList
-from textual.widgets.option_list import Option
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from modelyard.store import ModelInfo
 
@@ -14,13 +24,32 @@ from ..safe_text import printable
 ALL = "\x00all"
 
 
-class ModelList(OptionList):
-    """Models, newest activity last; the first entry shows every version."""
+class ModelList(ScrollView, can_focus=True):
+    """Models by name; the first entry shows every version."""
 
+    COMPONENT_CLASSES = {"model-list--highlighted", "model-list--count", "model-list--all"}
     DEFAULT_CSS = """
-    ModelList { width: 28; height: 1fr; border: tall $border-blurred; }
-    ModelList:focus { border: tall $border; }
+    ModelList { width: 28; height: 1fr; border: tall $border-blurred; padding: 0 1;
+        background: $surface; overflow-x: hidden; }
+    ModelList:focus { border: tall $border; background-tint: $foreground 5%; }
+    ModelList > .model-list--highlighted { color: $foreground;
+        background: $block-cursor-blurred-background; }
+    ModelList:focus > .model-list--highlighted { color: $block-cursor-foreground;
+        background: $block-cursor-background; text-style: $block-cursor-text-style; }
+    ModelList > .model-list--count { color: $text-muted; }
+    ModelList > .model-list--all { text-style: bold; }
     """
+    BINDINGS = [
+        Binding("up,k", "move(-1)", "Up", show=False),
+        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,g", "jump(0)", "First", show=False),
+        Binding("end,G", "jump(-1)", "Last", show=False),
+        Binding("enter", "choose", "Filter", show=False),
+    ]
+
+    highlighted: reactive[int] = reactive(0)
 
     class Chosen(Message):
         """A model (or all models: None) was chosen."""
@@ -29,23 +58,75 @@ class ModelList(OptionList):
             super().__init__()
             self.model = model
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.entries: list[tuple[str, str, int]] = []  # (id, shown name, versions)
+
+    @property
+    def ids(self) -> list[str]:
+        return [entry[0] for entry in self.entries]
+
+    @property
+    def highlighted_id(self) -> str | None:
+        return self.entries[self.highlighted][0] if self.entries else None
+
     def show_models(self, models: list[ModelInfo], total: int) -> None:
-        highlighted = self.highlighted_option.id if self.highlighted_option else ALL
-        self.clear_options()
-        options = [Option(self._label("All models", total, "bold"), id=ALL)]
-        options += [Option(self._label(printable(m.name), m.versions), id=m.name)
-                    for m in models]
-        self.add_options(options)
-        ids = [o.id for o in options]
-        self.highlighted = ids.index(highlighted) if highlighted in ids else 0
+        """Replace the list, keeping the highlighted model when it is still there."""
+        keep = self.highlighted_id or ALL
+        self.entries = [(ALL, "All models", total)]
+        self.entries += [(m.name, printable(m.name), m.versions) for m in models]
+        self.virtual_size = Size(0, len(self.entries))
+        index = next((i for i, entry in enumerate(self.entries) if entry[0] == keep), 0)
+        self.highlighted = index
+        self.refresh()
 
-    def _label(self, name: str, count: int, style: str = "") -> Text:
-        """Name and count on one line, the count right-aligned in its own column."""
-        width = max(12, (self.size.width or 28) - 4) - 6
-        shown = name if len(name) <= width else name[: width - 1] + "…"
-        return Text.assemble((shown.ljust(width), style), (f"{count:>6}", "dim"))
+    def render_line(self, y: int) -> Strip:
+        index = int(self.scroll_offset.y) + y
+        width = self.size.width
+        if index >= len(self.entries):
+            return Strip.blank(width, self.rich_style)
+        _id, name, count = self.entries[index]
+        style = self.rich_style
+        if index == 0:
+            style = style + self.get_component_rich_style("model-list--all")
+        count_style = style + self.get_component_rich_style("model-list--count")
+        if index == self.highlighted:
+            cursor = self.get_component_rich_style("model-list--highlighted")
+            style, count_style = style + cursor, count_style + cursor
+        digits = f"{count:>6}"
+        room = max(1, width - len(digits))
+        shown = name if cell_len(name) <= room else set_cell_size(name, room - 1) + "…"
+        segments = [Segment(set_cell_size(shown, room), style), Segment(digits, count_style)]
+        return Strip(segments).adjust_cell_length(width, self.rich_style)
 
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        option_id = event.option.id
-        self.post_message(self.Chosen(None if option_id == ALL else option_id))
+    def watch_highlighted(self, old: int, new: int) -> None:
+        visible = max(1, self.size.height)
+        top = int(self.scroll_offset.y)
+        if new < top:
+            self.scroll_to(y=new, animate=False)
+        elif new >= top + visible:
+            self.scroll_to(y=new - visible + 1, animate=False)
+        self.refresh()
+
+    def validate_highlighted(self, value: int) -> int:
+        return max(0, min(value, len(self.entries) - 1))
+
+    def action_move(self, delta: int) -> None:
+        self.highlighted += delta
+
+    def action_page(self, direction: int) -> None:
+        self.highlighted += direction * max(1, self.size.height - 1)
+
+    def action_jump(self, where: int) -> None:
+        self.highlighted = 0 if where == 0 else len(self.entries) - 1
+
+    def action_choose(self) -> None:
+        chosen = self.highlighted_id
+        if chosen is not None:
+            self.post_message(self.Chosen(None if chosen == ALL else chosen))
+
+    def on_click(self, event: events.Click) -> None:
+        index = int(self.scroll_offset.y) + event.y
+        if 0 <= index < len(self.entries):
+            self.highlighted = index
+            self.action_choose()

@@ -138,6 +138,7 @@ class VersionsTable(ScrollView, can_focus=True):
         self.sort_column = "created"
         self.sort_desc = True
         self.total = 0
+        self.counting = False  # total is a lower bound until the count arrives
         self.marks: list[str] = []
         self.ref_width = WIDTHS["ref"]
         self._pages: dict[int, Page] = {}
@@ -173,22 +174,44 @@ class VersionsTable(ScrollView, can_focus=True):
         return f"{clause} {'desc' if self.sort_desc else 'asc'}"
 
     # loading
-    def load(self, query: str, total: int, *, keep_ref: str | None = None) -> None:
-        """Show a new result set; the first page loads in a worker."""
+    def load(self, query: str, total: int | None = None, *, keep_ref: str | None = None
+             ) -> None:
+        """Show a new result set. With `total` known (a re-sort, a reload) the rows are
+        re-fetched around the cursor; without it (a new query) the first page is fetched
+        first and shown as soon as it arrives, while the old rows stay on screen, and the
+        count follows: on a big store counting costs more than the page itself."""
         self._generation += 1
         self.query_text = query
-        self.total = total
-        self._pages.clear()
         self._pending.clear()
         self._keep_ref = keep_ref
-        width = sum(self._width(c) + 1 for c in self.columns) + 2
-        self.virtual_size = Size(width, total + 1)
+        if total is None:
+            self.counting = True
+            self._pending.add(0)
+            self._fetch(0, self._generation, self.effective_query(), count=True)
+            return
+        self.counting = False
+        self._reset(total)
         if keep_ref is None:
             self.cursor = 0
             self.scroll_to(y=0, animate=False)
         self.cursor = min(self.cursor, max(0, total - 1))
         self._request(self.cursor // PAGE)
         self.refresh()
+
+    def _reset(self, total: int) -> None:
+        self.total = total
+        self._pages.clear()
+        self.virtual_size = Size(self._line_width(), total + 1)
+
+    def _line_width(self) -> int:
+        return sum(self._width(c) + 1 for c in self.columns) + 2
+
+    def set_ref_width(self, width: int) -> None:
+        """Fit the version column to the longest model name (known once models are read)."""
+        if width != self.ref_width:
+            self.ref_width = width
+            self.virtual_size = Size(self._line_width(), self.virtual_size.height)
+            self.refresh()
 
     def effective_query(self) -> str:
         from modelyard.store.query import parse
@@ -207,13 +230,47 @@ class VersionsTable(ScrollView, can_focus=True):
         self._fetch(page, self._generation, self.effective_query())
 
     @work(thread=True, group="versions-pages")
-    def _fetch(self, page: int, generation: int, query: str) -> None:
-        versions = self.store.search(query, limit=PAGE, offset=page * PAGE, model=self.model)
+    def _fetch(self, page: int, generation: int, query: str, count: bool = False) -> None:
+        try:
+            versions = self.store.search(query, limit=PAGE, offset=page * PAGE,
+                                         model=self.model)
+        except Exception as exc:  # the search bar checks queries first; this is the rest
+            if not count:
+                raise
+            self.app.call_from_thread(self.notify, printable(str(exc)), severity="error",
+                                      markup=False)
+            return
         from modelyard.store.integrity import corrupt_refs
 
         corrupt = frozenset(corrupt_refs(self.store))
         rows = [row_of(v, corrupt) for v in versions]
-        self.app.call_from_thread(self._arrived, page, generation, rows)
+        if not count:
+            self.app.call_from_thread(self._arrived, page, generation, rows)
+            return
+        complete = len(rows) < PAGE  # the first page holds every match: nothing to count
+        self.app.call_from_thread(self._first_arrived, generation, rows, complete)
+        if not complete:
+            total = self.store.count(query, model=self.model)
+            self.app.call_from_thread(self._counted, generation, total)
+
+    def _first_arrived(self, generation: int, rows: list[Row], complete: bool) -> None:
+        """A new query's first page: replaces what was shown; the count may follow."""
+        if generation != self._generation:
+            return
+        self.counting = not complete
+        self._reset(len(rows))
+        self.cursor = 0
+        self.scroll_to(y=0, animate=False)
+        self._arrived(0, generation, rows)
+
+    def _counted(self, generation: int, total: int) -> None:
+        if generation != self._generation:
+            return
+        self.counting = False
+        self.total = total
+        self.virtual_size = Size(self.virtual_size.width, total + 1)
+        self.post_message(self.Loaded(total))
+        self.refresh()
 
     def _arrived(self, page: int, generation: int, rows: list[Row]) -> None:
         if generation != self._generation:
@@ -242,6 +299,8 @@ class VersionsTable(ScrollView, can_focus=True):
         if page is None:
             self._request(index // PAGE)
             return None
+        if index % PAGE >= PAGE // 4:  # past a quarter of this page: fetch the next one now
+            self._request(index // PAGE + 1)
         offset = index % PAGE
         return page.rows[offset] if offset < len(page.rows) else None
 
@@ -352,7 +411,7 @@ class VersionsTable(ScrollView, can_focus=True):
         if desc is None:
             desc = column.startswith("metric:") or column in ("created", "size")
         self.sort_column, self.sort_desc = column, desc
-        self.load(self.query_text, self.total, keep_ref=None)
+        self.load(self.query_text, None if self.counting else self.total, keep_ref=None)
 
     def on_click(self, event: events.Click) -> None:
         if event.y == 0:

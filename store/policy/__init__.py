@@ -2,16 +2,32 @@
 hooks. Headless like the rest of `store/`; the Store's verbs call into `service`.
 
     <store>/policies/<n>.yaml     one write-once file per policy change (who, when, host)
+
+The names below are imported on first use: the Store class inherits the policy verbs, and
+every CLI command would otherwise pay for the YAML parser and the rule engine (~40 ms)
+even when it only lists versions.
 """
 
-from .errors import AliasRefused, PolicyError
-from .loader import dump_policy, load_policy
-from .model import REQUIRED_FIELDS, TRIGGERS, WEIGHT_FORMATS, HookSpec, Policy, Rule, Scope
-from .report import CheckReport, RuleResult
-from .rules import Finding
+from __future__ import annotations
 
-__all__ = [
-    "REQUIRED_FIELDS", "TRIGGERS", "WEIGHT_FORMATS", "AliasRefused", "CheckReport", "Finding",
-    "HookSpec", "Policy", "PolicyError", "Rule", "RuleResult", "Scope", "dump_policy",
-    "load_policy",
-]
+from importlib import import_module
+from typing import Any
+
+_HOMES = {
+    "AliasRefused": "errors", "PolicyError": "errors",
+    "dump_policy": "loader", "load_policy": "loader",
+    "REQUIRED_FIELDS": "model", "TRIGGERS": "model", "WEIGHT_FORMATS": "model",
+    "HookSpec": "model", "Policy": "model", "Rule": "model", "Scope": "model",
+    "CheckReport": "report", "RuleResult": "report", "Finding": "rules",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value

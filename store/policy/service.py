@@ -55,15 +55,6 @@ def stored(store: Store, version: Version) -> CheckReport:
     return CheckReport(version.ref, row[0], rules, checked_at=row[1], live=False)
 
 
-def state(store: Store, version: Version) -> str:
-    """failing, warning, passing or unchecked, from the index: cheap enough for every row."""
-    row = store._db.execute("SELECT rules, failing, warnings FROM policy_checks "
-                            "WHERE version_id = ?", (version.id,)).fetchone()
-    if row is None or not row[0]:
-        return "unchecked"
-    return "failing" if row[1] else "warning" if row[2] else "passing"
-
-
 def check(store: Store, version: Version, *, record: bool = True) -> CheckReport:
     """Check now against the policy in force; with `record`, store the verdicts when they
     differ from what the index holds (so checking twice writes nothing new)."""

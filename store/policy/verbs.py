@@ -11,13 +11,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import files, hooks, service
-from .loader import load_policy
-from .model import HookSpec, Policy
-from .report import CheckReport
+from .state import state
 
 if TYPE_CHECKING:
     from ..version import Version
+    from .model import HookSpec, Policy
+    from .report import CheckReport
+
+# The policy engine (YAML, rules, hooks) is imported inside the verbs that use it: every
+# Store inherits these verbs, and listing versions must not pay for it.
 
 
 class PolicyVerbs:
@@ -28,10 +30,14 @@ class PolicyVerbs:
 
     def policy(self) -> Policy | None:
         """The policy in force (the newest policy file), or None when none was ever set."""
+        from . import service
+
         return service.current(self)  # type: ignore[arg-type]
 
     def policy_history(self) -> list[Policy]:
         """Every policy version, oldest first, each with its number, set_at and set_by."""
+        from . import files
+
         return [files.read_policy(self.root, n) for n in files.policy_numbers(self.root)]
 
     def set_policy(self, source: str | Path | Mapping[str, Any], *, recheck: bool = True
@@ -39,6 +45,9 @@ class PolicyVerbs:
         """Write a new policy version from a file (`Path`), YAML text (`str`) or data, then
         re-check every version against it. A bad policy raises PolicyError naming the
         field, and nothing is written."""
+        from . import files, service
+        from .loader import load_policy
+
         written = files.write_policy(self.root, load_policy(source))
         assert written.number is not None
         self._policy_cache[written.number] = written
@@ -50,23 +59,31 @@ class PolicyVerbs:
         """Check a version against the policy in force now: every rule that applies, with
         its verdict and findings. With `record`, verdicts that differ from the stored ones
         are written as a `policy.checked` event (so the index and queries agree)."""
+        from . import service
+
         return service.check(self, self._version(ref), record=record)  # type: ignore[arg-type]
 
     def check_results(self, ref: str | Version) -> CheckReport:
         """The stored verdicts of the version's last check: what `policy:` queries see."""
+        from . import service
+
         return service.stored(self, self._version(ref))  # type: ignore[arg-type]
 
     def policy_state(self, version: Version) -> str:
         """'failing', 'warning', 'passing' or 'unchecked': one indexed lookup, for tables."""
-        return service.state(self, version)  # type: ignore[arg-type]
+        return state(self._db, version.id)  # type: ignore[attr-defined]
 
     def recheck(self, *, all_versions: bool = False) -> int:
         """Check versions whose results predate the policy in force (or all of them);
         returns how many. `set_policy` does it; run it after a crash or periodically."""
+        from . import service
+
         return service.recheck(self, all_versions=all_versions)  # type: ignore[arg-type]
 
     def hooks(self) -> list[HookSpec]:
         """The hooks in force: the store config's `settings.hooks`, then the policy's."""
+        from . import hooks
+
         return hooks.configured_hooks(self)  # type: ignore[arg-type]
 
     def _version(self, ref: str | Version) -> Version:

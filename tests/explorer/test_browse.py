@@ -52,7 +52,7 @@ async def test_model_list_filters_and_sort_keys_reorder(demo_store) -> None:
         await settle(pilot)
         models = app.screen.query_one(ModelList)
         models.focus()
-        names = [models.get_option_at_index(i).id for i in range(models.option_count)]
+        names = models.ids
         models.highlighted = names.index("vit-base")
         await pilot.press("enter")
         await settle(pilot)
