@@ -59,8 +59,6 @@ class Store(PolicyVerbs):
         self.layout = Layout(self.root)
         self.index_path = Path(index) if index else index_db.default_index_path(
             self.root, self.config["store_id"])
-        self._database = index_db.connect(self.index_path)
-        self._database.conn.row_factory = sqlite3.Row
         self._owner = threading.get_ident()
         self._local = threading.local()
         self._by_thread: dict[int, sqlite3.Connection] = {}
@@ -68,6 +66,14 @@ class Store(PolicyVerbs):
         self._policy_cache: dict[int, Any] = {}  # policy files are write-once: read each once
         if sync:
             self.sync()
+
+    @cached_property
+    def _database(self) -> index_db.Index:
+        """The owner thread's index connection, opened on first use: `init` never needs
+        it, and creating the schema costs more than making the store."""
+        database = index_db.connect(self.index_path)
+        database.conn.row_factory = sqlite3.Row
+        return database
 
     @cached_property
     def blobs(self) -> BlobStore:
@@ -79,7 +85,7 @@ class Store(PolicyVerbs):
     @classmethod
     def init(cls, path: str | Path, *, index: Path | None = None) -> Store:
         init_store(Path(path), user=current_user())
-        return cls(Path(path), index=index)
+        return cls(Path(path), index=index, sync=False)  # nothing to index yet
 
     @classmethod
     def open(cls, path: str | Path, *, index: Path | None = None, sync: bool = True) -> Store:
@@ -95,6 +101,7 @@ class Store(PolicyVerbs):
         if conn is None:
             with self._connections_lock:
                 self._close_finished_threads()
+                self._database  # noqa: B018  (the owner's connect creates or migrates the file)
                 conn = index_db.open_connection(self.index_path)
                 self._by_thread[threading.get_ident()] = conn
             self._local.conn = conn
@@ -112,7 +119,9 @@ class Store(PolicyVerbs):
 
     def close(self) -> None:
         with self._connections_lock:
-            connections = [self._database.conn, *self._by_thread.values()]
+            connections = list(self._by_thread.values())
+            if "_database" in self.__dict__:
+                connections.append(self._database.conn)
             self._by_thread.clear()
         for conn in connections:
             try:
@@ -131,22 +140,15 @@ class Store(PolicyVerbs):
         return index_sync.catch_up(self._db, self.layout)
 
     def reindex(self) -> index_sync.SyncReport:
-        """Rebuild the index from the files alone (it is only a cache) into a new file that
-        replaces the old one, damaged or not, once complete: until then, or if the rebuild
-        is killed, the old index keeps answering (see index/rebuild.py)."""
-        from .index import rebuild
+        """Rebuild the index from the files alone (it is only a cache); a damaged index
+        file is replaced by a fresh one first."""
+        try:
+            index_sync.clear(self._db)
+        except sqlite3.DatabaseError:
+            from .integrity import fresh_index
 
-        built, report = rebuild.build(self.index_path, self.layout)
-        self.close()  # this store's connections, so the new file can be renamed into place
-        rebuild.install(built, self.index_path)
-        self._database = index_db.connect(self.index_path)
-        self._database.conn.row_factory = sqlite3.Row
-        self._local, self._owner = threading.local(), threading.get_ident()
-        late = index_sync.catch_up(self._db, self.layout)  # written while it was building
-        report.versions, report.events = report.versions + late.versions, \
-            report.events + late.events
-        report.problems += late.problems
-        return report
+            fresh_index(self)
+        return index_sync.catch_up(self._db, self.layout, full_listing=True)
 
     # reading
     def models(self) -> list[ModelInfo]:

@@ -9,8 +9,6 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from . import commands
-
 COMMANDS: list[tuple[str, str]] = [
     ("init", "create a new, empty store"),
     ("add", "add a version from a folder holding a modelyard.yaml or modelyard.json"),
@@ -143,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from modelyard.store.errors import ModelyardError
+
+    from . import commands  # after parsing: `--help` and usage errors need no store import
 
     try:
         if args.command is None:
