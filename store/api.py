@@ -140,15 +140,22 @@ class Store(PolicyVerbs):
         return index_sync.catch_up(self._db, self.layout)
 
     def reindex(self) -> index_sync.SyncReport:
-        """Rebuild the index from the files alone (it is only a cache); a damaged index
-        file is replaced by a fresh one first."""
-        try:
-            index_sync.clear(self._db)
-        except sqlite3.DatabaseError:
-            from .integrity import fresh_index
+        """Rebuild the index from the files alone (it is only a cache) into a new file that
+        replaces the old one, damaged or not, once complete: until then, or if the rebuild
+        is killed, the old index keeps answering (see index/rebuild.py)."""
+        from .index import rebuild
 
-            fresh_index(self)
-        return index_sync.catch_up(self._db, self.layout, full_listing=True)
+        built, report = rebuild.build(self.index_path, self.layout)
+        self.close()  # this store's connections, so the new file can be renamed into place
+        rebuild.install(built, self.index_path)
+        self._database = index_db.connect(self.index_path)
+        self._database.conn.row_factory = sqlite3.Row
+        self._local, self._owner = threading.local(), threading.get_ident()
+        late = index_sync.catch_up(self._db, self.layout)  # written while it was building
+        report.versions, report.events = report.versions + late.versions, \
+            report.events + late.events
+        report.problems += late.problems
+        return report
 
     # reading
     def models(self) -> list[ModelInfo]:

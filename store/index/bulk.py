@@ -1,25 +1,34 @@
-"""Build an empty index from the store's files in one pass: the path `reindex` and a new
+"""Fill an empty index from the store's files in one pass: the path `reindex` and a new
 host's first open take.
 
-Rows go into tables without secondary indexes, in one transaction; the indexes are built
-at the end by sorting, which beats keeping them up to date row by row once the index
-outgrows SQLite's page cache. (Parsing in worker processes was tried: pickling the rows
-back cost more than it saved on two cores.)
+Rows go into tables without secondary indexes; the indexes are built at the end by
+sorting, which beats keeping them up to date row by row once the index outgrows SQLite's
+page cache. On a big store, worker processes parse the records *and* write their rows into
+shard SQLite files, which the parent copies with `INSERT ... SELECT`: no Python object
+crosses processes (pickling rows back was tried and cost as much as it saved), and the
+parent's copy runs in SQLite's C code, several times cheaper than binding the rows from
+Python.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import shutil
 import sqlite3
+import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import StoreCorrupt
 from ..layout import Layout, numbered_files
 from ..records import read_record
 from . import schema
-from .rows import Rows, record_rows
+from .rows import COLUMNS, Rows, record_rows
 
-CHUNK = 2000  # records per executemany batch
+CHUNK = 2000  # records per executemany batch, and per shard file
+PARALLEL_MIN = 20_000  # fewer records than this: starting workers costs more than it saves
 
 
 Job = tuple[str, list[tuple[str, int, int, int]]]  # root, [(model, model_id, number, vid)]
@@ -71,20 +80,105 @@ def plan(layout: Layout, models: list[str], first_id: int) -> tuple[list[Job], d
     return jobs, listing, vid - first_id
 
 
-def load_versions(conn: sqlite3.Connection, layout: Layout,
-                  models: list[str]) -> tuple[dict, int, int]:
-    """Insert every version of `models` into an empty index (inside the caller's transaction,
-    secondary indexes dropped). Returns ({model: (model_id, numbers)}, versions, problems)."""
+def load_versions(conn: sqlite3.Connection, layout: Layout, models: list[str], *,
+                  scratch: Path | None = None, workers: int | None = None
+                  ) -> tuple[dict, int, int]:
+    """Insert every version of `models` into an empty index (secondary indexes dropped).
+    Returns ({model: (model_id, numbers)}, versions, problems).
+
+    With `scratch` (a folder for shard files) the work goes to `workers` processes (by
+    default one per core, when the store is big enough to pay for them). The shards are
+    copied in with ATTACH, which SQLite refuses inside a transaction: the parallel path is
+    for a new index file that nobody else reads yet (see rebuild.py)."""
     conn.executemany("INSERT INTO models (id, name) VALUES (?, ?)",
                      [(i, m) for i, m in enumerate(models, start=1)])
-    jobs, listing, _total = plan(layout, models, 1)
+    jobs, listing, total = plan(layout, models, 1)
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 4) if total >= PARALLEL_MIN else 1
+    results = _in_process(conn, jobs) if scratch is None or workers <= 1 else \
+        _in_workers(conn, jobs, scratch, workers)
     versions = problems = 0
-    for rows, bad in map(rows_of_chunk, jobs):
-        rows.insert(conn)
-        versions += len(rows.tables["versions"])
+    for count, bad in results:
+        versions += count
         problems += len(bad)
         conn.executemany("INSERT OR REPLACE INTO problems VALUES (?, ?)", bad)
     return listing, versions, problems
+
+
+def _in_process(conn: sqlite3.Connection, jobs: list[Job]
+                ) -> Iterator[tuple[int, list[tuple[str, str]]]]:
+    for rows, bad in map(rows_of_chunk, jobs):
+        rows.insert(conn)
+        yield len(rows.tables["versions"]), bad
+
+
+def _in_workers(conn: sqlite3.Connection, jobs: list[Job], scratch: Path, workers: int
+                ) -> Iterator[tuple[int, list[tuple[str, str]]]]:
+    folder = Path(tempfile.mkdtemp(prefix=".modelyard-shards-", dir=scratch))
+    try:
+        shard_jobs = [(root, items, str(folder / f"{i}.sqlite"))
+                      for i, (root, items) in enumerate(jobs)]
+        with _pool(workers) as pool:
+            for path, count, bad in pool.imap(write_shard, shard_jobs):
+                copy_shard(conn, path)
+                os.unlink(path)
+                yield count, bad
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _pool(workers: int):
+    """Worker processes: forked when this process runs one thread (cheap, and safe), else
+    spawned (a fork could copy a lock another thread holds, such as SQLite's)."""
+    method = "fork" if threading.active_count() == 1 and \
+        "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return multiprocessing.get_context(method).Pool(workers)
+
+
+def _shard_table(table: str) -> str:
+    return "fts_rows" if table == "versions_fts" else table
+
+
+def _shard_columns(table: str) -> list[str]:
+    return ["id" if c == "rowid" else c for c in COLUMNS[table]]
+
+
+def write_shard(job: tuple[str, list[tuple[str, int, int, int]], str]
+                ) -> tuple[str, int, list[tuple[str, str]]]:
+    """Worker: parse one chunk of records and write their rows into a new SQLite file (plain
+    tables, no index, no journal: a failed rebuild throws the file away)."""
+    root, items, path = job
+    rows, bad = rows_of_chunk((root, items))
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=OFF")
+        conn.execute("PRAGMA synchronous=OFF")
+        conn.execute("BEGIN")
+        for table, data in rows.tables.items():
+            columns = _shard_columns(table)
+            conn.execute(f"CREATE TABLE {_shard_table(table)} ({', '.join(columns)})")
+            conn.executemany(f"INSERT INTO {_shard_table(table)} VALUES "
+                             f"({', '.join('?' * len(columns))})", data)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return path, len(rows.tables["versions"]), bad
+
+
+def copy_shard(conn: sqlite3.Connection, path: str) -> None:
+    """Copy a shard's rows into the index, in SQLite (outside any transaction: ATTACH)."""
+    conn.execute("ATTACH DATABASE ? AS shard", (path,))
+    try:
+        conn.execute("BEGIN")
+        for table, columns in COLUMNS.items():
+            verb = "INSERT OR REPLACE" if table == "tags" else "INSERT"
+            conn.execute(f"{verb} INTO main.{table} ({', '.join(columns)}) SELECT "
+                         f"{', '.join(_shard_columns(table))} FROM shard.{_shard_table(table)}")
+        conn.execute("COMMIT")
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        conn.execute("DETACH DATABASE shard")
 
 
 def drop_secondary_indexes(conn: sqlite3.Connection) -> None:

@@ -8,32 +8,29 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-
-from ..card import flatten_params
 
 VERSION_COLUMNS = ("id", "model_id", "model", "number", "created_at", "created_ms", "user",
                    "host", "started_ms", "ended_ms", "duration_s", "status", "description",
                    "deprecated", "format", "framework", "size", "param_count", "n_files",
                    "has_pickle", "origin", "content_digest", "record_path")
-INSERTS = {
-    "versions": f"INSERT INTO versions ({', '.join(VERSION_COLUMNS)}) "
-                f"VALUES ({', '.join('?' * len(VERSION_COLUMNS))})",
-    "params": "INSERT INTO params (version_id, key, value, num) VALUES (?,?,?,?)",
-    "metrics": "INSERT INTO metrics (version_id, key, value, step, min, max, points) "
-               "VALUES (?,?,?,?,?,?,?)",
-    "tags": "INSERT OR REPLACE INTO tags (version_id, key, value) VALUES (?,?,?)",
-    "datasets": "INSERT INTO datasets (version_id, role, name, uri, digest) VALUES (?,?,?,?,?)",
-    "parents": "INSERT INTO parents (version_id, ref, model, number, relation) "
-               "VALUES (?,?,?,?,?)",
-    "files": "INSERT INTO files (version_id, path, size, digest, format, pickle) "
-             "VALUES (?,?,?,?,?,?)",
-    "blob_refs": "INSERT INTO blob_refs (digest, version_id, role) VALUES (?,?,?)",
-    "versions_fts": "INSERT INTO versions_fts (rowid, name, description, tags, params, files) "
-                    "VALUES (?,?,?,?,?,?)",
+COLUMNS = {  # the columns each table's rows fill, in the order `record_rows` gives them
+    "versions": VERSION_COLUMNS,
+    "params": ("version_id", "key", "value", "num"),
+    "metrics": ("version_id", "key", "value", "step", "min", "max", "points"),
+    "tags": ("version_id", "key", "value"),
+    "datasets": ("version_id", "role", "name", "uri", "digest"),
+    "parents": ("version_id", "ref", "model", "number", "relation"),
+    "files": ("version_id", "path", "size", "digest", "format", "pickle"),
+    "blob_refs": ("digest", "version_id", "role"),
+    "versions_fts": ("rowid", "name", "description", "tags", "params", "files"),
 }
+INSERTS = {table: f"INSERT {'OR REPLACE ' if table == 'tags' else ''}INTO {table} "
+                  f"({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+           for table, columns in COLUMNS.items()}
 
 
 @dataclass
@@ -120,53 +117,103 @@ def main_format(files: list[dict]) -> str:
     return max(ranked, key=lambda f: f.get("size", 0))["format"]
 
 
+_FLOAT, _INT, _BOOL, _STR, _DICT = float, int, bool, str, dict
+_isfinite = math.isfinite
+
+
+def _flat_params(params: Any, prefix: str, out: list) -> None:
+    """`card.flatten_params`, appending (key, value) pairs: this runs for every param of
+    every version on a rebuild, so it avoids building intermediate dicts."""
+    for key, value in params.items():
+        kind = type(value)
+        if kind is _DICT or (kind not in _SCALARS and isinstance(value, Mapping)):
+            if value:
+                _flat_params(value, f"{prefix}{key}.", out)
+                continue
+        out.append((f"{prefix}{key}", value))
+
+
+_SCALARS = frozenset((str, int, float, bool, type(None), list))
+
+
+def _param_row(vid: int, key: str, value: Any) -> tuple:
+    """(vid, key, text, num): `param_text` and `_num`, with the JSON types first."""
+    kind = type(value)
+    if kind is _STR:
+        try:
+            number = float(value)
+        except ValueError:
+            return (vid, key, value, None)
+        return (vid, key, value, number if _isfinite(number) else None)
+    if kind is _FLOAT:
+        return (vid, key, str(value), value if _isfinite(value) else None)
+    if kind is _INT:
+        return (vid, key, str(value), _num(value))
+    if kind is _BOOL:
+        return (vid, key, "true" if value else "false", 1.0 if value else 0.0)
+    return (vid, key, param_text(value), _num(value))
+
+
 def record_rows(record: dict, vid: int, model_id: int, record_path: str,
                 into: Rows | None = None) -> Rows:
-    """Every index row of one version whose row id is `vid` (added to `into` if given)."""
+    """Every index row of one version whose row id is `vid` (added to `into` if given).
+    A full rebuild spends most of its Python time here: keep it flat and allocation-light."""
     out = Rows() if into is None else into
     t = out.tables
-    training = record.get("training") or {}
+    get = record.get
+    training = get("training") or {}
     started, ended = iso_to_ms(training.get("started_at")), iso_to_ms(training.get("ended_at"))
-    files = record.get("files") or []
-    serving = record.get("serving") or {}
-    summary = record.get("summary") or {}
-    created_by = record.get("created_by") or {}
+    files = get("files") or []
+    serving = get("serving") or {}
+    summary = get("summary") or {}
+    created_by = get("created_by") or {}
     user = training.get("user") or created_by.get("user", "")
     host = training.get("host") or created_by.get("host", "")
     param_count = summary.get("param_count")
+    description = get("description") or ""
     t["versions"].append((
         vid, model_id, record["model"], record["version"], record["created_at"],
         iso_to_ms(record["created_at"]) or 0, user, host, started, ended,
         (ended - started) / 1000 if started is not None and ended is not None else None,
-        training.get("status") or "", record.get("description") or "", 0, main_format(files),
+        training.get("status") or "", description, 0, main_format(files),
         str(serving.get("framework") or ""), sum(f.get("size", 0) for f in files),
         _int64(param_count), len(files),
         int(any(f.get("pickle") for f in files)),
-        str((record.get("origin") or {}).get("kind") or ""),
-        record.get("content_digest") or "", record_path))
-    flat = flatten_params(record.get("params") or {})
-    texts = [(k, param_text(v)) for k, v in flat.items()]
-    t["params"].extend([(vid, k, text, _num(v))
-                        for (k, text), v in zip(texts, flat.values(), strict=True)])
-    keys = ((record.get("metric_series") or {}).get("keys")) or {}
+        str((get("origin") or {}).get("kind") or ""),
+        get("content_digest") or "", record_path))
+    flat: list[tuple[str, Any]] = []
+    params = get("params")
+    if params:
+        _flat_params(params, "", flat)
+    param_rows = [_param_row(vid, k, v) for k, v in flat]
+    if len({k for k, _ in flat}) != len(flat):  # a dotted key met a nested one: last wins
+        param_rows = list({r[1]: r for r in param_rows}.values())
+    t["params"] += param_rows
+    keys = ((get("metric_series") or {}).get("keys")) or {}
     empty: dict = {}
     metric_rows = t["metrics"]
-    for k, v in (record.get("metrics") or {}).items():
+    for k, v in (get("metrics") or {}).items():
         s = keys.get(k) or empty
-        metric_rows.append((vid, k, _num(v), s.get("step"), s.get("min"), s.get("max"),
-                            s.get("points", 0)))
-    tags = record.get("tags") or {}
-    t["tags"].extend([(vid, k, v) for k, v in tags.items()])
-    t["datasets"].extend([(vid, d["role"], d.get("name", ""), d.get("uri", ""),
-                           d.get("digest", "")) for d in record.get("datasets") or []])
-    t["parents"].extend([(vid, p["ref"], p.get("model", p["ref"]), _int64(p.get("version")),
-                          p.get("relation", "")) for p in record.get("parents") or []])
-    t["files"].extend([(vid, f["path"], f["size"], f["digest"], f.get("format", ""),
-                        int(bool(f.get("pickle")))) for f in files])
-    t["blob_refs"].extend([(d, vid, role) for d, role in blob_refs(record)])
+        metric_rows.append((vid, k, v if type(v) is _FLOAT and _isfinite(v) else _num(v),
+                            s.get("step"), s.get("min"), s.get("max"), s.get("points", 0)))
+    tags = get("tags") or {}
+    if tags:
+        t["tags"] += [(vid, k, v) for k, v in tags.items()]
+    datasets = get("datasets")
+    if datasets:
+        t["datasets"] += [(vid, d["role"], d.get("name", ""), d.get("uri", ""),
+                           d.get("digest", "")) for d in datasets]
+    parents = get("parents")
+    if parents:
+        t["parents"] += [(vid, p["ref"], p.get("model", p["ref"]), _int64(p.get("version")),
+                          p.get("relation", "")) for p in parents]
+    t["files"] += [(vid, f["path"], f["size"], f["digest"], f.get("format", ""),
+                    int(bool(f.get("pickle")))) for f in files]
+    t["blob_refs"] += [(d, vid, role) for d, role in blob_refs(record)]
     t["versions_fts"].append((
-        vid, record["model"], record.get("description") or "", tags_text(tags),
-        " ".join(f"{k} {text}" for k, text in texts), " ".join(f["path"] for f in files)))
+        vid, record["model"], description, tags_text(tags),
+        " ".join([f"{r[1]} {r[2]}" for r in param_rows]),
+        " ".join([f["path"] for f in files])))
     return out
 
 

@@ -13,7 +13,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .. import faults
 from ..errors import StoreCorrupt
@@ -22,9 +22,10 @@ from ..layout import Layout, numbered_files
 from ..names import model_from_dirname
 from . import bulk, schema
 from .policy_rows import apply_policy_check
-from .rows import insert_record, tags_text
+from .rows import Rows, insert_record, record_rows, tags_text
 
-BATCH = 2000
+BATCH = 2000  # records per catch-up transaction
+CATCH_UP_CACHE_MIB = 256  # page cache while a big catch-up inserts
 
 
 @dataclass
@@ -45,11 +46,10 @@ def catch_up(conn: sqlite3.Connection, layout: Layout, *, full_listing: bool = F
     if not known and names and _rebuild(conn, layout, names, report):
         return report
     models = os.fspath(layout.models)
-    for name, folder in folders:
-        mid, vseen, eseen = known.get(name, (None, 0, 0))
-        if not full_listing and not _has_news(f"{models}/{folder}", vseen, eseen):
-            continue
-        _sync_model(conn, layout, name, report, full_listing)
+    todo = [name for name, folder in folders
+            if full_listing or _has_news(f"{models}/{folder}", *known.get(name, (0, 0, 0))[1:])]
+    if todo:
+        _sync_models(conn, layout, todo, report, full_listing)
     return report
 
 
@@ -106,39 +106,108 @@ def _probe(folder_numbers: list[int] | None, exists, start: int) -> list[int]:
     return out
 
 
-def _sync_model(conn: sqlite3.Connection, layout: Layout, model: str, report: SyncReport,
-                full_listing: bool) -> None:
+@dataclass
+class _Pending:
+    """New records read but not yet inserted, and the models whose events and counters
+    follow them: a catch-up inserts them together, table by table (see `_flush`)."""
+
+    records: list[tuple[int, dict, str, str]] = field(default_factory=list)  # mid, record,
+    models: list[tuple[str, int, int, int, list[int]]] = field(default_factory=list)  # path
+
+
+def _sync_models(conn: sqlite3.Connection, layout: Layout, names: list[str],
+                 report: SyncReport, full_listing: bool) -> None:
+    """Catch up `names` in write transactions of up to BATCH records. Each model's row is
+    re-read inside the transaction, so a catch-up that another process finished first is
+    not done twice."""
+    pending = _Pending()
+    saved_cache = conn.execute("PRAGMA cache_size").fetchone()[0]
     conn.execute("BEGIN IMMEDIATE")
     try:
-        row = conn.execute("SELECT id, versions_seen, events_seen FROM models WHERE name = ?",
-                           (model,)).fetchone()
-        if row is None:
-            mid = conn.execute("INSERT INTO models(name) VALUES (?)", (model,)).lastrowid
-            vseen = eseen = 0
-        else:
-            mid, vseen, eseen = row
-        listing = numbered_files(layout.versions_dir(model)) if full_listing else None
-        for number in _probe(listing, lambda n: layout.record_path(model, n).exists(), vseen):
-            path = layout.record_path(model, number)
-            try:
-                record = bulk.read_record(path, model, number)
-                with _one_file(conn):
-                    insert_record(conn, mid, record, os.path.relpath(path, layout.root))
-                report.versions += 1
-            except (StoreCorrupt, *bulk.UNINDEXABLE) as exc:
-                _problem(conn, path, _why(path, exc))
-                report.problems += 1
-            vseen = max(vseen, number)
-        elisting = numbered_files(layout.events_dir(model)) if full_listing else None
-        seqs = _probe(elisting, lambda n: layout.event_path(model, n).exists(), eseen)
-        eseen = _apply_events(conn, layout, model, mid, seqs, eseen, report)
-        conn.execute("UPDATE models SET versions_seen = ?, events_seen = ? WHERE id = ?",
-                     (vseen, eseen, mid))
+        for name in names:
+            _read_model(conn, layout, name, pending, report, full_listing)
+            if len(pending.records) >= BATCH:
+                _flush(conn, layout, pending, report)
+                conn.execute("COMMIT")
+                faults.point("index.updated")
+                conn.execute("BEGIN IMMEDIATE")
+        _flush(conn, layout, pending, report)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    finally:
+        conn.execute(f"PRAGMA cache_size={saved_cache}")
     faults.point("index.updated")
+
+
+def _read_model(conn: sqlite3.Connection, layout: Layout, model: str, pending: _Pending,
+                report: SyncReport, full_listing: bool) -> None:
+    row = conn.execute("SELECT id, versions_seen, events_seen FROM models WHERE name = ?",
+                       (model,)).fetchone()
+    if row is None:
+        mid = conn.execute("INSERT INTO models(name) VALUES (?)", (model,)).lastrowid
+        vseen = eseen = 0
+    else:
+        mid, vseen, eseen = row
+    listing = numbered_files(layout.versions_dir(model)) if full_listing else None
+    for number in _probe(listing, lambda n: layout.record_path(model, n).exists(), vseen):
+        path = layout.record_path(model, number)
+        try:
+            record = bulk.read_record(path, model, number)
+            pending.records.append((mid, record, os.path.relpath(path, layout.root), str(path)))
+        except StoreCorrupt as exc:
+            _problem(conn, path, _why(path, exc))
+            report.problems += 1
+        vseen = max(vseen, number)
+    elisting = numbered_files(layout.events_dir(model)) if full_listing else None
+    seqs = _probe(elisting, lambda n: layout.event_path(model, n).exists(), eseen)
+    pending.models.append((model, mid, vseen, eseen, seqs))
+
+
+def _flush(conn: sqlite3.Connection, layout: Layout, pending: _Pending,
+           report: SyncReport) -> None:
+    """Insert the pending records, then fold their models' events and move the counters.
+
+    All records' rows go in together, each table's sorted by its index key, which touches
+    each index page once instead of once per record; when that fails (a value SQLite
+    refuses), the batch is redone record by record so that only the bad one is left out."""
+    if len(pending.records) > 200:  # room for the pages a big batch dirties
+        conn.execute(f"PRAGMA cache_size=-{CATCH_UP_CACHE_MIB * 1024}")
+    first = int(conn.execute("SELECT coalesce(max(id), 0) + 1 FROM versions").fetchone()[0])
+    batch, good = Rows(), []
+    for mid, record, relative, path in pending.records:
+        try:
+            batch.extend(record_rows(record, first + len(good), mid, relative))
+            good.append((mid, record, relative, path))
+        except bulk.UNINDEXABLE as exc:
+            _problem(conn, path, _why(path, exc))
+            report.problems += 1
+    for table in ("params", "metrics"):  # clustered by version: only their indexes care
+        batch.tables[table].sort(key=_by_key_value)
+    try:
+        with _one_file(conn):
+            batch.insert(conn)
+        report.versions += len(good)
+    except (sqlite3.Error, *bulk.UNINDEXABLE):
+        for mid, record, relative, path in good:
+            try:
+                with _one_file(conn):
+                    insert_record(conn, mid, record, relative)
+                report.versions += 1
+            except (sqlite3.Error, *bulk.UNINDEXABLE) as exc:
+                _problem(conn, path, _why(path, exc))
+                report.problems += 1
+    for model, mid, vseen, eseen, seqs in pending.models:
+        eseen = _apply_events(conn, layout, model, mid, seqs, eseen, report)
+        conn.execute("UPDATE models SET versions_seen = ?, events_seen = ? WHERE id = ?",
+                     (vseen, eseen, mid))
+    pending.records.clear()
+    pending.models.clear()
+
+
+def _by_key_value(row: tuple) -> tuple:
+    return row[1], row[2] if row[2] is not None else float("-inf")
 
 
 def _apply_events(conn: sqlite3.Connection, layout: Layout, model: str, mid: int,

@@ -1,0 +1,139 @@
+"""`reindex`: build a whole new index in a file beside the old one, then put it in place.
+
+The new file is written with no journal and no fsync until it is complete (a killed
+rebuild leaves a stray temp file, never a half-built index), then fsynced and swapped in:
+
+- when no other connection has the old index open, by a rename (and a directory fsync);
+- otherwise by SQLite's backup API, page by page into the live file in one transaction,
+  so other processes' connections, which would keep reading a renamed-away file and could
+  delete a new WAL by its name when they close, see the new index at their next read.
+
+Until the swap, the old index keeps answering queries.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from ..atomic import fsync_dir
+from ..layout import Layout, numbered_files
+from . import bulk, schema
+from .sync import SyncReport, _apply_events, _model_folders
+
+BUILD_CACHE_MIB = 512  # the builder's page cache; the index sorts happen in it
+
+
+def build(index: Path, layout: Layout, *, workers: int | None = None
+          ) -> tuple[Path, SyncReport]:
+    """A complete new index of the store's files, in a temp file beside `index`."""
+    temp = index.parent / f".{index.name}.rebuild-{os.getpid()}-{os.urandom(4).hex()}"
+    index.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(temp, isolation_level=None)
+    try:
+        report = _fill(conn, temp, layout, workers)
+        conn.execute("PRAGMA journal_mode=DELETE")  # an ordinary file, for `connect`
+        conn.close()
+        _fsync(temp)
+    except BaseException:
+        conn.close()
+        for suffix in ("", "-journal"):
+            Path(f"{temp}{suffix}").unlink(missing_ok=True)
+        raise
+    return temp, report
+
+
+def _fill(conn: sqlite3.Connection, path: Path, layout: Layout, workers: int | None
+          ) -> SyncReport:
+    for pragma in ("journal_mode=OFF", "synchronous=OFF", "locking_mode=EXCLUSIVE",
+                   "temp_store=MEMORY", f"cache_size=-{BUILD_CACHE_MIB * 1024}",
+                   f"threads={min(os.cpu_count() or 1, 4)}"):
+        conn.execute(f"PRAGMA {pragma}")
+    schema.migrate(conn)
+    saved = schema.secondary_indexes(conn)
+    bulk.drop_secondary_indexes(conn)
+    report = SyncReport()
+    names = [name for name, _ in _model_folders(layout)]
+    listing, report.versions, report.problems = bulk.load_versions(
+        conn, layout, names, scratch=path.parent, workers=workers)
+    conn.execute("BEGIN")
+    for name, (mid, numbers) in listing.items():
+        eseen = _apply_events(conn, layout, name, mid,
+                              numbered_files(layout.events_dir(name)), 0, report)
+        conn.execute("UPDATE models SET versions_seen = ?, events_seen = ? WHERE id = ?",
+                     (numbers[-1] if numbers else 0, eseen, mid))
+    bulk.create_secondary_indexes(conn, saved)
+    conn.execute("COMMIT")
+    return report
+
+
+def install(built: Path, index: Path) -> None:
+    """Put the index `build` made in place of `index`. Close this process's connections to
+    `index` first: an open one makes the swap take the slower backup path."""
+    if not _swap_if_alone(built, index):
+        try:
+            _copy_into(built, index)
+        finally:
+            built.unlink(missing_ok=True)
+
+
+def _swap_if_alone(built: Path, index: Path) -> bool:
+    """Rename `built` over `index` if no connection (in any process) has it open."""
+    if not index.exists():
+        _replace(built, index)
+        return True
+    probe = sqlite3.connect(index, timeout=0, isolation_level=None)
+    try:
+        # In WAL mode every connection holds a shared lock on the file while it is open:
+        # leaving WAL mode needs them all gone, and BEGIN EXCLUSIVE then keeps new ones out
+        # of the old file while it is renamed away. Leaving WAL mode also checkpoints and
+        # deletes the old -wal file, which must not be replayed into the new index.
+        probe.execute("PRAGMA locking_mode=EXCLUSIVE")
+        probe.execute("PRAGMA journal_mode=DELETE")
+        probe.execute("BEGIN EXCLUSIVE")
+    except sqlite3.OperationalError as exc:
+        probe.close()
+        if "locked" in str(exc) or "busy" in str(exc):
+            return False
+        _replace(built, index)  # not usable as a database: nobody can be reading it
+        return True
+    except sqlite3.DatabaseError:
+        probe.close()
+        _replace(built, index)
+        return True
+    try:
+        _replace(built, index)
+    finally:
+        probe.close()
+    return True
+
+
+def _replace(built: Path, index: Path) -> None:
+    for suffix in ("-wal", "-shm", "-journal"):
+        Path(f"{index}{suffix}").unlink(missing_ok=True)
+    os.replace(built, index)
+    fsync_dir(index.parent)
+
+
+def _copy_into(built: Path, index: Path) -> None:
+    """Copy the new index into the live file in one transaction (SQLite's backup API)."""
+    from .db import _pragmas
+
+    source = sqlite3.connect(built, isolation_level=None)
+    target = sqlite3.connect(index, timeout=60, isolation_level=None)
+    try:
+        _pragmas(target, index)
+        source.backup(target)
+        target.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        source.close()
+        target.close()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
