@@ -7,7 +7,9 @@ must stay inside the folder.
 
 from __future__ import annotations
 
+import io
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,28 +157,40 @@ def read_folder(folder: Path, *, model: str | None = None) -> FolderVersion:
     return FolderVersion(name, card, files, series, source)
 
 
+WHOLE_SERIES_BYTES = 64 << 20  # a Parquet metric file this small is read whole, once
+
+
 def _series_file(path: Path) -> Any:
     """Curves from a Parquet or CSV file (told apart by content) with columns key, step,
-    value[, timestamp], as one polars frame: never a Python object per point, and the row
-    count is checked before anything is loaded."""
+    value[, timestamp], as one polars frame: never a Python object per point, and never
+    more than MAX_POINTS + 1 rows loaded (the row count is checked before a big file is
+    loaded). A small Parquet file is read into memory once and kept with the frame, so a
+    file already in the stored shape (the SDK's) can become the blob as it is."""
     import polars as pl
 
     from .series import COLUMNS, MAX_POINTS, SeriesTable
 
     if not path.is_file():
         raise InvalidManifest(f"{path.name} is not a regular file; metric_series must name one")
+    raw = None
     with open(path, "rb") as f:
         parquet = f.read(4) == b"PAR1"
+        if parquet and os.fstat(f.fileno()).st_size <= WHOLE_SERIES_BYTES:
+            f.seek(0)
+            raw = f.read(WHOLE_SERIES_BYTES + 1)  # bounded even if it grows meanwhile
+            raw = raw if len(raw) <= WHOLE_SERIES_BYTES else None
     try:
+        if raw is not None:
+            names = list(pl.read_parquet_schema(io.BytesIO(raw)))
+            _check_columns(path, names)
+            wanted = [c for c in COLUMNS if c in names]
+            frame = pl.read_parquet(io.BytesIO(raw), columns=wanted, n_rows=MAX_POINTS + 1)
+            _check_rows(path, frame.height)
+            return SeriesTable(frame, raw if names == list(COLUMNS) else None)
         lazy = pl.scan_parquet(path) if parquet else pl.scan_csv(path, infer_schema_length=10_000)
         names = lazy.collect_schema().names()
-        missing = {"key", "step", "value"} - set(names)
-        if missing:
-            raise InvalidManifest(f"{path.name} lacks the columns {', '.join(sorted(missing))}")
-        rows = lazy.select(pl.len()).collect().item()
-        if rows > MAX_POINTS:
-            raise InvalidManifest(f"{path.name} holds {rows:,} points; the limit is "
-                                  f"{MAX_POINTS:,}; thin the curves before dropping them")
+        _check_columns(path, names)
+        _check_rows(path, lazy.select(pl.len()).collect().item())
         frame = lazy.select([c for c in COLUMNS if c in names]).collect()
     except InvalidManifest:
         raise
@@ -185,3 +199,17 @@ def _series_file(path: Path) -> Any:
         raise InvalidManifest(f"{path.name} could not be read as a metric table: "
                               f"{first[:300]}") from None
     return SeriesTable(frame)
+
+
+def _check_columns(path: Path, names: list[str]) -> None:
+    missing = {"key", "step", "value"} - set(names)
+    if missing:
+        raise InvalidManifest(f"{path.name} lacks the columns {', '.join(sorted(missing))}")
+
+
+def _check_rows(path: Path, rows: int) -> None:
+    from .series import MAX_POINTS
+
+    if rows > MAX_POINTS:
+        raise InvalidManifest(f"{path.name} holds {rows:,} points; the limit is "
+                              f"{MAX_POINTS:,}; thin the curves before dropping them")

@@ -21,34 +21,59 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from .series_check import SeriesTable, normalize_series
-from .series_columns import COLUMNS, MAX_KEYS, MAX_POINTS, check_frame, empty_frame
+from .series_columns import (
+    COLUMNS,
+    MAX_KEYS,
+    MAX_POINTS,
+    check_frame,
+    empty_frame,
+    sorted_summary,
+)
 
 if TYPE_CHECKING:
     import polars as pl
 
 __all__ = ["COLUMNS", "MAX_KEYS", "MAX_POINTS", "SeriesTable", "check_frame", "downsample",
-           "empty_frame", "normalize_series", "read_series", "summarize", "to_parquet"]
+           "empty_frame", "normalize_series", "passthrough", "read_series", "summarize",
+           "sorted_summary", "to_parquet"]
 
 
 def _as_frame(series: Any) -> pl.DataFrame:
-    """Normalized frames pass through; {key: (steps, values, stamps)} (the SDK's arrays)
-    becomes one frame without a per-point Python loop."""
+    """Normalized frames pass through; {key: (steps, values, stamps)} (the SDK's arrays or
+    lists) becomes one frame built from plain lists once, sorted by key then step (stably)
+    in Python: a polars frame per key costs more than the whole encoding."""
     import polars as pl
 
     if isinstance(series, pl.DataFrame):
         return series
-    frames = []
-    for key, (steps, values, stamps) in series.items():
-        n = len(steps)
-        frames.append(pl.DataFrame({
-            "key": pl.repeat(key, n, dtype=pl.String, eager=True),
-            "step": pl.Series(steps, dtype=pl.Int64),
-            "value": pl.Series(values, dtype=pl.Float64),
-            "timestamp": pl.Series(list(stamps) if stamps is not None else [None] * n,
-                                   dtype=pl.Int64)}))
-    if not frames:
+    if not series:
         return empty_frame()
-    return pl.concat(frames, how="vertical").sort(["key", "step"], maintain_order=True)
+    names: list[str] = []
+    steps: list[int] = []
+    values: list[float] = []
+    stamps: list[int | None] = []
+    for key in sorted(series):  # code point order, as polars sorts UTF-8 text
+        s, v, t = (_plain(c) for c in series[key])
+        n = len(s)
+        if t is None:
+            t = [None] * n
+        if any(a > b for a, b in zip(s, s[1:], strict=False)):  # logged out of order: sort, stably
+            order = sorted(range(n), key=s.__getitem__)
+            s, v, t = [s[i] for i in order], [v[i] for i in order], [t[i] for i in order]
+        names += [key] * n
+        steps += s
+        values += v
+        stamps += t
+    return pl.DataFrame({"key": pl.Series(names, dtype=pl.String),
+                         "step": pl.Series(steps, dtype=pl.Int64),
+                         "value": pl.Series(values, dtype=pl.Float64),
+                         "timestamp": pl.Series(stamps, dtype=pl.Int64)})
+
+
+def _plain(column: Any) -> list | None:
+    if column is None or isinstance(column, list):
+        return column
+    return column.tolist() if hasattr(column, "tolist") else list(column)
 
 
 def to_parquet(series: Any) -> bytes:
@@ -75,6 +100,16 @@ def summarize(series: Any) -> dict[str, dict]:
         finite.min().alias("min"), finite.max().alias("max"), pl.len().alias("points"))
     return {r["key"]: {"last": r["last"], "step": r["step"], "min": r["min"], "max": r["max"],
                        "points": r["points"]} for r in rows.iter_rows(named=True)}
+
+
+def passthrough(series: Any) -> tuple[bytes, dict[str, dict]] | None:
+    """(bytes, summary) of a drop's Parquet file that can be stored as it is: read whole,
+    in exactly the stored shape and order, and checked (`sorted_summary`). Its bytes are
+    the blob, so an SDK's file is neither normalized nor encoded again; None otherwise."""
+    if not isinstance(series, SeriesTable) or series.raw is None:
+        return None
+    summary = sorted_summary(series.frame)
+    return None if summary is None else (series.raw, summary)
 
 
 def read_series(data: bytes, key: str | None = None):

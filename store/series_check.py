@@ -20,11 +20,20 @@ if TYPE_CHECKING:
 class SeriesTable(Mapping):
     """Curves read from a drop's metric file, kept as one frame. To code that wants lists it
     looks like {key: {"steps": [...], "values": [...], "timestamps": [...]}}, building a
-    key's lists only when that key is asked for; the writer uses the frame as it is."""
+    key's lists only when that key is asked for; the writer uses the frame as it is, or
+    `raw`, the file's own bytes, when the frame is already in the stored shape."""
 
-    def __init__(self, frame: pl.DataFrame) -> None:
+    def __init__(self, frame: pl.DataFrame, raw: bytes | None = None) -> None:
         self.frame = frame
-        self._keys = [str(k) for k in frame["key"].unique(maintain_order=True).to_list()]
+        self.raw = raw  # the Parquet file the frame was read from whole, if it was
+        self._names: list[str] | None = None
+
+    @property
+    def _keys(self) -> list[str]:
+        if self._names is None:
+            self._names = [str(k) for k in
+                           self.frame["key"].unique(maintain_order=True).to_list()]
+        return self._names
 
     def __getitem__(self, key: str) -> dict[str, list | None]:
         import polars as pl

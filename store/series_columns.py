@@ -136,3 +136,35 @@ def sort_points(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort(["key", "step"], maintain_order=True) if disorder else frame
 
 
+
+
+def sorted_summary(frame: pl.DataFrame) -> dict[str, dict] | None:
+    """The per-key summary of a frame already in the stored shape (exact column types, no
+    missing steps or values, keys contiguous and ascending, steps non-decreasing per key),
+    checked and computed in one polars query. None when the frame is not in that shape:
+    the caller then takes the general path (check_frame, sort_points), whose errors name
+    the bad row. Accepting only, never refusing, keeps one source of error messages."""
+    import polars as pl
+
+    if dict(frame.schema) != _schema() or list(frame.columns) != list(COLUMNS):
+        return None
+    if not 0 < frame.height <= MAX_POINTS:
+        return None
+    if sum(frame.null_count().row(0)[:3]):  # key, step, value
+        return None
+    step, value = pl.col("step"), pl.col("value")
+    finite = value.filter(value.is_finite())
+    rows = frame.group_by("key", maintain_order=True).agg(
+        value.last().alias("last"), step.last().alias("step"), finite.min().alias("min"),
+        finite.max().alias("max"), pl.len().alias("points"),
+        (step.diff() < 0).any().alias("_disorder"))
+    runs = int(frame["key"].rle_id()[-1]) + 1  # as many runs of one key as keys: contiguous
+    if rows.height > MAX_KEYS or runs != rows.height or rows["_disorder"].any():
+        return None
+    keys = rows["key"].to_list()
+    if any(a >= b for a, b in zip(keys, keys[1:], strict=False)):  # code point order
+        return None
+    for name in keys:
+        check_key(name)
+    return {r[0]: {"last": r[1], "step": r[2], "min": r[3], "max": r[4], "points": r[5]}
+            for r in rows.select("key", "last", "step", "min", "max", "points").iter_rows()}

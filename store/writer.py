@@ -193,6 +193,25 @@ def content_digest(model: str, card: dict, files: list, source: Any, series_dige
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _series_blob(metric_series: Any) -> tuple[bytes, dict[str, dict]] | None:
+    """The Parquet bytes to store and the per-key summary, or None for no curves. A drop's
+    file already in the stored shape is kept as it is; anything else is checked, sorted and
+    encoded (series_check.py)."""
+    if metric_series is None:
+        return None
+    same = series.passthrough(metric_series)
+    if same is not None:
+        return same
+    if isinstance(metric_series, Mapping) and not isinstance(
+            metric_series, series.SeriesTable) and not metric_series:
+        return None
+    normalized = series.normalize_series(metric_series)
+    if not normalized.height:
+        return None
+    summary = series.sorted_summary(normalized) or series.summarize(normalized)
+    return series.to_parquet(normalized), summary
+
+
 def prepare_record(layout: Layout, blobs: BlobStore, model: str, card: Mapping[str, Any], *,
                    files: Mapping[str, FileSource] | None = None,
                    metric_series: Mapping[str, Any] | None = None,
@@ -203,16 +222,13 @@ def prepare_record(layout: Layout, blobs: BlobStore, model: str, card: Mapping[s
     _check_text(model, "the model name")
     checked = _checked_card(card)
     series_info = None
-    if metric_series is not None and not (isinstance(metric_series, Mapping)
-                                          and not metric_series):  # a mapping, or a frame
-        normalized = series.normalize_series(metric_series)
-        if normalized.height:
-            data = series.to_parquet(normalized)
-            summary = series.summarize(normalized)
-            series_info = {"digest": blobs.put_bytes(data), "size": len(data),
-                           "keys": json_safe(summary)}
-            for key, s in summary.items():
-                checked["metrics"].setdefault(key, s["last"])
+    stored = _series_blob(metric_series)
+    if stored is not None:
+        data, summary = stored
+        series_info = {"digest": blobs.put_bytes(data), "size": len(data),
+                       "keys": json_safe(summary)}
+        for key, s in summary.items():
+            checked["metrics"].setdefault(key, s["last"])
     charts = checked.pop("charts")
     charts_info = None
     if charts:
