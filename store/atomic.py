@@ -14,6 +14,9 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import faults
@@ -89,8 +92,62 @@ def _read_only(path: Path, exc: OSError) -> ModelyardError:
 
 # directories ---------------------------------------------------------------------------------
 
+_deferred = threading.local()
+
+
+@contextmanager
+def deferred_dir_syncs() -> Iterator[None]:
+    """Within the block, this thread's folder fsyncs wait for the next `sync_deferred()`
+    (and the end of the block), so one journal commit makes many renames and links durable.
+
+    Callers keep the order that matters for a crash: `link_exclusive` (a record or event
+    taking its number) first syncs what is pending, so the blobs a record names are durable
+    before it is; a drop is moved out of its claim only after a `sync_deferred()`.
+    Until then a crash may forget a rename or link, never leave a partial file under a
+    final name (every file is still fsynced before its rename or link).
+    """
+    if getattr(_deferred, "pending", None) is not None:
+        yield  # nested: the outer block syncs
+        return
+    _deferred.pending = {}
+    try:
+        yield
+    except BaseException:
+        try:
+            sync_deferred()  # best effort: the block's error is the one to report
+        except Exception:  # noqa: BLE001
+            pass
+        raise
+    else:
+        sync_deferred()
+    finally:
+        _deferred.pending = None
+
+
+def deferring() -> bool:
+    """Whether this thread is inside `deferred_dir_syncs`."""
+    return getattr(_deferred, "pending", None) is not None
+
+
+def sync_deferred() -> None:
+    """fsync every folder whose fsync this thread deferred (each once)."""
+    pending = getattr(_deferred, "pending", None)
+    while pending:
+        path = pending.pop(next(iter(pending)))
+        if os.path.isdir(path):  # a claim folder may be gone: moved or removed since
+            _fsync_dir_now(path)
+
+
 def fsync_dir(path: Path) -> None:
-    """Make a rename or link in `path` durable."""
+    """Make a rename or link in `path` durable (deferred inside `deferred_dir_syncs`)."""
+    pending = getattr(_deferred, "pending", None)
+    if pending is not None:
+        pending.setdefault(os.fspath(path), Path(path))
+        return
+    _fsync_dir_now(path)
+
+
+def _fsync_dir_now(path: Path) -> None:
     try:
         faults.io("fsync", path)
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
@@ -239,8 +296,10 @@ def link_exclusive(tmp: Path, target: Path) -> bool:
     """Give the finished temp file `tmp` the name `target` unless that name exists.
 
     Returns False when another writer already holds `target`. The temp file is removed
-    either way, so only complete files ever carry a final name.
+    either way, so only complete files ever carry a final name. What was written before
+    (the blobs a record names) is made durable first, even when folder syncs are deferred.
     """
+    sync_deferred()
     try:
         faults.io("link", target)
         os.link(tmp, target)

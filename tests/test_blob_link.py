@@ -132,3 +132,26 @@ def test_a_failed_sync_of_the_drop_file_is_a_named_error(blobs: BlobStore, tmp_p
     with pytest.raises(StorageError, match="cannot sync"):
         blobs.put_file(src, consume=True)
     assert not blobs.has(_digest(b"weights"))
+
+
+def test_deferred_folder_syncs_come_before_a_record_takes_its_name(
+        blobs: BlobStore, tmp_path: Path, monkeypatch) -> None:
+    """In a batch, folder fsyncs wait, but never past the link that makes a record (which
+    names the blobs) exist: a power cut cannot leave a record whose blob name was lost."""
+    from modelyard.store import atomic
+
+    log: list[str] = []
+    real_sync, real_link = atomic._fsync_dir_now, os.link
+    monkeypatch.setattr(atomic, "_fsync_dir_now",
+                        lambda p: log.append(f"sync {p}") or real_sync(p))
+    monkeypatch.setattr(atomic.os, "link",
+                        lambda a, b, **kw: log.append(f"link {b}") or real_link(a, b, **kw))
+    record = tmp_path / "versions" / "1.json"
+    record.parent.mkdir()
+    with atomic.deferred_dir_syncs():
+        digest = blobs.put_bytes(b"curve bytes")
+        assert not any(str(blobs.path(digest).parent) in line for line in log)  # deferred
+        assert atomic.write_exclusive(record, b"{}\n")
+        assert log[-1] == f"link {record}"
+        assert f"sync {blobs.path(digest).parent}" in log
+    assert log[-1] == f"sync {record.parent}"  # the block's end syncs what is left

@@ -126,23 +126,45 @@ def release_dir(cdir: Path) -> None:
 
 @contextmanager
 def heartbeat(cdir: Path) -> Iterator[None]:
-    """Touch the claim while a long ingest runs, so other hosts do not think it crashed."""
-    done = threading.Event()
+    """Touch the claim while a long ingest runs, so other hosts do not think it crashed.
 
-    def beat() -> None:
-        while not done.wait(HEARTBEAT_SECONDS):
-            try:
-                os.utime(cdir)
-            except OSError:
-                return
-
-    thread = threading.Thread(target=beat, name="modelyard-claim-heartbeat", daemon=True)
-    thread.start()
+    One thread per process touches every claim being worked on, every HEARTBEAT_SECONDS
+    (a thread per drop cost more than ingesting a small drop)."""
+    with _beating_lock:
+        _beating.add(str(cdir))
+        _start_beating()
     try:
         yield
     finally:
-        done.set()
-        thread.join()
+        with _beating_lock:
+            _beating.discard(str(cdir))
+
+
+_beating: set[str] = set()  # claim folders the heartbeat thread touches
+_beating_lock = threading.Lock()
+_beater: threading.Thread | None = None
+
+
+def _start_beating() -> None:
+    """Start the heartbeat thread unless it runs (called with _beating_lock held)."""
+    global _beater
+    if _beater is not None and _beater.is_alive():
+        return
+    _beater = threading.Thread(target=_beat, name="modelyard-claim-heartbeat", daemon=True)
+    _beater.start()
+
+
+def _beat() -> None:
+    while True:
+        time.sleep(HEARTBEAT_SECONDS)
+        with _beating_lock:
+            folders = sorted(_beating)
+        for folder in folders:
+            try:
+                os.utime(folder)
+            except OSError:
+                with _beating_lock:
+                    _beating.discard(folder)
 
 
 def _alive(pid: int) -> bool:

@@ -150,7 +150,29 @@ def ingest_drop(store: Store, path: Path, *, log: Log | None = None,
     drop folder for a retry, or quarantined with the reason when `on_error="quarantine"`.
     A failing store (StorageError, ReadOnlyStore) always gives it back: the drop is fine.
     """
-    path = Path(path)
+    owner = not atomic.deferring()
+    with atomic.deferred_dir_syncs():
+        result = _claim_and_ingest(store, Path(path), on_error)
+        if owner:
+            _sync_moves()
+    if result.error or result.status != "skipped":
+        _log.info(result.line())
+        if log is not None:
+            log(result.line())
+    return result
+
+
+def _sync_moves() -> None:
+    """Make the last moves of drops durable. Their versions already are (a drop leaves its
+    claim only after they are synced), so a failure here only means a power cut could put
+    a drop back in its claim, to be ingested again as the same versions (deduplicated)."""
+    try:
+        atomic.sync_deferred()
+    except STORAGE_TROUBLE as exc:
+        _log.warning("could not sync the drop folders: %s", exc)
+
+
+def _claim_and_ingest(store: Store, path: Path, on_error: str) -> Result:
     try:
         held = claim(path)
     except STORAGE_TROUBLE as exc:
@@ -176,10 +198,6 @@ def ingest_drop(store: Store, path: Path, *, log: Log | None = None,
             result = _unexpected(store, held, exc, on_error)
         finally:
             deactivate(held.dir)
-    if result.error or result.status != "skipped":
-        _log.info(result.line())
-        if log is not None:
-            log(result.line())
     return result
 
 
@@ -219,6 +237,7 @@ def _finish(store: Store, held: Claim) -> Path | None:
     keep = bool(store.config["settings"].get("keep_ingested_drops", True))
     base = f"{plain(held.name)}-{stamp()}"
     target = free_path(done, base if keep else f".trash-{base}")
+    atomic.sync_deferred()  # the versions first: a drop leaves its claim once they last
     try:
         faults.io("rename", target)
         os.rename(held.folder, target)
@@ -230,6 +249,7 @@ def _finish(store: Store, held: Claim) -> Path | None:
     release_dir(held.dir)
     if keep:
         return target
+    atomic.sync_deferred()
     shutil.rmtree(target, ignore_errors=True)  # a crash here is finished by recover_claims
     return None
 
@@ -267,7 +287,19 @@ def ingest_ready(store: Store, *, quiet_seconds: float | None = None,
     storage fails, the pass stops (the next drop would meet the same disk) and that drop
     waits BACKOFF_SECONDS, doubling each time up to MAX_BACKOFF: no retry loop."""
     state = ScanState() if state is None else state
-    results = []
+    results: list[Result] = []
+    with atomic.deferred_dir_syncs():  # one folder sync serves a drop's move and the next
+        try:
+            _ingest_each(store, quiet_seconds, moved_in, state, log, should_stop, on_result,
+                         results)
+        finally:
+            _sync_moves()
+    return results
+
+
+def _ingest_each(store: Store, quiet_seconds: float | None, moved_in: Iterable[str],
+                 state: ScanState, log: Log | None, should_stop: Callable[[], bool] | None,
+                 on_result: Callable[[Result], None] | None, results: list[Result]) -> None:
     for path in scan_ready(store, quiet_seconds=quiet_seconds, moved_in=moved_in, state=state):
         if should_stop is not None and should_stop():
             break
@@ -291,4 +323,3 @@ def ingest_ready(store: Store, *, quiet_seconds: float | None = None,
             on_result(result)
         if result.transient:
             break
-    return results
