@@ -16,8 +16,8 @@ import multiprocessing
 import os
 import shutil
 import sqlite3
-import tempfile
 import threading
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from ..errors import StoreCorrupt
 from ..layout import Layout, numbered_files
 from ..records import read_record
 from . import schema
-from .rows import COLUMNS, Rows, record_rows
+from .rows import COLUMNS, INSERTS, Rows, record_rows
 
 CHUNK = 2000  # records per executemany batch, and per shard file
 PARALLEL_MIN = 20_000  # fewer records than this: starting workers costs more than it saves
@@ -54,10 +54,48 @@ def rows_of_chunk(job: Job) -> tuple[Rows, list[tuple[str, str]]]:
             record = read_record(path, model, number)
             rows.extend(record_rows(record, vid, model_id, relative))  # all or nothing
         except (StoreCorrupt, *UNINDEXABLE) as exc:
-            message = str(exc) if isinstance(exc, StoreCorrupt) else \
-                f"{path} is not a valid version record ({type(exc).__name__}: {exc})"
-            problems.append((str(path), message))
+            problems.append((str(path), _message(path, exc)))
     return rows, problems
+
+
+def _message(path: Path | str, exc: Exception) -> str:
+    if isinstance(exc, StoreCorrupt):
+        return str(exc)
+    return f"{path} is not a valid version record ({type(exc).__name__}: {exc})"
+
+
+def insert_chunk(conn: sqlite3.Connection, job: Job, statements: dict[str, str] = INSERTS
+                 ) -> tuple[int, list[tuple[str, str]]]:
+    """Parse and insert one chunk: (versions inserted, problems). When SQLite refuses a
+    value (a string that is not Unicode, an integer over 64 bits), the chunk is redone
+    record by record, so that only the bad record is left out: one file that the index
+    cannot take never stops a rebuild. Needs a journal that can roll back."""
+    rows, bad = rows_of_chunk(job)
+    conn.execute("SAVEPOINT chunk")
+    try:
+        rows.insert(conn, statements)
+        return len(rows.tables["versions"]), bad
+    except (sqlite3.Error, *UNINDEXABLE):
+        conn.execute("ROLLBACK TO chunk")
+    finally:
+        conn.execute("RELEASE chunk")
+    root, items = job
+    done = 0
+    for item in items:
+        one, _ = rows_of_chunk((root, [item]))
+        if not one.tables["versions"]:
+            continue  # unreadable: already among `bad`
+        conn.execute("SAVEPOINT one")
+        try:
+            one.insert(conn, statements)
+            done += 1
+        except (sqlite3.Error, *UNINDEXABLE) as exc:
+            conn.execute("ROLLBACK TO one")
+            path = Path(root, one.tables["versions"][0][-1])  # its record_path
+            bad.append((str(path), _message(path, exc)))
+        finally:
+            conn.execute("RELEASE one")
+    return done, bad
 
 
 def plan(layout: Layout, models: list[str], first_id: int) -> tuple[list[Job], dict, int]:
@@ -86,10 +124,10 @@ def load_versions(conn: sqlite3.Connection, layout: Layout, models: list[str], *
     """Insert every version of `models` into an empty index (secondary indexes dropped).
     Returns ({model: (model_id, numbers)}, versions, problems).
 
-    With `scratch` (a folder for shard files) the work goes to `workers` processes (by
-    default one per core, when the store is big enough to pay for them). The shards are
-    copied in with ATTACH, which SQLite refuses inside a transaction: the parallel path is
-    for a new index file that nobody else reads yet (see rebuild.py)."""
+    With `scratch` (a folder to create for shard files, and remove) the work goes to
+    `workers` processes (by default one per core, when the store is big enough to pay).
+    The shards are copied in with ATTACH, which SQLite refuses inside a transaction: the
+    parallel path is for a new index file that nobody else reads yet (see rebuild.py)."""
     conn.executemany("INSERT INTO models (id, name) VALUES (?, ?)",
                      [(i, m) for i, m in enumerate(models, start=1)])
     jobs, listing, total = plan(layout, models, 1)
@@ -107,24 +145,35 @@ def load_versions(conn: sqlite3.Connection, layout: Layout, models: list[str], *
 
 def _in_process(conn: sqlite3.Connection, jobs: list[Job]
                 ) -> Iterator[tuple[int, list[tuple[str, str]]]]:
-    for rows, bad in map(rows_of_chunk, jobs):
-        rows.insert(conn)
-        yield len(rows.tables["versions"]), bad
+    for job in jobs:
+        yield insert_chunk(conn, job)
 
 
 def _in_workers(conn: sqlite3.Connection, jobs: list[Job], scratch: Path, workers: int
                 ) -> Iterator[tuple[int, list[tuple[str, str]]]]:
-    folder = Path(tempfile.mkdtemp(prefix=".modelyard-shards-", dir=scratch))
+    """Workers write shards while the parent copies finished ones in, in order; at most
+    a few shards wait on disk at a time."""
+    scratch.mkdir()
     try:
-        shard_jobs = [(root, items, str(folder / f"{i}.sqlite"))
-                      for i, (root, items) in enumerate(jobs)]
         with _pool(workers) as pool:
-            for path, count, bad in pool.imap(write_shard, shard_jobs):
-                copy_shard(conn, path)
-                os.unlink(path)
-                yield count, bad
+            waiting: deque = deque()
+            for i, (root, items) in enumerate(jobs):
+                shard = (root, items, str(scratch / f"{i}.sqlite"))
+                waiting.append(pool.apply_async(write_shard, (shard,)))
+                if len(waiting) > 2 * workers:
+                    yield _copied(conn, waiting.popleft().get())
+            while waiting:
+                yield _copied(conn, waiting.popleft().get())
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _copied(conn: sqlite3.Connection, result: tuple[str, int, list[tuple[str, str]]]
+            ) -> tuple[int, list[tuple[str, str]]]:
+    path, count, bad = result
+    copy_shard(conn, path)
+    os.unlink(path)
+    return count, bad
 
 
 def _pool(workers: int):
@@ -143,26 +192,28 @@ def _shard_columns(table: str) -> list[str]:
     return ["id" if c == "rowid" else c for c in COLUMNS[table]]
 
 
+SHARD_INSERTS = {table: f"INSERT INTO {_shard_table(table)} VALUES "
+                        f"({', '.join('?' * len(columns))})" for table, columns in COLUMNS.items()}
+
+
 def write_shard(job: tuple[str, list[tuple[str, int, int, int]], str]
                 ) -> tuple[str, int, list[tuple[str, str]]]:
-    """Worker: parse one chunk of records and write their rows into a new SQLite file (plain
-    tables, no index, no journal: a failed rebuild throws the file away)."""
+    """Worker: parse one chunk of records and write their rows into a new SQLite file
+    (plain tables, no index, a journal in memory: a failed rebuild throws it away)."""
     root, items, path = job
-    rows, bad = rows_of_chunk((root, items))
     conn = sqlite3.connect(path, isolation_level=None)
     try:
-        conn.execute("PRAGMA journal_mode=OFF")
+        conn.execute("PRAGMA journal_mode=MEMORY")
         conn.execute("PRAGMA synchronous=OFF")
         conn.execute("BEGIN")
-        for table, data in rows.tables.items():
-            columns = _shard_columns(table)
-            conn.execute(f"CREATE TABLE {_shard_table(table)} ({', '.join(columns)})")
-            conn.executemany(f"INSERT INTO {_shard_table(table)} VALUES "
-                             f"({', '.join('?' * len(columns))})", data)
+        for table in COLUMNS:
+            conn.execute(f"CREATE TABLE {_shard_table(table)} "
+                         f"({', '.join(_shard_columns(table))})")
+        count, bad = insert_chunk(conn, (root, items), SHARD_INSERTS)
         conn.execute("COMMIT")
     finally:
         conn.close()
-    return path, len(rows.tables["versions"]), bad
+    return path, count, bad
 
 
 def copy_shard(conn: sqlite3.Connection, path: str) -> None:

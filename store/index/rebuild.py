@@ -1,7 +1,8 @@
 """`reindex`: build a whole new index in a file beside the old one, then put it in place.
 
-The new file is written with no journal and no fsync until it is complete (a killed
-rebuild leaves a stray temp file, never a half-built index), then fsynced and swapped in:
+The new file is written without fsync until it is complete (a killed rebuild leaves a
+temp file, which the next one removes, never a half-built index), then fsynced and swapped
+in:
 
 - when no other connection has the old index open, by a rename (and a directory fsync);
 - otherwise by SQLite's backup API, page by page into the live file in one transaction,
@@ -14,10 +15,11 @@ Until the swap, the old index keeps answering queries.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 
-from ..atomic import fsync_dir
+from ..atomic import HOST, TEMP_PREFIX, fsync_dir, temp_name, temp_writer
 from ..layout import Layout, numbered_files
 from . import bulk, schema
 from .sync import SyncReport, _apply_events, _model_folders
@@ -28,11 +30,12 @@ BUILD_CACHE_MIB = 512  # the builder's page cache; the index sorts happen in it
 def build(index: Path, layout: Layout, *, workers: int | None = None
           ) -> tuple[Path, SyncReport]:
     """A complete new index of the store's files, in a temp file beside `index`."""
-    temp = index.parent / f".{index.name}.rebuild-{os.getpid()}-{os.urandom(4).hex()}"
     index.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(index)
+    temp = temp_name(index)
     conn = sqlite3.connect(temp, isolation_level=None)
     try:
-        report = _fill(conn, temp, layout, workers)
+        report = _fill(conn, layout, temp_name(index), workers)
         conn.execute("PRAGMA journal_mode=DELETE")  # an ordinary file, for `connect`
         conn.close()
         _fsync(temp)
@@ -44,9 +47,11 @@ def build(index: Path, layout: Layout, *, workers: int | None = None
     return temp, report
 
 
-def _fill(conn: sqlite3.Connection, path: Path, layout: Layout, workers: int | None
+def _fill(conn: sqlite3.Connection, layout: Layout, scratch: Path, workers: int | None
           ) -> SyncReport:
-    for pragma in ("journal_mode=OFF", "synchronous=OFF", "locking_mode=EXCLUSIVE",
+    # No fsync until the end, and a journal in memory: new pages are not journaled, and
+    # savepoints still roll back (a record SQLite refuses is taken out that way).
+    for pragma in ("journal_mode=MEMORY", "synchronous=OFF", "locking_mode=EXCLUSIVE",
                    "temp_store=MEMORY", f"cache_size=-{BUILD_CACHE_MIB * 1024}",
                    f"threads={min(os.cpu_count() or 1, 4)}"):
         conn.execute(f"PRAGMA {pragma}")
@@ -56,7 +61,7 @@ def _fill(conn: sqlite3.Connection, path: Path, layout: Layout, workers: int | N
     report = SyncReport()
     names = [name for name, _ in _model_folders(layout)]
     listing, report.versions, report.problems = bulk.load_versions(
-        conn, layout, names, scratch=path.parent, workers=workers)
+        conn, layout, names, scratch=scratch, workers=workers)
     conn.execute("BEGIN")
     for name, (mid, numbers) in listing.items():
         eseen = _apply_events(conn, layout, name, mid,
@@ -66,6 +71,35 @@ def _fill(conn: sqlite3.Connection, path: Path, layout: Layout, workers: int | N
     bulk.create_secondary_indexes(conn, saved)
     conn.execute("COMMIT")
     return report
+
+
+def remove_stale(index: Path) -> None:
+    """Remove what killed rebuilds on this host left beside `index` (a new index file can
+    be gigabytes): temp files and shard folders whose process is gone."""
+    prefix = f"{TEMP_PREFIX}{index.name}."
+    try:
+        names = [n for n in os.listdir(index.parent) if n.startswith(prefix)]
+    except FileNotFoundError:
+        return
+    for name in names:
+        writer = temp_writer(name)
+        if writer is None or writer[0] != HOST or _alive(writer[1]):
+            continue
+        path = index.parent / name
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def install(built: Path, index: Path) -> None:

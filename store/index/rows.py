@@ -43,10 +43,10 @@ class Rows:
         for table, rows in other.tables.items():
             self.tables[table].extend(rows)
 
-    def insert(self, conn: sqlite3.Connection) -> None:
+    def insert(self, conn: sqlite3.Connection, statements: dict[str, str] = INSERTS) -> None:
         for table, rows in self.tables.items():
             if rows:
-                conn.executemany(INSERTS[table], rows)
+                conn.executemany(statements[table], rows)
 
 
 def iso_to_ms(value: str | None) -> int | None:
