@@ -34,7 +34,6 @@ async def _until(pilot, ready, timeout: float = 60.0) -> None:
 async def main(root: str, index: str, query: str, curve_ref: str) -> dict:
     out: dict = {"python_ms": since(T0)}
     from modelyard.app.explorer import make_app
-    from modelyard.app.widgets.card.metrics import MetricsPane
     from modelyard.app.widgets.search_bar import SearchBar
     from modelyard.app.widgets.versions_table import VersionsTable
     from modelyard.store import Store
@@ -60,7 +59,7 @@ async def main(root: str, index: str, query: str, curve_ref: str) -> dict:
         shown: list[float] = []
         load, arrived = VersionsTable.load, VersionsTable._arrived
 
-        def record_load(self, text, total, **kw):
+        def record_load(self, text, total=None, **kw):
             load(self, text, total, **kw)
             loads[self._generation] = text
 
@@ -96,6 +95,8 @@ async def main(root: str, index: str, query: str, curve_ref: str) -> dict:
             await pilot.pause(0)
             scrolls.append(since(start))
         out["scroll_ms"] = scrolls
+        from modelyard.app.widgets.card.metrics import MetricsPane  # as the app does: late
+
         drawn: list[float] = []
         original = MetricsPane._draw
 

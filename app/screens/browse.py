@@ -78,6 +78,10 @@ class BrowseScreen(VersionActions):
                  "tags": store.keys("tags"), "aliases": store.keys("aliases"),
                  "models": [m.name for m in models]}
         self.app.call_from_thread(self.query_one(SearchBar).suggester.set_vocabulary, **vocab)
+        if first:
+            from ..warmup import warm_up
+
+            warm_up()
 
     def _show_first(self, metric_columns: list[str]) -> None:
         self.table.metric_columns = metric_columns

@@ -19,7 +19,7 @@ from ..widgets.card.charts import ChartsPane
 from ..widgets.card.files import FilesPane
 from ..widgets.card.history import HistoryPane
 from ..widgets.card.lineage import LineagePane
-from ..widgets.card.metrics import MetricsPane
+from ..widgets.card.metrics import MetricsPane, SeriesCache, first_curve
 from ..widgets.card.overview import OverviewPane
 from ..widgets.card.params import ParamsPane
 from ..widgets.card.serving import ServingPane
@@ -90,6 +90,12 @@ class VersionScreen(VersionActions):
                                       markup=False)
             return
         self.app.call_from_thread(self._show, version)
+        curve = first_curve(version)
+        if curve is not None:  # read it now: the Metrics tab plots it without waiting
+            try:
+                SeriesCache.of(version).get(curve)
+            except Exception:  # noqa: S110  (the Metrics tab reports it when opened)
+                pass
 
     def _show(self, version: Version) -> None:
         self.version = version
