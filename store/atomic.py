@@ -16,6 +16,7 @@ import os
 import stat
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -93,6 +94,37 @@ def _read_only(path: Path, exc: OSError) -> ModelyardError:
 # directories ---------------------------------------------------------------------------------
 
 _deferred = threading.local()
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def fsync_all(fds: list[int], dirs: list[int] = ()) -> None:
+    """fsync several open files and folders at once, in threads: the filesystem then makes
+    them durable in one journal commit instead of one commit each. Returns when all are
+    done, then raises the first failure (an OSError); a folder's EINVAL or ENOTSUP is
+    ignored, as some network filesystems refuse fsync on folders."""
+    global _pool
+    every = [*fds, *dirs]
+    if len(every) < 2:
+        outcomes = [_fsync(fd) for fd in every]
+    else:
+        if _pool is None or _pool[0] != os.getpid():  # a forked child needs its own threads
+            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=8,
+                                                     thread_name_prefix="modelyard-fsync"))
+        outcomes = list(_pool[1].map(_fsync, every))
+    for fd, failure in zip(every, outcomes, strict=True):
+        if failure is not None and not (fd in dirs and failure.errno in _DIR_REFUSALS):
+            raise failure
+
+
+_DIR_REFUSALS = {errno.EINVAL, errno.ENOTSUP, errno.EBADF}
+
+
+def _fsync(fd: int) -> OSError | None:
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        return exc
+    return None
 
 
 @contextmanager
@@ -132,10 +164,35 @@ def deferring() -> bool:
 def sync_deferred() -> None:
     """fsync every folder whose fsync this thread deferred (each once)."""
     pending = getattr(_deferred, "pending", None)
-    while pending:
-        path = pending.pop(next(iter(pending)))
-        if os.path.isdir(path):  # a claim folder may be gone: moved or removed since
-            _fsync_dir_now(path)
+    if pending:
+        folders = [p for p in pending.values() if os.path.isdir(p)]  # claims move away
+        pending.clear()
+        sync_dirs(folders)
+
+
+def sync_dirs(folders: list[Path]) -> None:
+    """fsync `folders` together (see `fsync_all`), each as `fsync_dir` would."""
+    if len(folders) < 2:
+        for folder in folders:
+            _fsync_dir_now(folder)
+        return
+    opened: list[int] = []
+    try:
+        for folder in folders:
+            try:
+                faults.io("fsync", folder)
+                opened.append(os.open(folder, os.O_RDONLY | os.O_DIRECTORY))
+            except OSError as exc:
+                raise storage_error(exc, folder, "sync the folder",
+                                    "the change may not be durable") from exc
+        try:
+            fsync_all([], opened)
+        except OSError as exc:
+            raise storage_error(exc, folders[0], "sync the folder",
+                                "the change may not be durable") from exc
+    finally:
+        for fd in opened:
+            os.close(fd)
 
 
 def fsync_dir(path: Path) -> None:

@@ -106,43 +106,68 @@ def write_drop(drops: Path, model: str, manifest_for: Callable[[str], dict[str, 
 def _fill(tmp: Path, manifest: dict[str, Any], files: Mapping[str, Path],
           source_files: Mapping[str, bytes], points: dict[str, tuple[array, array, array]],
           diff: bytes) -> None:
-    """Files, curves, source and manifest, each fsynced; COMPLETE last."""
-    for rel, src in sorted(files.items()):
-        _copy_into(tmp / rel, src)
-    for rel, data in sorted(source_files.items()):
-        if rel not in files:  # the same file added both ways is written once
-            _write_into(tmp / rel, data)
-    if points:
-        _write_into(tmp / SERIES_FILE, series.to_parquet(points))
-    if diff:
-        _write_into(tmp / DIFF_FILE, diff)
-    body = json.dumps(manifest, indent=1, ensure_ascii=False).encode() + b"\n"
-    _write_into(tmp / MANIFEST, body)
-    for dirpath, _, _ in os.walk(tmp, topdown=False):
-        atomic.fsync_dir(Path(dirpath))
-    digest = hashlib.sha256(body).hexdigest()
-    marker = {"format": "modelyard-drop/1", "manifest_sha256": digest}
-    _write_into(tmp / COMPLETE, json.dumps(marker).encode() + b"\n")
-    atomic.fsync_dir(tmp)
+    """Files, curves, source, manifest and the COMPLETE marker, then every one and every
+    folder fsynced at once (in threads, so the filesystem commits them together instead of
+    one journal commit each). Nothing is visible until the caller's rename, which comes
+    after all of it."""
+    written: list[int] = []
+    folders: list[int] = []
+
+    def add(fd: int) -> None:
+        written.append(fd)
+        if len(written) >= MAX_OPEN:  # a folder of thousands of files: sync as we go
+            _sync_and_close(written, [])
+
+    try:
+        for rel, src in sorted(files.items()):
+            add(_copy_into(tmp / rel, src))
+        for rel, data in sorted(source_files.items()):
+            if rel not in files:  # the same file added both ways is written once
+                add(_write_into(tmp / rel, data))
+        if points:
+            add(_write_into(tmp / SERIES_FILE, series.to_parquet(points)))
+        if diff:
+            add(_write_into(tmp / DIFF_FILE, diff))
+        body = json.dumps(manifest, indent=1, ensure_ascii=False).encode() + b"\n"
+        add(_write_into(tmp / MANIFEST, body))
+        digest = hashlib.sha256(body).hexdigest()
+        marker = {"format": "modelyard-drop/1", "manifest_sha256": digest}
+        add(_write_into(tmp / COMPLETE, json.dumps(marker).encode() + b"\n"))
+        for dirpath, _, _ in os.walk(tmp):  # the folders with the last files, together
+            folders.append(os.open(dirpath, os.O_RDONLY | os.O_DIRECTORY))
+        _sync_and_close(written, folders)
+    finally:
+        for fd in written + folders:  # only after a failure
+            os.close(fd)
 
 
-def _write_into(path: Path, data: bytes) -> None:
+MAX_OPEN = 64
+
+
+def _sync_and_close(fds: list[int], folders: list[int]) -> None:
+    """fsync every file and folder at once (atomic.fsync_all), then close them all,
+    emptying both lists."""
+    atomic.fsync_all(fds, folders)
+    for opened in (fds, folders):
+        while opened:
+            os.close(opened.pop())
+
+
+def _write_into(path: Path, data: bytes) -> int:
+    """A new file holding `data`; returns its descriptor, open for the fsync."""
     path.parent.mkdir(mode=atomic.DIR_MODE, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
+    except BaseException:
         os.close(fd)
+        raise
+    return fd
 
 
-def _copy_into(path: Path, src: Path) -> None:
+def _copy_into(path: Path, src: Path) -> int:
     path.parent.mkdir(mode=atomic.DIR_MODE, parents=True, exist_ok=True)
     shutil.copyfile(src, path)  # sendfile on Linux; follows symlinks (Hugging Face caches)
-    fd = os.open(path, os.O_WRONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    return os.open(path, os.O_WRONLY)

@@ -141,9 +141,9 @@ def test_deferred_folder_syncs_come_before_a_record_takes_its_name(
     from modelyard.store import atomic
 
     log: list[str] = []
-    real_sync, real_link = atomic._fsync_dir_now, os.link
-    monkeypatch.setattr(atomic, "_fsync_dir_now",
-                        lambda p: log.append(f"sync {p}") or real_sync(p))
+    real_sync, real_link = atomic.sync_dirs, os.link
+    monkeypatch.setattr(atomic, "sync_dirs",
+                        lambda ps: log.extend(f"sync {p}" for p in ps) or real_sync(ps))
     monkeypatch.setattr(atomic.os, "link",
                         lambda a, b, **kw: log.append(f"link {b}") or real_link(a, b, **kw))
     record = tmp_path / "versions" / "1.json"
