@@ -18,14 +18,15 @@ import shutil
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from itertools import chain
 from pathlib import Path
 
 from ..errors import StoreCorrupt
 from ..layout import Layout, numbered_files
 from ..records import read_record
 from . import schema
-from .rows import COLUMNS, INSERTS, Rows, record_rows
+from .rows import COLUMNS, Rows, record_rows
 
 CHUNK = 2000  # records per executemany batch, and per shard file
 PARALLEL_MIN = 20_000  # fewer records than this: starting workers costs more than it saves
@@ -64,7 +65,8 @@ def _message(path: Path | str, exc: Exception) -> str:
     return f"{path} is not a valid version record ({type(exc).__name__}: {exc})"
 
 
-def insert_chunk(conn: sqlite3.Connection, job: Job, statements: dict[str, str] = INSERTS
+def insert_chunk(conn: sqlite3.Connection, job: Job,
+                 insert: Callable[[sqlite3.Connection, Rows], None] = Rows.insert
                  ) -> tuple[int, list[tuple[str, str]]]:
     """Parse and insert one chunk: (versions inserted, problems). When SQLite refuses a
     value (a string that is not Unicode, an integer over 64 bits), the chunk is redone
@@ -73,7 +75,7 @@ def insert_chunk(conn: sqlite3.Connection, job: Job, statements: dict[str, str] 
     rows, bad = rows_of_chunk(job)
     conn.execute("SAVEPOINT chunk")
     try:
-        rows.insert(conn, statements)
+        insert(conn, rows)
         return len(rows.tables["versions"]), bad
     except (sqlite3.Error, *UNINDEXABLE):
         conn.execute("ROLLBACK TO chunk")
@@ -87,7 +89,7 @@ def insert_chunk(conn: sqlite3.Connection, job: Job, statements: dict[str, str] 
             continue  # unreadable: already among `bad`
         conn.execute("SAVEPOINT one")
         try:
-            one.insert(conn, statements)
+            insert(conn, one)
             done += 1
         except (sqlite3.Error, *UNINDEXABLE) as exc:
             conn.execute("ROLLBACK TO one")
@@ -192,8 +194,23 @@ def _shard_columns(table: str) -> list[str]:
     return ["id" if c == "rowid" else c for c in COLUMNS[table]]
 
 
-SHARD_INSERTS = {table: f"INSERT INTO {_shard_table(table)} VALUES "
-                        f"({', '.join('?' * len(columns))})" for table, columns in COLUMNS.items()}
+ROWS_PER_INSERT = 100  # rows per multi-row INSERT: binding is most of a worker's SQLite time
+
+
+def insert_shard_rows(conn: sqlite3.Connection, rows: Rows) -> None:
+    """Rows into a shard's plain tables, a hundred per statement: that halves the cost of
+    stepping one statement per row (measured: 0.52 against 0.98 us a row)."""
+    for table, data in rows.tables.items():
+        if not data:
+            continue
+        one = f"({', '.join('?' * len(data[0]))})"
+        full = len(data) - len(data) % ROWS_PER_INSERT
+        if full:
+            many = ", ".join([one] * ROWS_PER_INSERT)
+            conn.executemany(f"INSERT INTO {_shard_table(table)} VALUES {many}",
+                             [tuple(chain.from_iterable(data[i:i + ROWS_PER_INSERT]))
+                              for i in range(0, full, ROWS_PER_INSERT)])
+        conn.executemany(f"INSERT INTO {_shard_table(table)} VALUES {one}", data[full:])
 
 
 def write_shard(job: tuple[str, list[tuple[str, int, int, int]], str]
@@ -209,7 +226,7 @@ def write_shard(job: tuple[str, list[tuple[str, int, int, int]], str]
         for table in COLUMNS:
             conn.execute(f"CREATE TABLE {_shard_table(table)} "
                          f"({', '.join(_shard_columns(table))})")
-        count, bad = insert_chunk(conn, (root, items), SHARD_INSERTS)
+        count, bad = insert_chunk(conn, (root, items), insert_shard_rows)
         conn.execute("COMMIT")
     finally:
         conn.close()

@@ -3,7 +3,9 @@
 Version and event numbers are contiguous per model, so the index remembers the highest of
 each it has seen and probes for the next numbers: new files only, never a full rescan.
 Concurrent catch-ups on one host serialize on a write transaction and re-read what the
-other already did, so nothing is inserted twice.
+other already did, so nothing is inserted twice. New records go in by batches, table by
+table (a thousand records touch each index page once, not once per record); a full
+rebuild goes through bulk.py and rebuild.py instead.
 """
 
 from __future__ import annotations
@@ -305,13 +307,3 @@ def _apply_checks(conn: sqlite3.Connection, mid: int, event: Event) -> None:
 def _refresh_tags_fts(conn: sqlite3.Connection, vid: int) -> None:
     tags = dict(conn.execute("SELECT key, value FROM tags WHERE version_id = ?", (vid,)))
     conn.execute("UPDATE versions_fts SET tags = ? WHERE rowid = ?", (tags_text(tags), vid))
-
-
-def clear(conn: sqlite3.Connection) -> None:
-    """Empty every table, for a rebuild from the files."""
-    conn.execute("BEGIN IMMEDIATE")
-    for table in ("models", "versions", "params", "metrics", "tags", "aliases", "datasets",
-                  "parents", "files", "blob_refs", "events", "problems", "versions_fts",
-                  "policy_checks", "policy_results"):
-        conn.execute(f"DELETE FROM {table}")
-    conn.execute("COMMIT")
