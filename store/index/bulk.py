@@ -66,12 +66,13 @@ def _message(path: Path | str, exc: Exception) -> str:
 
 
 def insert_chunk(conn: sqlite3.Connection, job: Job,
-                 insert: Callable[[sqlite3.Connection, Rows], None] = Rows.insert
+                 insert: Callable[[sqlite3.Connection, Rows], None] | None = None
                  ) -> tuple[int, list[tuple[str, str]]]:
     """Parse and insert one chunk: (versions inserted, problems). When SQLite refuses a
     value (a string that is not Unicode, an integer over 64 bits), the chunk is redone
     record by record, so that only the bad record is left out: one file that the index
     cannot take never stops a rebuild. Needs a journal that can roll back."""
+    insert = insert or _insert_rows
     rows, bad = rows_of_chunk(job)
     conn.execute("SAVEPOINT chunk")
     try:
@@ -143,6 +144,10 @@ def load_versions(conn: sqlite3.Connection, layout: Layout, models: list[str], *
         problems += len(bad)
         conn.executemany("INSERT OR REPLACE INTO problems VALUES (?, ?)", bad)
     return listing, versions, problems
+
+
+def _insert_rows(conn: sqlite3.Connection, rows: Rows) -> None:
+    rows.insert(conn)
 
 
 def _in_process(conn: sqlite3.Connection, jobs: list[Job]
