@@ -8,7 +8,7 @@ import shutil
 import time
 from pathlib import Path
 
-from modelyard.store import Store
+from modelyard.store import Store, changes
 from modelyard.store.layout import Layout
 
 from .generate import _write, build_record, pools_of
@@ -60,6 +60,7 @@ def catch_up(store: Store, size: int) -> Result:
             serial = size + m * 100 + number
             _write(layout.record_path(name, number),
                    build_record(rng, name, number, serial, pools, None))
+            changes.note(layout.models)  # what Store.add_version does after each record
     start = time.perf_counter()
     report = store.sync()
     seconds = time.perf_counter() - start

@@ -139,6 +139,11 @@ class Store(PolicyVerbs):
         """Index whatever other processes and hosts wrote since the last look."""
         return index_sync.catch_up(self._db, self.layout)
 
+    def _sync_model(self, model: str) -> None:
+        """Catch up one model, whatever the change counter says: before deduplicating
+        against it and after writing to it (the next `sync` probes the rest)."""
+        index_sync.catch_up(self._db, self.layout, model=model)
+
     def reindex(self) -> index_sync.SyncReport:
         """Rebuild the index from the files alone (it is only a cache) into a new file that
         replaces the old one, damaged or not, once complete: until then, or if the rebuild
@@ -290,7 +295,7 @@ class Store(PolicyVerbs):
                                        metric_series=metric_series, source=source,
                                        consume=consume)
         if dedupe:
-            self.sync()
+            self._sync_model(model)
             row = self._db.execute("SELECT number FROM versions WHERE model = ? AND "
                                    "content_digest = ? ORDER BY number LIMIT 1",
                                    (model, record["content_digest"])).fetchone()
@@ -300,9 +305,10 @@ class Store(PolicyVerbs):
                 return existing
         seen = self._db.execute("SELECT versions_seen FROM models WHERE name = ?",
                                 (model,)).fetchone()
+        changes.note(self.layout.models)  # before and after: see changes.py
         final = writer.claim_version(self.layout, record, hint=seen[0] if seen else 0)
         changes.note(self.layout.models)
-        self.sync()
+        self._sync_model(model)
         version = self.get(f"{model}:{final['version']}")
         policy_service.check_new(self, version)  # stored whatever the verdict; failures marked
         return version
@@ -312,10 +318,11 @@ class Store(PolicyVerbs):
 
         seen = self._db.execute("SELECT events_seen FROM models WHERE name = ?",
                                 (model,)).fetchone()
+        changes.note(self.layout.models)
         event = append_event(self.layout, model, type_, version, data,
                              hint=seen[0] if seen else 0)
         changes.note(self.layout.models)
-        self.sync()
+        self._sync_model(model)
         return event
 
     def set_alias(self, ref: str, alias: str, *, force: bool = False, reason: str = ""

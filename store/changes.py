@@ -2,25 +2,29 @@
 
 Catching the index up means probing every model folder for the next record and event
 numbers: two `stat`s per model, ~100 ms on a store of ten thousand models, paid by every
-CLI command. So every writer, after its record or event file is durable under its final
-name, appends one byte to `<store>/models/.changes`; a reader that finds the file's size
+CLI command. So every writer appends one byte to `<store>/models/.changes` before and after
+its record or event file becomes durable under its final name; a reader that finds the file's size
 equal to what its index saw last time knows nothing was written since and skips the probes.
 
-Why the size of an append-only file: a size only grows, whatever the clock (mtimes can tie
-within a clock tick, or go back across hosts), and appends from several hosts on NFS that
-collide still grow it. The file is opened before its size is read, so NFS's close-to-open
-consistency revalidates it instead of answering from a stale attribute cache.
+Why the size of an append-only file: it only grows, whatever the clocks (mtimes tie within
+a clock tick and go back across hosts). The file is opened before its size is read, so
+NFS's close-to-open consistency revalidates it instead of answering from a stale attribute
+cache. (Two NFS clients appending at the same instant can land on the same byte: one of
+the rare misses the periodic full probe covers.)
 
-It is only a hint: the truth is the record and event files. A writer killed between its
-file and its byte leaves a change the counter does not show until the next write anywhere
-in the store (after which readers probe every model, finding it too), or until a reader's
-last full probe is older than FULL_PROBE_SECONDS. Writers deduplicating against the index
-probe their own model regardless, and `reindex` and `fsck` never rely on the counter.
+It is only a hint: the truth is the record and event files. Writers count before they
+write as well as after, so a writer killed between its file and its second byte has still
+changed the counter for every reader that had not probed in between. For a reader that
+probed in exactly that window, the file stays unseen until the next write anywhere in the
+store (after which readers probe every model) or until its last full probe is older than
+FULL_PROBE_SECONDS. Writers deduplicating against the index probe their own model
+regardless, and `reindex` and `fsck` never rely on the counter.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 NAME = ".changes"
@@ -75,6 +79,7 @@ def counter(models_dir: Path | str) -> int:
     except OSError:
         return -1
     try:
-        return os.fstat(fd).st_size
+        info = os.fstat(fd)
+        return info.st_size if stat.S_ISREG(info.st_mode) else -1
     finally:
         os.close(fd)

@@ -22,7 +22,7 @@ from ..errors import StoreCorrupt
 from ..events import Event, read_event
 from ..layout import Layout, numbered_files
 from ..names import model_from_dirname
-from . import bulk, schema
+from . import bulk, changes_seen, schema
 from .policy_rows import apply_policy_check
 from .rows import Rows, insert_record, record_rows, tags_text
 
@@ -37,21 +37,34 @@ class SyncReport:
     problems: int = 0
 
 
-def catch_up(conn: sqlite3.Connection, layout: Layout, *, full_listing: bool = False
-             ) -> SyncReport:
-    """Index every record and event not yet seen. `full_listing` also finds gaps."""
+def catch_up(conn: sqlite3.Connection, layout: Layout, *, full_listing: bool = False,
+             model: str | None = None) -> SyncReport:
+    """Index every record and event not yet seen. `full_listing` also finds gaps; `model`
+    probes that one model whatever the store's change counter says (a writer about to
+    deduplicate against the index must see a record even if its writer was killed before
+    counting it). Otherwise nothing is probed when the counter shows no write since the
+    last probe (see store/changes.py): two `stat`s per model saved on every command."""
     report = SyncReport()
+    if model is not None:
+        if os.path.isdir(layout.model_dir(model)):
+            _sync_models(conn, layout, [model], report, full_listing)
+        return report
+    unchanged, counter = changes_seen.unchanged(conn, layout.models)
+    if unchanged and not full_listing:
+        return report
     known = {name: (mid, vs, es) for mid, name, vs, es in
              conn.execute("SELECT id, name, versions_seen, events_seen FROM models")}
     folders = _model_folders(layout)
     names = [name for name, _ in folders]
     if not known and names and _rebuild(conn, layout, names, report):
+        changes_seen.remember(conn, counter)
         return report
     models = os.fspath(layout.models)
     todo = [name for name, folder in folders
             if full_listing or _has_news(f"{models}/{folder}", *known.get(name, (0, 0, 0))[1:])]
     if todo:
         _sync_models(conn, layout, todo, report, full_listing)
+    changes_seen.remember(conn, counter)
     return report
 
 
