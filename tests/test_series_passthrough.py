@@ -109,3 +109,28 @@ def test_too_many_rows_are_refused_before_the_summary(store: Store, tmp_path: Pa
     folder = _drop(tmp_path / "d", _frame(["a"] * 4, [0, 1, 2, 3], [1.0] * 4))
     with pytest.raises(InvalidManifest, match="4 points"):
         read_folder(folder)
+
+
+def test_a_failed_fsync_of_any_drop_file_leaves_no_drop(store: Store, tmp_path: Path,
+                                                        monkeypatch) -> None:
+    """The SDK fsyncs a drop's files and folders together, in threads: one failure among
+    them still stops the drop before it is renamed into place, and nothing is left."""
+    import os
+
+    from modelyard.store import atomic
+
+    weights = tmp_path / "w.bin"
+    weights.write_bytes(b"weights" * 1000)
+    real_fsync = os.fsync
+
+    def failing(fd: int) -> None:
+        if os.readlink(f"/proc/self/fd/{fd}").endswith("w.bin"):
+            raise OSError(5, "Input/output error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(atomic.os, "fsync", failing)
+    with pytest.raises(OSError, match="Input/output"):
+        with new_version("m", store=store.root) as v:
+            v.log_metric("loss", 1.0)
+            v.add_file(weights)
+    assert os.listdir(store.layout.drops) == []
