@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -73,9 +74,10 @@ def populated(store: Store) -> Store:
     return store
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("workers", [1, 2, "2, with a thread running"])
 def test_reindex_gives_the_answers_of_a_catch_up_and_names_the_bad_records(
-        populated: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+        populated: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        workers: int | str) -> None:
     bad = _add_bad_records(populated)
     caught_up = Store.open(populated.root, index=tmp_path / "caught-up.sqlite")
     expected = _answers(caught_up)
@@ -84,13 +86,20 @@ def test_reindex_gives_the_answers_of_a_catch_up_and_names_the_bad_records(
     populated.sync()  # the batched catch-up gives the same answers as a first indexing
     assert _answers(populated) == expected
     monkeypatch.setattr(bulk, "CHUNK", 5)  # several chunks, so several shards
-    monkeypatch.setattr(bulk, "PARALLEL_MIN", 1 if workers > 1 else 10**9)
+    monkeypatch.setattr(bulk, "PARALLEL_MIN", 1 if workers != 1 else 10**9)
     copied: list[str] = []
     copy_shard = bulk.copy_shard
     monkeypatch.setattr(bulk, "copy_shard", lambda conn, path: (copied.append(path),
                                                                 copy_shard(conn, path)))
-    report = populated.reindex()
-    assert len(copied) == (8 if workers > 1 else 0)  # 39 records in chunks of 5
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    if isinstance(workers, str):  # the app: forking it is unsafe, so no worker processes
+        thread.start()
+    try:
+        report = populated.reindex()
+    finally:
+        stop.set()
+    assert len(copied) == (8 if workers == 2 else 0)  # 39 records in chunks of 5
     assert (report.versions, report.problems) == (37, 2)
     assert _answers(populated) == expected
     leftovers = [n for n in os.listdir(populated.index_path.parent) if n.startswith(TEMP_PREFIX)]

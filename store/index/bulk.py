@@ -128,7 +128,8 @@ def load_versions(conn: sqlite3.Connection, layout: Layout, models: list[str], *
     Returns ({model: (model_id, numbers)}, versions, problems).
 
     With `scratch` (a folder to create for shard files, and remove) the work goes to
-    `workers` processes (by default one per core, when the store is big enough to pay).
+    `workers` forked processes (by default one per core, when the store is big enough to
+    pay, and when `can_fork`).
     The shards are copied in with ATTACH, which SQLite refuses inside a transaction: the
     parallel path is for a new index file that nobody else reads yet (see rebuild.py)."""
     conn.executemany("INSERT INTO models (id, name) VALUES (?, ?)",
@@ -136,8 +137,8 @@ def load_versions(conn: sqlite3.Connection, layout: Layout, models: list[str], *
     jobs, listing, total = plan(layout, models, 1)
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if total >= PARALLEL_MIN else 1
-    results = _in_process(conn, jobs) if scratch is None or workers <= 1 else \
-        _in_workers(conn, jobs, scratch, workers)
+    parallel = scratch is not None and workers > 1 and can_fork()
+    results = _in_workers(conn, jobs, scratch, workers) if parallel else _in_process(conn, jobs)
     versions = problems = 0
     for count, bad in results:
         versions += count
@@ -183,12 +184,17 @@ def _copied(conn: sqlite3.Connection, result: tuple[str, int, list[tuple[str, st
     return count, bad
 
 
+def can_fork() -> bool:
+    """Worker processes are forked, and only from a process running one Python thread: a
+    fork copies only the calling thread, so a lock another thread held (SQLite's, the
+    logging module's) would stay locked in the child. Spawning instead would re-import the
+    caller's main script in each worker, which a script without a `__main__` guard cannot
+    survive; a process with threads (the app) rebuilds in process instead."""
+    return threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+
+
 def _pool(workers: int):
-    """Worker processes: forked when this process runs one thread (cheap, and safe), else
-    spawned (a fork could copy a lock another thread holds, such as SQLite's)."""
-    method = "fork" if threading.active_count() == 1 and \
-        "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    return multiprocessing.get_context(method).Pool(workers)
+    return multiprocessing.get_context("fork").Pool(workers)
 
 
 def _shard_table(table: str) -> str:
