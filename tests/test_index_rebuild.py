@@ -77,7 +77,7 @@ def populated(store: Store) -> Store:
 @pytest.mark.parametrize("workers", [1, 2, "2, with a thread running"])
 def test_reindex_gives_the_answers_of_a_catch_up_and_names_the_bad_records(
         populated: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        workers: int | str) -> None:
+        cli_env: dict[str, str], workers: int | str) -> None:
     bad = _add_bad_records(populated)
     caught_up = Store.open(populated.root, index=tmp_path / "caught-up.sqlite")
     expected = _answers(caught_up)
@@ -85,25 +85,51 @@ def test_reindex_gives_the_answers_of_a_catch_up_and_names_the_bad_records(
     assert "gpt:14" in expected[""] and "gpt:13" not in expected[""]
     populated.sync()  # the batched catch-up gives the same answers as a first indexing
     assert _answers(populated) == expected
-    monkeypatch.setattr(bulk, "CHUNK", 5)  # several chunks, so several shards
-    monkeypatch.setattr(bulk, "PARALLEL_MIN", 1 if workers != 1 else 10**9)
-    copied: list[str] = []
-    copy_shard = bulk.copy_shard
-    monkeypatch.setattr(bulk, "copy_shard", lambda conn, path: (copied.append(path),
-                                                                copy_shard(conn, path)))
-    stop = threading.Event()
-    thread = threading.Thread(target=stop.wait)
-    if isinstance(workers, str):  # the app: forking it is unsafe, so no worker processes
-        thread.start()
-    try:
-        report = populated.reindex()
-    finally:
-        stop.set()
-    assert len(copied) == (8 if workers == 2 else 0)  # 39 records in chunks of 5
-    assert (report.versions, report.problems) == (37, 2)
+    if workers == 2:  # in a fresh process: this one may run threads, which rules out forking
+        populated.close()
+        copied, report = _reindex_in_a_child(populated, cli_env)
+        populated = Store.open(populated.root, index=populated.index_path, sync=False)
+    else:
+        monkeypatch.setattr(bulk, "CHUNK", 5)
+        monkeypatch.setattr(bulk, "PARALLEL_MIN", 1 if workers != 1 else 10**9)
+        shards: list[str] = []
+        copy_shard = bulk.copy_shard
+        monkeypatch.setattr(bulk, "copy_shard", lambda conn, path: (shards.append(path),
+                                                                    copy_shard(conn, path)))
+        stop = threading.Event()
+        thread = threading.Thread(target=stop.wait)
+        thread.start()  # the app: forking it is unsafe, so no worker processes
+        try:
+            found = populated.reindex()
+        finally:
+            stop.set()
+        copied, report = len(shards), (found.versions, found.problems)
+    assert copied == (8 if workers == 2 else 0)  # 39 records in chunks of 5
+    assert report == (37, 2)
     assert _answers(populated) == expected
     leftovers = [n for n in os.listdir(populated.index_path.parent) if n.startswith(TEMP_PREFIX)]
     assert leftovers == []
+
+
+def _reindex_in_a_child(store: Store, env: dict[str, str]) -> tuple[int, tuple[int, int]]:
+    """Reindex with shard workers (chunks of 5 records) in a new single-threaded process;
+    returns (shards copied, (versions, problems))."""
+    script = textwrap.dedent(f"""
+        from pathlib import Path
+        from modelyard.store import Store
+        from modelyard.store.index import bulk
+        bulk.CHUNK, bulk.PARALLEL_MIN, copied = 5, 1, []
+        copy_shard = bulk.copy_shard
+        bulk.copy_shard = lambda conn, path: (copied.append(path), copy_shard(conn, path))
+        store = Store.open({str(store.root)!r}, index=Path({str(store.index_path)!r}),
+                           sync=False)
+        report = store.reindex()
+        print(len(copied), report.versions, report.problems)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], env=env, timeout=120,
+                          capture_output=True, text=True, check=True)
+    copied, versions, problems = map(int, done.stdout.split())
+    return copied, (versions, problems)
 
 
 def test_a_batched_catch_up_leaves_out_only_the_record_sqlite_refuses(populated: Store,
