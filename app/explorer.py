@@ -5,9 +5,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -40,10 +41,18 @@ class ExplorerApp(App):
         self.live = live
         self._watcher = None
         self._token = None
+        self.last_key_at = time.monotonic()  # for work that waits until the user pauses
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self.last_key_at = time.monotonic()
+        await super().on_event(event)
 
     def on_mount(self) -> None:
         from .screens.browse import BrowseScreen
+        from .warmup import tune_interpreter
 
+        tune_interpreter()
         self.push_screen(BrowseScreen())
         if self.live:
             self.sync_index()

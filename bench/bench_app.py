@@ -53,7 +53,8 @@ def run(root: Path, index: Path, size: int, workdir: Path, *, repeat: int = 3) -
         return Stats.of([r[key] for r in runs])
 
     noop = Stats.of([r["noop_press_ms"] for r in runs]).median
-    scrolls = Stats.of([max(0.0, s - noop) for r in runs for s in r["scroll_ms"]])
+    scrolls = Stats.of([s for r in runs for s in r["scroll_ms"]])
+    idle = Stats.of([s for r in runs for s in r["scroll_idle_ms"]])
     first = runs[0]
     return [
         Result(GROUP, "process start to first frame", stats("first_frame_ms"), "ms",
@@ -66,13 +67,24 @@ def run(root: Path, index: Path, size: int, workdir: Path, *, repeat: int = 3) -
                target=f"< {SEARCH_MS:g} ms", met=stats("search_ms").median < SEARCH_MS,
                size=size, note=f"`{QUERY}` ({first['search_total']:,} matches), typed key "
                                "by key; includes the search bar's 35 ms debounce"),
-        Result(GROUP, "scroll one page (pagedown until every row shows)", scrolls, "ms",
-               target=f"< {SCROLL_MS:g} ms", met=scrolls.max < SCROLL_MS, size=size,
-               note=f"{scrolls.runs} page downs, each less what a key press bound to "
-                    f"nothing costs the test driver ({noop:.0f} ms); the worst one counts"),
-        Result(GROUP, "open a version, draw its 1,000,000-point curve", stats("curve_ms"), "ms",
-               target=f"< {CURVE_MS:g} ms", met=stats("curve_ms").median < CURVE_MS,
-               size=size, note=f"{ref}: card opened, Metrics tab, loss curve drawn"),
+        Result(GROUP, "scroll one page (pagedown to the frame showing every row)", scrolls,
+               "ms", target=f"< {SCROLL_MS:g} ms", met=scrolls.max < SCROLL_MS, size=size,
+               note=f"{scrolls.runs} page downs, from the key event to the rendered frame whose "
+                    "rows are all filled; the worst one counts. The test driver's wait for an "
+                    f"idle CPU after each key (median {idle.median:.0f}, max {idle.max:.0f} ms; "
+                    f"{noop:.0f} ms for a key bound to nothing) also covers the next page's "
+                    "prefetch in the background"),
+        Result(GROUP, "open a version, draw its 1,000,000-point curve (first card)",
+               stats("curve_ms"), "ms", target=f"< {CURVE_MS:g} ms",
+               met=stats("curve_ms").median < CURVE_MS, size=size,
+               note=f"{ref}: card opened, Metrics tab, loss curve drawn; the first card of the "
+                    "process, typed straight after scrolling, so it also imports the card's "
+                    "code, plotext and polars (the app does that once the user pauses 1.5 s)"),
+        Result(GROUP, "open a version, draw its 1,000,000-point curve (again)",
+               stats("curve_again_ms"), "ms", target=f"< {CURVE_MS:g} ms",
+               met=stats("curve_again_ms").median < CURVE_MS, size=size,
+               note="the same, after going back to the table: the blob is read, verified, "
+                    "decoded and downsampled again, the code is loaded"),
         Result(GROUP, "peak RSS of the app", stats("peak_rss_mb"), "MB",
                target=f"< {RSS_MB:g} MB", met=stats("peak_rss_mb").max < RSS_MB, size=size,
                note="after start, a search, 30 page downs and the 1M-point curve"),

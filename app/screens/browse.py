@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -79,9 +81,23 @@ class BrowseScreen(VersionActions):
                  "models": [m.name for m in models]}
         self.app.call_from_thread(self.query_one(SearchBar).suggester.set_vocabulary, **vocab)
         if first:
-            from ..warmup import warm_up
+            self.app.call_from_thread(self._wait_to_warm_up)
 
-            warm_up()
+    def _wait_to_warm_up(self) -> None:
+        from ..warmup import IDLE_S
+
+        def check() -> None:
+            if time.monotonic() - self.app.last_key_at >= IDLE_S:  # type: ignore[attr-defined]
+                timer.stop()
+                self._warm_up()
+
+        timer = self.set_interval(IDLE_S / 3, check)
+
+    @work(thread=True, group="warm-up")
+    def _warm_up(self) -> None:
+        from ..warmup import warm_up
+
+        warm_up()
 
     def _show_first(self, metric_columns: list[str]) -> None:
         self.table.metric_columns = metric_columns
