@@ -4,13 +4,12 @@ the last keypress to updated rows, a page of scrolling, a 1,000,000-point curve,
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from .measure import Result, Stats
+from .measure import Result, Stats, process_env
 
 GROUP = "app"
 REPO = Path(__file__).resolve().parent.parent
@@ -34,8 +33,7 @@ def curve_version(root: Path, index: Path) -> str:
 
 
 def _once(root: Path, index: Path, ref: str, workdir: Path) -> dict:
-    env = {**os.environ, "MODELYARD_CACHE_DIR": str(workdir / "cache"),
-           "BENCH_T0": repr(time.time())}
+    env = process_env(MODELYARD_CACHE_DIR=str(workdir / "cache"), BENCH_T0=repr(time.time()))
     out = subprocess.run([sys.executable, "-m", "bench.app_worker", str(root), str(index),
                           QUERY, ref], cwd=REPO, capture_output=True, text=True, env=env,
                          timeout=600)

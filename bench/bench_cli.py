@@ -4,14 +4,13 @@ heavy modules the listing path imports (none of Textual or polars may be among t
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from .measure import Result, Stats
+from .measure import Result, Stats, process_env
 
 GROUP = "cli"
 LS_MS, SHOW_MS, INIT_MS = 150.0, 150.0, 50.0
@@ -37,7 +36,7 @@ def _time(argv: list[str], env: dict[str, str], repeat: int,
 
 
 def run(workdir: Path, root: Path, index: Path, size: int, *, repeat: int = 7) -> list[Result]:
-    env = {**os.environ, "MODELYARD_CACHE_DIR": str(workdir / "cache")}
+    env = process_env(MODELYARD_CACHE_DIR=str(workdir / "cache"))
     python = [sys.executable, "-c"]
     bare, _ = _time([*python, "pass"], env, repeat)
     cli = [*python, f"HEAVY = {HEAVY!r}; " + PROBE, "--store", str(root), "--index", str(index)]

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from .measure import Result, Stats, ms
+from .measure import Result, Stats, ms, process_env
 
 GROUP = "mlflow"
 WORKER = Path(__file__).with_name("mlflow_worker.py")
@@ -44,7 +44,7 @@ def venv_python(workdir: Path) -> Path:
 
 
 def call(workdir: Path, command: str, **args: object) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELYARD")}
+    env = process_env({k: v for k, v in os.environ.items() if not k.startswith("MODELYARD")})
     out = subprocess.run([str(venv_python(workdir)), str(WORKER), command, json.dumps(args)],
                          capture_output=True, text=True, env=env)
     for line in out.stdout.splitlines():
@@ -136,7 +136,7 @@ def import_mlflow(workdir: Path, folder: Path, runs: int) -> Result:
     """`modelyard import-mlflow` of MLflow's own result, as a process."""
     root = workdir / "ingest" / "imported"
     shutil.rmtree(root, ignore_errors=True)
-    env = {**os.environ, "MODELYARD_CACHE_DIR": str(workdir / "ingest" / "import-cache")}
+    env = process_env(MODELYARD_CACHE_DIR=str(workdir / "ingest" / "import-cache"))
     cli = [sys.executable, "-m", "modelyard.app.cli.main", "--store", str(root)]
     subprocess.run([*cli, "init"], check=True, capture_output=True, env=env)
     start = time.perf_counter()
