@@ -135,6 +135,8 @@ def _zip_members(path: Path) -> Iterator[tuple[str, bool, object, int]]:
             raise DropRejected(f"the archive holds {len(infos):,} members; the limit is "
                                f"{MAX_MEMBERS:,}", "pack fewer, larger files")
         for info in infos:
+            if not info.filename:  # zipfile itself fails on it (ZipInfo.is_dir: IndexError)
+                raise DropRejected("the archive holds a member without a name", HINT)
             mode = info.external_attr >> 16
             kind = stat.S_IFMT(mode)
             if kind not in (0, stat.S_IFREG, stat.S_IFDIR):

@@ -36,6 +36,21 @@ def _symlink_zip_entry(name: str, target: str) -> tuple[zipfile.ZipInfo, bytes]:
     return info, target.encode()
 
 
+def _nameless_member_zip() -> bytes:
+    """A zip whose second member has an empty name (zipfile's own is_dir fails on it)."""
+    from io import BytesIO
+    from unittest import mock
+
+    out = BytesIO()
+    with mock.patch.object(zipfile.ZipInfo, "is_dir", lambda self: False), \
+            zipfile.ZipFile(out, "w") as zf:
+        zf.writestr(*MANIFEST)
+        nameless = zipfile.ZipInfo("x")
+        nameless.filename = ""
+        zf.writestr(nameless, b"data")
+    return out.getvalue()
+
+
 def _hostile(outside: Path) -> dict[str, tuple[bytes, str]]:
     """Each hostile archive by drop name, with a word its rejection reason must hold."""
     evil = ("../../../escaped.txt", b"escaped")
@@ -64,6 +79,7 @@ def _hostile(outside: Path) -> dict[str, tuple[bytes, str]]:
                           "not a plain relative path"),
         "symlink.zip": (zip_bytes([MANIFEST, _symlink_zip_entry("pw", "/etc/passwd")]),
                         "symbolic link"),
+        "nameless.zip": (_nameless_member_zip(), "member without a name"),
         "notreally.zip": (b"just text, named like an archive", "a drop must be a folder"),
         "checkpoint.pt": (zip_bytes([("archive/data.pkl", b"\x80\x04N.")]),
                           "a drop must be a folder"),
