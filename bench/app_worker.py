@@ -19,6 +19,19 @@ T0 = float(os.environ.get("BENCH_T0", time.time()))
 WALL = time.time  # one clock shared with the parent process
 
 
+def peak_rss_mb() -> float:
+    """This process's own peak: VmHWM. (`ru_maxrss` survives exec on Linux, so a worker
+    started by a big bench process would report the bench's peak, not its own.)"""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def since(t: float) -> float:
     return (WALL() - t) * 1000
 
@@ -140,7 +153,7 @@ async def main(root: str, index: str, query: str, curve_ref: str) -> dict:
             await pilot.press("escape")
             await _until(pilot, lambda: app.screen.__class__.__name__ == "BrowseScreen")
             await pilot.pause(0.2)
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_rss_mb"] = peak_rss_mb()
     out["scroll_median_ms"] = statistics.median(scrolls)
     return out
 
