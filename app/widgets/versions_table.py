@@ -240,6 +240,8 @@ class VersionsTable(ScrollView, can_focus=True):
             self.app.call_from_thread(self.notify, printable(str(exc)), severity="error",
                                       markup=False)
             return
+        if generation != self._generation:
+            return  # a newer query or sort replaced this one while it ran
         from modelyard.store.integrity import corrupt_refs
 
         corrupt = frozenset(corrupt_refs(self.store))
@@ -249,7 +251,7 @@ class VersionsTable(ScrollView, can_focus=True):
             return
         complete = len(rows) < PAGE  # the first page holds every match: nothing to count
         self.app.call_from_thread(self._first_arrived, generation, rows, complete)
-        if not complete:
+        if not complete and generation == self._generation:
             total = self.store.count(query, model=self.model)
             self.app.call_from_thread(self._counted, generation, total)
 
