@@ -41,6 +41,7 @@ def open_card(ref: str, tab: str) -> Callable[[object], Awaitable[None]]:
 def typed(query: str) -> Callable[[object], Awaitable[None]]:
     async def steps(pilot) -> None:
         await pilot.press("slash", *query)
+        await pilot.pause(0.5)  # a person stops typing: an invalid query explains itself
         await settle(pilot)
     return steps
 

@@ -107,6 +107,13 @@ class Store(PolicyVerbs):
             self._local.conn = conn
         return conn
 
+    def interrupt(self, thread_id: int) -> None:
+        """Stop the query the connection of thread `thread_id` is running, if any (it raises
+        sqlite3.OperationalError there): the app stops a search the user typed over."""
+        conn = self._by_thread.get(thread_id)
+        if conn is not None:
+            conn.interrupt()
+
     def _close_finished_threads(self) -> None:
         """Each worker thread opens a connection; close those whose thread has ended, or a
         long-running app would keep one per page it ever fetched."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 
 from rich.text import Text
@@ -81,13 +82,17 @@ class BrowseScreen(VersionActions):
                  "models": [m.name for m in models]}
         self.app.call_from_thread(self.query_one(SearchBar).suggester.set_vocabulary, **vocab)
         if first:
+            gc.freeze()  # what starting built lives as long as the app: see warmup.py
             self.app.call_from_thread(self._wait_to_warm_up)
 
     def _wait_to_warm_up(self) -> None:
         from ..warmup import IDLE_S
 
+        shown = time.monotonic()  # idle counts from now: the table is there to read
+
         def check() -> None:
-            if time.monotonic() - self.app.last_key_at >= IDLE_S:  # type: ignore[attr-defined]
+            last = max(shown, self.app.last_key_at)  # type: ignore[attr-defined]
+            if time.monotonic() - last >= IDLE_S:
                 timer.stop()
                 self._warm_up()
 

@@ -16,6 +16,8 @@ from modelyard.store.errors import QueryError
 
 from ..safe_text import printable
 
+EXPLAIN_S = 0.4  # a pause this long after an invalid query shows what is wrong with it
+
 _LAST_TOKEN = re.compile(r"[^\s()]*$")
 
 
@@ -64,7 +66,7 @@ class SearchBar(Vertical):
     SearchBar > Input { border: tall $border-blurred; }
     SearchBar > Input:focus { border: tall $border; }
     SearchBar > #query-error { height: auto; color: $error; display: none; padding: 0 1; }
-    SearchBar.-invalid > #query-error { display: block; }
+    SearchBar.-explain > #query-error { display: block; }
     SearchBar.-invalid > Input { border: tall $error; }
     """
 
@@ -106,11 +108,15 @@ class SearchBar(Vertical):
             error.update(caret)
             self.add_class("-invalid")
             return False
-        self.remove_class("-invalid")
+        self.remove_class("-invalid", "-explain")
         error.update("")
         return True
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        """A valid query searches after a 35 ms pause in typing; an invalid one turns the
+        border red at once and explains itself after EXPLAIN_S (or on enter): half-typed
+        queries are invalid at most keystrokes, and an explanation popping in and out
+        would make the table below jump on each of them."""
         event.stop()
         if self._timer is not None:
             self._timer.stop()
@@ -118,6 +124,8 @@ class SearchBar(Vertical):
             value = event.value
             self._timer = self.set_timer(0.035, lambda: self.post_message(
                 self.Submitted(value, final=False)))
+        else:
+            self._timer = self.set_timer(EXPLAIN_S, lambda: self.add_class("-explain"))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -125,3 +133,5 @@ class SearchBar(Vertical):
             self._timer.stop()
         if self.check(event.value):
             self.post_message(self.Submitted(event.value, final=True))
+        else:
+            self.add_class("-explain")

@@ -4,6 +4,7 @@ the header stays put while the rows scroll."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 from rich.segment import Segment
@@ -144,6 +145,7 @@ class VersionsTable(ScrollView, can_focus=True):
         self._pages: dict[int, Page] = {}
         self._pending: set[int] = set()
         self._generation = 0
+        self._searching: dict[int, int] = {}  # generation -> thread running its first page
         self._keep_ref: str | None = None
 
     # columns
@@ -184,6 +186,8 @@ class VersionsTable(ScrollView, can_focus=True):
         self.query_text = query
         self._pending.clear()
         self._keep_ref = keep_ref
+        for thread_id in self._searching.values():  # typed over: stop them, not wait
+            self.store.interrupt(thread_id)
         if total is None:
             self.counting = True
             self._pending.add(0)
@@ -231,15 +235,21 @@ class VersionsTable(ScrollView, can_focus=True):
 
     @work(thread=True, group="versions-pages")
     def _fetch(self, page: int, generation: int, query: str, count: bool = False) -> None:
-        try:
-            versions = self.store.search(query, limit=PAGE, offset=page * PAGE,
-                                         model=self.model)
-        except Exception as exc:  # the search bar checks queries first; this is the rest
-            if not count:
-                raise
-            self.app.call_from_thread(self.notify, printable(str(exc)), severity="error",
-                                      markup=False)
+        if not count:
+            self._fetch_page(page, generation, query)
             return
+        self._searching[generation] = threading.get_ident()
+        try:
+            self._fetch_page(page, generation, query, count=True)
+        except Exception as exc:  # the search bar checks queries first; this is the rest
+            if generation == self._generation:  # else interrupted: typed over
+                self.app.call_from_thread(self.notify, printable(str(exc)),
+                                          severity="error", markup=False)
+        finally:
+            self._searching.pop(generation, None)
+
+    def _fetch_page(self, page: int, generation: int, query: str, count: bool = False) -> None:
+        versions = self.store.search(query, limit=PAGE, offset=page * PAGE, model=self.model)
         if generation != self._generation:
             return  # a newer query or sort replaced this one while it ran
         from modelyard.store.integrity import corrupt_refs
