@@ -16,6 +16,7 @@ from ..actions import VersionActions
 from ..messages import OpenVersion, StoreChanged
 from ..safe_text import printable
 from ..widgets.card.charts import ChartsPane
+from ..widgets.card.curves import CurveView
 from ..widgets.card.files import FilesPane
 from ..widgets.card.history import HistoryPane
 from ..widgets.card.lineage import LineagePane
@@ -91,9 +92,9 @@ class VersionScreen(VersionActions):
             return
         self.app.call_from_thread(self._show, version)
         curve = first_curve(version)
-        if curve is not None:  # read it now: the Metrics tab plots it without waiting
+        if curve is not None:  # read and prepare it now: the Metrics tab plots it at once
             try:
-                SeriesCache.of(version).get(curve)
+                SeriesCache.of(version).prepared(curve, CurveView())
             except Exception:  # noqa: S110  (the Metrics tab reports it when opened)
                 pass
 

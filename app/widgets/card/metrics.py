@@ -21,14 +21,15 @@ from .curves import SMOOTHING_STEPS, CurveView, prepare, zoom
 
 
 class SeriesCache:
-    """One version's curves, each read once: the card reads its first curve as soon as it
-    opens, and the Metrics tab asking meanwhile waits for that read instead of repeating
-    it (a million points cost ~50 ms to read and decode)."""
+    """One version's curves, each read once and each view of them prepared once: the card
+    reads and prepares its first curve as soon as it opens, and the Metrics tab asking
+    meanwhile waits for that work instead of repeating it (a million points cost ~50 ms to
+    read and decode and ~20 ms to downsample)."""
 
     def __init__(self, version: Version) -> None:
         self.version = version
         self._lock = threading.Lock()
-        self._reads: dict[str, Future] = {}
+        self._done: dict[tuple, Future] = {}
 
     @classmethod
     def of(cls, version: Version) -> SeriesCache:
@@ -37,24 +38,32 @@ class SeriesCache:
             cache = version.__dict__["_series_cache"] = cls(version)
         return cache
 
-    def get(self, key: str) -> Any:
-        """The polars frame of one curve (raises what reading it raised)."""
+    def _once(self, token: tuple, work: Any) -> Any:
         with self._lock:
-            read = self._reads.get(key)
-            mine = read is None
+            done = self._done.get(token)
+            mine = done is None
             if mine:
-                read = self._reads[key] = Future()
+                done = self._done[token] = Future()
         if mine:
             try:
-                read.set_result(self.version.metric_series(key))
+                done.set_result(work())
             except BaseException as exc:
-                read.set_exception(exc)
-        return read.result()
+                done.set_exception(exc)
+        return done.result()
+
+    def get(self, key: str) -> Any:
+        """The polars frame of one curve (raises what reading it raised)."""
+        return self._once(("frame", key), lambda: self.version.metric_series(key))
+
+    def prepared(self, key: str, view: CurveView) -> tuple[list[float], list[float], str]:
+        """(x, y, note) of one curve as `view` shows it."""
+        token = ("view", key, *sorted(vars(view).items()))
+        return self._once(token, lambda: prepare(self.get(key), view))
 
     def ready(self, key: str) -> Any | None:
-        read = self._reads.get(key)
-        return read.result() if read is not None and read.done() and \
-            read.exception() is None else None
+        done = self._done.get(("frame", key))
+        return done.result() if done is not None and done.done() and \
+            done.exception() is None else None
 
 
 def curve_keys(version: Version) -> list[str]:
@@ -135,8 +144,8 @@ class MetricsPane(Horizontal):
         self.redraw()
 
     def redraw(self) -> None:
-        width = max(40, self.query_one(PlotextPlot).size.width)
-        self.view.buckets = max(50, width)
+        # A fixed 200 buckets (at most 800 points, more than a terminal plot resolves), so
+        # the card's loader can prepare the first curve before this pane even exists.
         self._compute(list(self.plotted), CurveView(**vars(self.view)))
 
     @work(thread=True, exclusive=True, group="curves")
@@ -147,12 +156,11 @@ class MetricsPane(Horizontal):
 
         for key in keys:
             try:
-                frame = self.series.get(key)
+                xs, ys, note = self.series.prepared(key, view)
             except StoreCorrupt as exc:
                 note_read_error(self.app.store, exc)  # type: ignore[attr-defined]
                 self.app.call_from_thread(self._draw, [], f"curves unreadable: {exc}")
                 return
-            xs, ys, note = prepare(frame, view)
             lines.append((key, xs, ys))
             if note:
                 notes.append(note)
