@@ -186,7 +186,7 @@ class VersionsTable(ScrollView, can_focus=True):
         self.query_text = query
         self._pending.clear()
         self._keep_ref = keep_ref
-        for thread_id in self._searching.values():  # typed over: stop them, not wait
+        for thread_id in list(self._searching.values()):  # typed over: stop, not wait
             self.store.interrupt(thread_id)
         if total is None:
             self.counting = True
