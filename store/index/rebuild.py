@@ -20,9 +20,10 @@ import sqlite3
 from pathlib import Path
 
 from ..atomic import HOST, TEMP_PREFIX, fsync_dir, temp_name, temp_writer
-from ..layout import Layout, numbered_files
+from ..identity import process_alive
+from ..layout import Layout
 from . import bulk, schema
-from .sync import SyncReport, _apply_events, _model_folders
+from .sync import SyncReport, _model_folders, apply_loaded_events
 
 BUILD_CACHE_MIB = 512  # the builder's page cache; the index sorts happen in it
 # Full-text segments: while loading, merge only when a level holds 64 segments, then once
@@ -72,11 +73,7 @@ def _fill(conn: sqlite3.Connection, layout: Layout, scratch: Path, workers: int 
     conn.execute("INSERT INTO versions_fts(versions_fts) VALUES ('optimize')")
     _fts_settings(conn, FTS_DEFAULTS)
     conn.execute("BEGIN")
-    for name, (mid, numbers) in listing.items():
-        eseen = _apply_events(conn, layout, name, mid,
-                              numbered_files(layout.events_dir(name)), 0, report)
-        conn.execute("UPDATE models SET versions_seen = ?, events_seen = ? WHERE id = ?",
-                     (numbers[-1] if numbers else 0, eseen, mid))
+    apply_loaded_events(conn, layout, listing, report)
     bulk.create_secondary_indexes(conn, saved)
     conn.execute("COMMIT")
     return report
@@ -97,23 +94,13 @@ def remove_stale(index: Path) -> None:
         return
     for name in names:
         writer = temp_writer(name)
-        if writer is None or writer[0] != HOST or _alive(writer[1]):
+        if writer is None or writer[0] != HOST or process_alive(writer[1]):
             continue
         path = index.parent / name
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def install(built: Path, index: Path) -> None:

@@ -92,11 +92,7 @@ def _rebuild(conn: sqlite3.Connection, layout: Layout, names: list[str],
         saved = schema.secondary_indexes(conn)
         bulk.drop_secondary_indexes(conn)
         listing, report.versions, report.problems = bulk.load_versions(conn, layout, names)
-        for name, (mid, numbers) in listing.items():
-            eseen = _apply_events(conn, layout, name, mid,
-                                  numbered_files(layout.events_dir(name)), 0, report)
-            conn.execute("UPDATE models SET versions_seen = ?, events_seen = ? WHERE id = ?",
-                         (numbers[-1] if numbers else 0, eseen, mid))
+        apply_loaded_events(conn, layout, listing, report)
         bulk.create_secondary_indexes(conn, saved)
         conn.execute("COMMIT")
     except BaseException:
@@ -104,6 +100,17 @@ def _rebuild(conn: sqlite3.Connection, layout: Layout, names: list[str],
         raise
     faults.point("index.updated")
     return True
+
+
+def apply_loaded_events(conn: sqlite3.Connection, layout: Layout, listing: dict,
+                        report: SyncReport) -> None:
+    """After a bulk load of versions ({model: (model_id, numbers)}): fold every model's
+    events and set its counters, as a catch-up would have."""
+    for name, (mid, numbers) in listing.items():
+        eseen = _apply_events(conn, layout, name, mid,
+                              numbered_files(layout.events_dir(name)), 0, report)
+        conn.execute("UPDATE models SET versions_seen = ?, events_seen = ? WHERE id = ?",
+                     (numbers[-1] if numbers else 0, eseen, mid))
 
 
 def _has_news(folder: str, vseen: int, eseen: int) -> bool:

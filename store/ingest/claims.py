@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import atomic, faults
+from ..identity import process_alive
 from .drop_text import escape, free_path, stamp
 from .readiness import MARKER, drop_dirs
 
@@ -167,26 +168,13 @@ def _beat() -> None:
                     _beating.discard(folder)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a killed child not yet reaped is a zombie: as good as dead
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
-    except (OSError, IndexError):
-        return True
-
-
 def _stale(cdir: Path, timeout: float) -> bool:
     with _active_lock:
         if str(cdir) in _active:
             return False
     parsed = parse_claim(cdir.name)
-    if parsed and parsed[1] == HOST and (parsed[2] == os.getpid() or not _alive(parsed[2])):
+    if parsed and parsed[1] == HOST and (parsed[2] == os.getpid()
+                                         or not process_alive(parsed[2])):
         return True
     try:
         touched = os.lstat(cdir).st_mtime
