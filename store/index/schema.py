@@ -216,12 +216,19 @@ def migrate(conn: sqlite3.Connection) -> bool:
     if version > SCHEMA_VERSION:
         return False
     for target in range(version + 1, SCHEMA_VERSION + 1):
-        with conn:
-            conn.executescript(MIGRATIONS[target])
-            conn.execute(
-                "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
-                (str(target),),
-            )
+        # One write transaction per step, the version recorded inside it: two processes
+        # opening a new index at once serialize here, and the second, finding the tables
+        # made, rolls back and sees the step done. (executescript commits any open
+        # transaction first, so the script carries its own BEGIN and COMMIT.)
+        try:
+            conn.executescript(f"BEGIN IMMEDIATE;\n{MIGRATIONS[target]}\n"
+                               "INSERT OR REPLACE INTO meta(key, value) VALUES "
+                               f"('schema_version', '{target}');\nCOMMIT;")
+        except sqlite3.OperationalError:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if current_version(conn) < target:
+                raise
     return True
 
 
