@@ -24,7 +24,13 @@ from .identity import current_user
 from .index import db as index_db
 from .index import sync as index_sync
 from .layout import Layout, init_store, read_config
-from .names import check_alias, check_model_name, check_tag_key, parse_ref
+from .names import (
+    check_alias,
+    check_model_name,
+    check_new_model_folder,
+    check_tag_key,
+    parse_ref,
+)
 from .policy.verbs import PolicyVerbs
 from .version import Version
 
@@ -298,6 +304,7 @@ class Store(PolicyVerbs):
         unknown = set(card) - set(CARD_FIELDS)
         if unknown:
             raise TypeError(f"add_version() got unknown fields: {', '.join(sorted(unknown))}")
+        model = check_new_model_folder(self.layout.models, model)  # NFC; no case clash
         record = writer.prepare_record(self.layout, self.blobs, model, card, files=files,
                                        metric_series=metric_series, source=source,
                                        consume=consume)

@@ -8,14 +8,18 @@ overrides, `:` or `@` (they delimit refs). Folder names percent-encode everythin
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote, unquote
 
 from .errors import InvalidName, InvalidRef
 
 MAX_NAME = 200
+MAX_DIRNAME_BYTES = 255  # NAME_MAX of ext4, XFS, NFS, Lustre: the model's folder name
 ALIAS_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$")
 TAG_KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}$")
 _BIDI = {"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068",
@@ -30,10 +34,21 @@ def unsafe_char(text: str) -> str | None:
     return None
 
 
+def nfc(text: str) -> str:
+    """Unicode NFC: `café` typed as one code point or as `e` + combining accent is one name."""
+    return unicodedata.normalize("NFC", text)
+
+
 def check_model_name(name: str) -> str:
-    """Return `name` if it can name a model, else raise InvalidName saying why."""
+    """Return `name` in NFC if it can name a model, else raise InvalidName saying why.
+
+    The length limit is checked on the folder name the model gets (`model_dirname`, UTF-8
+    percent-encoded), because that is what the filesystem refuses: 100 `é` are 100
+    characters but a 600-byte folder name.
+    """
     if not isinstance(name, str) or not name.strip():
         raise InvalidName("a model name must be a non-empty string")
+    name = nfc(name)
     if name != name.strip():
         raise InvalidName(f"model name {name!r} has leading or trailing spaces; remove them")
     if len(name) > MAX_NAME:
@@ -52,11 +67,67 @@ def check_model_name(name: str) -> str:
             )
     if name in (".", ".."):
         raise InvalidName("'.' and '..' cannot name a model")
+    encoded = len(model_dirname(name).encode("utf-8", "surrogatepass"))
+    if encoded > MAX_DIRNAME_BYTES:
+        raise InvalidName(
+            f"model name {name[:40]!r}… becomes a {encoded}-byte folder name (each character "
+            f"outside A-Z, a-z, 0-9, '.', '_' and '-' takes 3 to 12 bytes); the limit is "
+            f"{MAX_DIRNAME_BYTES} bytes: use a shorter name or more plain ASCII letters"
+        )
     return name
 
 
+def case_key(name: str) -> str:
+    """What two names must not share: the same NFC text up to case (`Model`, `MODEL`), which
+    would be one folder on a case-insensitive filesystem (macOS, Windows shares)."""
+    return nfc(name).casefold()
+
+
+def check_new_model(name: str, existing: Iterable[str]) -> None:
+    """Refuse a new model whose name equals an existing one's up to case or normalization,
+    naming the existing model so the person can use it instead."""
+    key = case_key(name)
+    for other in existing:
+        if other != name and case_key(other) == key:
+            raise InvalidName(
+                f"model name {name!r} differs from the existing model {other!r} only by case "
+                "or Unicode form; on a case-insensitive filesystem they would be one folder. "
+                f"Add the version to {other!r} or choose a clearly different name"
+            )
+
+
+# scripts that mix naturally in one name (UTS #39 "highly restrictive" profiles)
+_MIXABLE = (frozenset({"LATIN", "CJK", "HIRAGANA", "KATAKANA"}),
+            frozenset({"LATIN", "CJK", "HANGUL"}), frozenset({"LATIN", "CJK", "BOPOMOFO"}))
+_WIDTH = ("FULLWIDTH", "HALFWIDTH")
+
+
+def scripts(name: str) -> set[str]:
+    """The scripts of the letters in `name` (LATIN, CYRILLIC, GREEK, CJK…), from Unicode
+    character names; digits, punctuation and combining marks belong to none."""
+    found: set[str] = set()
+    for ch in name:
+        if not unicodedata.category(ch).startswith("L"):
+            continue
+        words = unicodedata.name(ch, "UNKNOWN").split()
+        if words[0] in _WIDTH and len(words) > 1:
+            words = words[1:]
+        found.add(words[0])
+    return found
+
+
+def mixed_script(name: str) -> bool:
+    """True when a name mixes scripts that look alike (Latin `e` and Cyrillic `е` in one
+    name): shown as a warning, because such a name can impersonate another."""
+    found = scripts(name)
+    return len(found) > 1 and not any(found <= ok for ok in _MIXABLE)
+
+
 def check_alias(alias: str) -> str:
-    if not isinstance(alias, str) or not ALIAS_RE.match(alias):
+    """Return the alias (NFC) if valid: ASCII letters, digits, '_', '.', '-', 63 bytes."""
+    if isinstance(alias, str):
+        alias = nfc(alias)
+    if not isinstance(alias, str) or not ALIAS_RE.fullmatch(alias) or len(alias.encode()) > 63:
         raise InvalidName(
             f"alias {alias!r} is not valid: start with a letter, then letters, digits, "
             "'_', '.' or '-' (at most 63 characters), e.g. 'champion' or 'prod-eu'"
@@ -67,7 +138,10 @@ def check_alias(alias: str) -> str:
 
 
 def check_tag_key(key: str) -> str:
-    if not isinstance(key, str) or not TAG_KEY_RE.match(key):
+    """Return the tag key (NFC) if valid: ASCII letters, digits, '_ . : / -', 128 bytes."""
+    if isinstance(key, str):
+        key = nfc(key)
+    if not isinstance(key, str) or not TAG_KEY_RE.fullmatch(key) or len(key.encode()) > 128:
         raise InvalidName(
             f"tag key {key!r} is not valid: use letters, digits and '_ . : / -' "
             "(at most 128 characters), e.g. 'team' or 'data/version'"
@@ -115,7 +189,7 @@ def parse_ref(text: str) -> Ref:
             raise InvalidRef(f"ref {text!r} has no model name before '@'")
         if alias.lower() == "latest":
             return Ref(check_model_name(model))
-        if not ALIAS_RE.match(alias):
+        if not ALIAS_RE.fullmatch(alias):
             raise InvalidRef(f"ref {text!r}: {alias!r} is not a valid alias name")
         return Ref(check_model_name(model), alias=alias)
     if ":" in text:
@@ -126,5 +200,26 @@ def parse_ref(text: str) -> Ref:
             raise InvalidRef(
                 f"ref {text!r} is not NAME:VERSION with a positive version number, e.g. resnet:3"
             )
-        return Ref(check_model_name(model), version=int(number))
-    return Ref(check_model_name(text))
+        return Ref(_typed(model), version=int(number))
+    return Ref(_typed(text))
+
+
+def _typed(model: str) -> str:
+    """A ref's model name, checked but kept as typed: a store made before names were
+    normalized may hold an NFD name, and looking it up must still find it."""
+    check_model_name(model)
+    return model
+
+
+def check_new_model_folder(models: Path, name: str) -> str:
+    """`name` in NFC, refused (InvalidName) when it is a new model whose name clashes up to
+    case with a model folder already in `models/` (the files, not an index that may lag)."""
+    name = check_model_name(name)
+    try:
+        if os.path.lexists(models / model_dirname(name)):
+            return name
+        existing = [model_from_dirname(d) for d in os.listdir(models) if not d.startswith(".")]
+    except FileNotFoundError:
+        return name
+    check_new_model(name, existing)
+    return name

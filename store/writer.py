@@ -218,7 +218,7 @@ def prepare_record(layout: Layout, blobs: BlobStore, model: str, card: Mapping[s
                    source: Mapping[str, Any] | None = None,
                    consume: bool = False) -> dict[str, Any]:
     """Check everything and store every blob; returns the record without its number."""
-    check_model_name(model)
+    model = check_model_name(model)  # NFC, and its folder name fits the filesystem
     _check_text(model, "the model name")
     checked = _checked_card(card)
     series_info = None
