@@ -19,7 +19,7 @@ import yaml
 from . import safe_yaml
 from .card import CARD_FIELDS
 from .errors import InvalidManifest
-from .writer import files_of_folder, safe_relpath
+from .writer import check_card_storable, files_of_folder, safe_relpath
 
 MANIFEST_NAMES = ("modelyard.yaml", "modelyard.yml", "modelyard.json")
 MAX_MANIFEST_BYTES = 10 * 1024 * 1024
@@ -131,6 +131,10 @@ def read_folder(folder: Path, *, model: str | None = None) -> FolderVersion:
         raise InvalidManifest(f"{manifest.name}: model must be text")
     card = {k: data[k] for k in CARD_FIELDS if k in data}
     card.setdefault("origin", {"kind": "manifest", "folder": folder.name})
+    try:  # now, to name the file; add_version would name only the field
+        check_card_storable(card)
+    except InvalidManifest as exc:
+        raise InvalidManifest(f"{manifest.name}: {exc}") from None
     source = data.get("source")
     source_files: dict[str, Path] = {}
     if source is not None:

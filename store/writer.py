@@ -70,6 +70,12 @@ def _checked_card(card: Mapping[str, Any]) -> dict[str, Any]:
     return checked
 
 
+def check_card_storable(card: Mapping[str, Any]) -> None:
+    """Raise InvalidManifest if `card` could not become a record (importers call this to name
+    the file a bad value came from)."""
+    _checked_card(card)
+
+
 def check_storable(value: Any, where: str) -> None:
     """Refuse what would poison the record or the index on every host that reads it:
     integers beyond 64 bits (SQLite cannot hold them) and text that is not valid Unicode

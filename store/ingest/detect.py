@@ -6,9 +6,11 @@ metrics), so it is refused with a message that says how to describe it.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from types import TracebackType
 
-from ..errors import InvalidManifest
+from ..errors import InvalidManifest, ModelyardError
 from ..manifest import FolderVersion, find_manifest, read_folder
 from ..sniff import sniff_file
 from .huggingface import is_huggingface, read_huggingface
@@ -21,10 +23,54 @@ WEIGHT_FORMATS = {"safetensors", "onnx", "gguf", "pickle", "pytorch", "joblib", 
                   "skops", "zip", "binary"}
 
 
+# What a parser raises when the bytes it reads are hostile (nested 200,000 deep, a 5,000-digit
+# number, a string where a list belongs) rather than when the disk fails (OSError).
+CONTENT_ERRORS = (RecursionError, OverflowError, ValueError, TypeError, KeyError, IndexError,
+                  AttributeError, UnicodeError, ZeroDivisionError)
+
+
 def read_drop(folder: Path, *, model: str | None = None) -> list[FolderVersion]:
     """The versions a drop folder describes. `model` renames a single-model drop; an MLflow
-    tracking store keeps its registered names."""
-    folder = Path(folder)
+    tracking store keeps its registered names.
+
+    Whatever the content, the answer is versions or a ModelyardError (a rejection, at the
+    first try); only I/O errors (OSError) pass through, to be retried.
+    """
+    try:
+        return _read(Path(folder), model)
+    except ModelyardError:
+        raise
+    except CONTENT_ERRORS as exc:
+        raise InvalidManifest(content_error(Path(folder), exc)) from None
+
+
+def content_error(folder: Path, exc: BaseException) -> str:
+    """The reason for a drop whose content broke a reader: the file being read when it broke
+    (from the traceback's innermost frame that held a path inside the drop) and the error."""
+    where = _file_in_traceback(folder, exc.__traceback__)
+    kind = "nested too deeply" if isinstance(exc, RecursionError) else type(exc).__name__
+    return (f"{where or folder.name} could not be read ({kind}: {str(exc)[:200]}); fix or "
+            "remove the value it names, or describe the model with a modelyard.yaml")
+
+
+def _file_in_traceback(folder: Path, tb: TracebackType | None) -> str | None:
+    found = None
+    base = str(folder.resolve())
+    seen = 0
+    while tb is not None and seen < 200:
+        for value in tb.tb_frame.f_locals.values():
+            if isinstance(value, Path) and value != folder:
+                try:
+                    text = str(value.resolve())
+                except (OSError, RuntimeError):
+                    continue
+                if text.startswith(base + os.sep):
+                    found = text[len(base) + 1:]
+        tb, seen = tb.tb_next, seen + 1
+    return found
+
+
+def _read(folder: Path, model: str | None) -> list[FolderVersion]:
     if not folder.is_dir():
         raise InvalidManifest(f"{folder} is not a folder; drop a folder holding the model")
     if find_manifest(folder) is not None:

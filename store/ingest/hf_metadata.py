@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidName
+from ..errors import InvalidManifest, InvalidName
 from ..names import check_model_name
 from .safe_read import clean_tags, front_matter, load_json, read_text
 
@@ -23,8 +23,21 @@ def json_object(path: Path, *, limit: int = MAX_CONFIG_BYTES) -> dict[str, Any]:
     """A JSON file's top-level object; {} when the file is absent or holds something else."""
     if not path.is_file():
         return {}
-    data = load_json(path, limit=limit, where=f"{path.parent.name}/{path.name}")
+    where = f"{path.parent.name}/{path.name}"
+    try:
+        data = load_json(path, limit=limit, where=where)
+    except (ValueError, OverflowError) as exc:  # e.g. a 5,000-digit integer
+        raise InvalidManifest(f"{where} cannot be read: {str(exc)[:200]}; fix or remove "
+                              "the value") from None
     return data if isinstance(data, dict) else {}
+
+
+def as_float(value: int | float) -> float:
+    """A number as a float; an integer too large for one is ±inf, never an OverflowError."""
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf") if value > 0 else float("-inf")
 
 
 def as_list(value: Any) -> list:
@@ -127,8 +140,8 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value)
+        return as_float(value)
     try:
-        return float(str(value))
+        return float(str(value)[:100])
     except ValueError:
         return None

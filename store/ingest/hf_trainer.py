@@ -12,7 +12,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .hf_metadata import json_object
+from ..errors import InvalidManifest
+from .hf_metadata import as_float, json_object
 
 MAX_STATE_BYTES = 64 * 1024 * 1024  # log_history grows with the run: larger than a config
 _TRAINER_KEYS = ("global_step", "max_steps", "num_train_epochs", "train_batch_size",
@@ -43,16 +44,21 @@ def trainer_settings(state: dict[str, Any]) -> dict[str, Any]:
     return {k: state[k] for k in _TRAINER_KEYS if isinstance(state.get(k), (int, float))}
 
 
-def trainer_series(state: dict[str, Any]) -> dict[str, Any]:
+def trainer_series(state: dict[str, Any], where: str = "trainer_state.json") -> dict[str, Any]:
     """log_history as full curves: every numeric field of every entry, keyed by its step."""
     series: dict[str, dict[str, list]] = {}
-    for entry in state.get("log_history") or []:
+    history = state.get("log_history") or []
+    for i, entry in enumerate(history if isinstance(history, list) else []):
         if not isinstance(entry, dict) or not isinstance(entry.get("step"), int):
             continue
+        if not -(2**63) <= entry["step"] < 2**63:
+            raise InvalidManifest(f"{where}: log_history[{i}] has step "
+                                  f"{str(entry['step'])[:30]}; a step must fit in 64 bits"
+                                  )
         for key, value in entry.items():
             if key == "step" or isinstance(value, bool) or not isinstance(value, (int, float)):
                 continue
             curve = series.setdefault(str(key), {"steps": [], "values": []})
             curve["steps"].append(entry["step"])
-            curve["values"].append(float(value))
+            curve["values"].append(as_float(value))
     return series

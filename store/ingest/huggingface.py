@@ -15,11 +15,12 @@ from typing import Any
 
 from ..errors import InvalidManifest
 from ..manifest import FolderVersion
-from ..writer import files_of_folder
+from ..writer import check_card_storable, files_of_folder
 from .hf_metadata import (
     MAX_CONFIG_BYTES,
     MAX_DESCRIPTION,
     MAX_README_BYTES,
+    as_float,
     as_list,
     card_datasets,
     card_tags,
@@ -51,8 +52,8 @@ def is_huggingface(folder: Path) -> bool:
         return False
     try:
         data = load_json(config, limit=MAX_CONFIG_BYTES)
-    except InvalidManifest:
-        return False
+    except (InvalidManifest, ValueError, OverflowError):  # broken JSON, 5,000-digit numbers:
+        return True  # read_huggingface refuses it naming config.json and why
     return isinstance(data, dict) and any(k in data for k in ("model_type", "architectures",
                                                                "transformers_version"))
 
@@ -81,11 +82,34 @@ def read_huggingface(folder: Path, *, model: str | None = None) -> FolderVersion
                       if state_path else {})},
     }
     if isinstance(state.get("best_metric"), (int, float)):
-        card["metrics"]["best_metric"] = float(state["best_metric"])
+        card["metrics"]["best_metric"] = as_float(state["best_metric"])
     if state.get("best_model_checkpoint"):
         card["summary"]["best_model_checkpoint"] = str(state["best_model_checkpoint"])
+    _check_card(folder, card)
     return FolderVersion(model_name(model, meta, folder), card, files_of_folder(folder),
                          trainer_series(state))
+
+
+# which file each card field comes from, to name it when the value cannot be stored
+_SOURCE_OF = {"params.peft": "adapter_config.json", "params.trainer": "trainer_state.json",
+              "metrics.best_metric": "trainer_state.json", "summary.config": "config.json",
+              "summary.best_model_checkpoint": "trainer_state.json", "serving": "config.json",
+              "summary.architectures": "config.json", "summary.model_type": "config.json",
+              "summary": "model.safetensors", "metrics": "README.md", "tags": "README.md",
+              "datasets": "README.md", "description": "README.md",
+              "parents": "config.json, adapter_config.json or README.md"}
+
+
+def _check_card(folder: Path, card: dict[str, Any]) -> None:
+    """Refuse now, naming the file, a value the record could not hold (a 400-digit `r` in
+    adapter_config.json); add_version would refuse it naming only the card field."""
+    try:
+        check_card_storable(card)
+    except InvalidManifest as exc:
+        text = str(exc)
+        source = next((f for k, f in sorted(_SOURCE_OF.items(), key=lambda kv: -len(kv[0]))
+                       if text.startswith(k)), "its metadata files")
+        raise InvalidManifest(f"{folder.name}/{source}: {text}") from None
 
 
 def _is_local(path: str) -> bool:

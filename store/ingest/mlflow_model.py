@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import InvalidManifest
 from ..manifest import FolderVersion
-from ..writer import files_of_folder, safe_relpath
+from ..writer import check_card_storable, files_of_folder, safe_relpath
 from .safe_read import load_json_text, load_yaml, read_small, read_text
 
 MAX_EXAMPLE_BYTES = 64 * 1024
@@ -34,6 +34,11 @@ def read_mlflow_model(folder: Path, *, model: str | None = None) -> FolderVersio
     mlmodel = card.pop("_mlmodel")
     card["training"] = {"run_id": str(mlmodel.get("run_id") or "")}
     card["origin"] = {"kind": "mlflow-model", "folder": folder.name, **_ids(mlmodel)}
+    try:  # now, to name the file; add_version would name only the field
+        check_card_storable(card)
+    except InvalidManifest as exc:
+        raise InvalidManifest(f"{folder.name}/MLmodel (or its environment files): {exc}"
+                              ) from None
     return FolderVersion(model or folder.name, card, files_of_folder(folder))
 
 
