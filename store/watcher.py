@@ -38,6 +38,7 @@ from .ingest.drops import (
     ingest_ready,
     recover_claims,
 )
+from .ingest.readiness import Waiting, pending
 
 DEFAULT_POLL = 2.0
 TICK = 1.0  # how often quiet drops are re-checked without any event
@@ -103,14 +104,19 @@ class Watcher:
         self._stop = threading.Event()
         self._events = DropEvents()
         self._thread: threading.Thread | None = None
+        self.left: list[Waiting] = []  # drops run_once left in place, with the reason
 
     # one pass, for cron ------------------------------------------------------------------
     def run_once(self) -> list[Result]:
-        """Recover stale claims, ingest what is ready now (old enough or marked), return."""
+        """Recover stale claims, ingest what is ready now (old enough or marked), return.
+        Drops left in place, and why, are in `self.left` afterwards."""
+        state = ScanState()
         with Store.open(self.store_root) as store:
             recover_claims(store, timeout=self.claim_timeout)
-            return ingest_ready(store, quiet_seconds=self.quiet_seconds, log=self.log,
-                                on_result=self.on_result)
+            results = ingest_ready(store, quiet_seconds=self.quiet_seconds, log=self.log,
+                                   on_result=self.on_result, state=state)
+            self.left = state.left + _not_tried(store, results, state.left)
+        return results
 
     # forever -----------------------------------------------------------------------------
     def run(self) -> None:
@@ -210,6 +216,15 @@ class Watcher:
         return self._thread is not None and self._thread.is_alive()
 
 
+def _not_tried(store: Store, results: list[Result], left: list[Waiting]) -> list[Waiting]:
+    """Ready drops the pass did not reach (it stops when the storage fails)."""
+    seen = {r.drop for r in results} | {w.drop for w in left}
+    return [Waiting(path.name, "ready, but this pass stopped before it (the store's storage "
+                    "failed on another drop); the next pass takes it")
+            for folder in drop_dirs(store) for path in pending(folder)
+            if path.name not in seen]
+
+
 @contextmanager
 def _stop_on_signals(watcher: Watcher) -> Iterator[None]:
     """SIGTERM and SIGINT finish the current drop and exit cleanly (main thread only)."""
@@ -230,14 +245,21 @@ def _stop_on_signals(watcher: Watcher) -> Iterator[None]:
 
 def run_watch(store_root: str | Path, *, poll: float | None = None, once: bool = False,
               log: Callable[[str], None] = print, quiet_seconds: float | None = None,
-              claim_timeout: float = CLAIM_TIMEOUT) -> int:
+              claim_timeout: float = CLAIM_TIMEOUT,
+              report: Callable[[dict], None] | None = None) -> int:
     """The `watch` command: 0 when it ended normally (or after a signal), 1 when the store
-    cannot be opened. `once=True` recovers, ingests what is ready now and returns (cron)."""
+    cannot be opened. `once=True` recovers, ingests what is ready now and returns (cron),
+    logging a `waiting: …` line for each drop it left; with `report`, it also gets the whole
+    pass as one dict (see `once_report`), for `watch --once --json`."""
     watcher = Watcher(store_root, poll=poll, quiet_seconds=quiet_seconds, log=log,
                       claim_timeout=claim_timeout)
     try:
         if once:
-            watcher.run_once()
+            results = watcher.run_once()
+            for waiting in watcher.left:
+                log(waiting.line())
+            if report is not None:
+                report(once_report(results, watcher.left))
         else:
             with _stop_on_signals(watcher):
                 watcher.run()
@@ -245,3 +267,22 @@ def run_watch(store_root: str | Path, *, poll: float | None = None, once: bool =
         log(f"error: {escape(exc)}")
         return 1
     return 0
+
+
+def once_report(results: list[Result], left: list[Waiting]) -> dict[str, list[dict]]:
+    """One pass as JSON-ready data: ingested, rejected and skipped drops, and those waiting
+    ({drop, reason, ready_in_seconds})."""
+    out: dict[str, list[dict]] = {"ingested": [], "rejected": [], "skipped": [], "waiting": []}
+    for r in results:
+        item: dict = {"drop": r.drop}
+        if r.status == "ingested":
+            item["refs"] = list(r.refs)
+        else:
+            item.update(reason=r.reason, error=r.error)
+            if r.quarantine is not None:
+                item["quarantine"] = str(r.quarantine)
+            if r.transient:
+                item["retry_in_seconds"] = r.retry_in
+        out[r.status].append(item)
+    out["waiting"] = [w.as_dict() for w in left]
+    return out

@@ -273,8 +273,11 @@ def cmd_watch(args: argparse.Namespace, path: Path) -> int:
     from modelyard.store.watcher import run_watch
 
     open_store(args, path).close()  # creates the default store on first use, checks others
+    as_json = bool(getattr(args, "json", False)) and args.once  # lines go to stderr then
+    out = sys.stderr if as_json else sys.stdout
     return run_watch(path, poll=args.poll, once=args.once, quiet_seconds=args.quiet,
-                     log=lambda line: print(safe(line), flush=True))
+                     log=lambda line: print(safe(line), file=out, flush=True),
+                     report=emit_json if as_json else None)
 
 
 def cmd_import_mlflow(args: argparse.Namespace, path: Path) -> int:

@@ -26,6 +26,23 @@ MAX_DEPTH = 32
 
 
 @dataclass
+class Waiting:
+    """A drop a scan left in place, why, and in how many seconds it may be ready (None when
+    that depends on something else, such as a folder that cannot be read)."""
+
+    drop: str
+    reason: str
+    ready_in_seconds: float | None = None
+
+    def line(self) -> str:
+        return f"waiting: {escape(self.drop)} ({escape(self.reason)})"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"drop": self.drop, "reason": self.reason,
+                "ready_in_seconds": self.ready_in_seconds}
+
+
+@dataclass
 class ScanState:
     """What a watcher remembers between scans: each pending drop's fingerprint and since
     when, drops renamed in, unexpected failures per drop, and when a drop the storage
@@ -36,6 +53,7 @@ class ScanState:
     failures: dict[str, int] = field(default_factory=dict)
     retry_at: dict[str, float] = field(default_factory=dict)
     storage_failures: dict[str, int] = field(default_factory=dict)
+    left: list[Waiting] = field(default_factory=list)  # the last scan's drops not ready
 
     def forget(self, path: Path) -> None:
         self.seen.pop(str(path), None)
@@ -141,6 +159,11 @@ def quiet_period(store: Store) -> float:
     return float(value)
 
 
+def _quiet_wait(path: Path, age: float, quiet: float) -> Waiting:
+    return Waiting(path.name, f"changed {age:.1f} s ago; ready after {quiet:g} s unchanged, "
+                   f"or add {MARKER}", round(max(0.0, quiet - age), 1))
+
+
 def scan_ready(store: Store, *, quiet_seconds: float | None = None,
                moved_in: Iterable[str] = (), state: ScanState | None = None) -> list[Path]:
     """Drops that may be ingested now, oldest name first.
@@ -149,7 +172,7 @@ def scan_ready(store: Store, *, quiet_seconds: float | None = None,
     or paths the watcher saw); or quiet: nothing under it changed for `quiet_seconds`, by
     fingerprints compared across calls with the same `state`, or on first sight when every
     entry's mtime and ctime is already that old. Everything else is left alone, and so is a
-    drop backing off after the storage failed on it.
+    drop backing off after the storage failed on it; `state.left` says which and why.
     """
     quiet = quiet_period(store) if quiet_seconds is None else float(quiet_seconds)
     state = ScanState() if state is None else state
@@ -157,6 +180,7 @@ def scan_ready(store: Store, *, quiet_seconds: float | None = None,
     mono, wall = time.monotonic(), time.time()
     present: set[str] = set()
     ready: list[Path] = []
+    state.left = []
     for folder in drop_dirs(store):
         for path in pending(folder):
             key = str(path)
@@ -164,22 +188,32 @@ def scan_ready(store: Store, *, quiet_seconds: float | None = None,
             if key in moved or path.name in moved:
                 state.moved_in.add(key)
             if state.waiting(path, mono):
+                due = state.retry_at[key] - mono
+                state.left.append(Waiting(path.name, "the store's storage failed on it; "
+                                          f"retried in {due:.0f} s", round(due, 1)))
                 continue
             if key in state.moved_in or has_marker(path):
                 ready.append(path)
                 continue
             try:
                 fp, newest = fingerprint(path)
-            except OSError:  # vanished (claimed by another watcher) or unreadable for now
+            except OSError as exc:  # vanished (claimed by another watcher) or unreadable
+                if os.path.lexists(path):
+                    state.left.append(Waiting(path.name, f"cannot be read now: {exc}"))
                 continue
             before = state.seen.get(key)
             if before is not None and before[0] == fp:
                 if mono - before[1] >= quiet:
                     ready.append(path)
+                else:
+                    state.left.append(_quiet_wait(path, mono - before[1], quiet))
                 continue
             state.seen[key] = (fp, mono)
             if quiet <= 0 or (before is None and wall - newest >= quiet):
                 ready.append(path)
+            else:
+                age = 0.0 if before is not None else max(0.0, wall - newest)
+                state.left.append(_quiet_wait(path, age, quiet))
     for table in (state.seen, state.failures, state.retry_at, state.storage_failures):
         for key in [k for k in table if k not in present]:
             del table[key]
