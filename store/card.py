@@ -328,3 +328,19 @@ def _serving(serving: Any) -> dict[str, Any]:
     if sig is not None and not isinstance(sig, Mapping):
         raise InvalidManifest("serving.signature must be a mapping with inputs and outputs")
     return out
+
+
+NONFINITE_JSON = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def json_numbers(value: Any) -> Any:
+    """`value` with NaN and ±inf floats as the strings "NaN", "Infinity" and "-Infinity":
+    JSON has no such numbers, and `--json` output must stay valid JSON (the same spelling
+    JavaScript's Number() and Python's float() read back)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else NONFINITE_JSON[repr(value)]
+    if isinstance(value, dict):
+        return {k: json_numbers(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_numbers(v) for v in value]
+    return value

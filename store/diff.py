@@ -12,7 +12,7 @@ def _pairs(a: dict, b: dict, *, only_diff: bool) -> list[dict[str, Any]]:
     rows = []
     for key in sorted(set(a) | set(b)):
         left, right = a.get(key), b.get(key)
-        same = left == right
+        same = left == right or left != left and right != right  # NaN on both sides
         if only_diff and same:
             continue
         rows.append({"key": key, "a": left, "b": right, "same": same})

@@ -17,6 +17,9 @@ SUMMARY_KEYS = ("model", "version", "ref", "aliases", "created_at", "user", "hos
                 "pickle", "tags", "metrics")
 
 
+NAN = float("nan")
+
+
 class Version:
     """One version. Cheap to create from an index row; reads its record file when asked."""
 
@@ -57,10 +60,11 @@ class Version:
             "SELECT key, value FROM tags WHERE version_id = ? ORDER BY key", (self.id,)))
 
     @property
-    def metrics(self) -> dict[str, float | None]:
-        """Final values (NaN shows as None)."""
-        return dict(self._store._db.execute(
-            "SELECT key, value FROM metrics WHERE version_id = ? ORDER BY key", (self.id,)))
+    def metrics(self) -> dict[str, float]:
+        """Final values, NaN and ±inf included (the index holds NaN as NULL). NaN is always
+        the one object NAN, so containers of metrics compare equal when both hold NaN."""
+        return {k: NAN if v is None else v for k, v in self._store._db.execute(
+            "SELECT key, value FROM metrics WHERE version_id = ? ORDER BY key", (self.id,))}
 
     # the write-once record
     @cached_property

@@ -234,7 +234,8 @@ def prepare_record(layout: Layout, blobs: BlobStore, model: str, card: Mapping[s
         series_info = {"digest": blobs.put_bytes(data), "size": len(data),
                        "keys": json_safe(summary)}
         for key, s in summary.items():
-            checked["metrics"].setdefault(key, s["last"])
+            if s.get("last") is not None:
+                checked["metrics"].setdefault(key, s["last"])
     charts = checked.pop("charts")
     charts_info = None
     if charts:

@@ -8,6 +8,8 @@ import sys
 import unicodedata
 from typing import Any
 
+from modelyard.store.card import json_numbers
+
 from ..safe_text import human_size, printable
 
 __all__ = ["dumps_json", "emit", "emit_json", "human_size", "number", "safe", "table"]
@@ -23,7 +25,8 @@ def safe(value: Any, *, multiline: bool = False) -> str:
 def dumps_json(data: Any) -> str:
     """JSON that round-trips every string exactly but holds no raw control characters:
     C0 is escaped by json itself; C1 and bidi characters are escaped here."""
-    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    text = json.dumps(json_numbers(data), indent=2, sort_keys=True, ensure_ascii=False,
+                      default=str)
     return "".join(f"\\u{ord(ch):04x}" if (ch in _BIDI or 0x7f <= ord(ch) <= 0x9f
                                            or unicodedata.category(ch) in ("Cf", "Zl", "Zp"))
                    else ch for ch in text)

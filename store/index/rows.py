@@ -77,6 +77,16 @@ def _num(value: Any) -> float | None:
         return None
 
 
+def _metric(value: Any) -> float | None:
+    """A final metric as the index holds it: ±inf as REAL, NaN as NULL. SQLite has no NaN,
+    and a metric is always a number (card.py), so a NULL metric value means NaN."""
+    try:
+        number = float(value)  # records hold non-finite metrics as the text 'nan', 'inf'
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if number == number else None
+
+
 def _number(value: Any) -> float | None:
     kind = type(value)
     if kind is float:
@@ -194,7 +204,7 @@ def record_rows(record: dict, vid: int, model_id: int, record_path: str,
     metric_rows = t["metrics"]
     for k, v in (get("metrics") or {}).items():
         s = keys.get(k) or empty
-        metric_rows.append((vid, k, v if type(v) is _FLOAT and _isfinite(v) else _num(v),
+        metric_rows.append((vid, k, v if type(v) is _FLOAT and _isfinite(v) else _metric(v),
                             s.get("step"), s.get("min"), s.get("max"), s.get("points", 0)))
     tags = get("tags") or {}
     if tags:

@@ -99,7 +99,7 @@ def _metric(name: str, facts: Facts) -> Finding:
     if name not in facts.metrics:
         return Finding("metrics", False, f"metric {name} is not recorded")
     value = facts.metrics[name]
-    if value is None:
+    if value is None or value != value:  # NaN (Version.metrics gives float('nan'))
         return Finding("metrics", False, f"metric {name} is NaN")
     return Finding("metrics", True, f"{name} = {value:.6g}")
 

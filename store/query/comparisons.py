@@ -11,6 +11,15 @@ from .fields import TYPE_HINTS, Field, attribute, entity_field
 from .lexer import Kind, Token, Value, convert_literal
 from .nodes import Between, Compare, Has, InList, Node, Not
 
+# what a metric can be beside finite numbers: `metrics.loss = nan`, `metrics.loss < inf`
+NONFINITE: dict[str, float] = {"nan": float("nan"), "inf": float("inf"),
+                               "+inf": float("inf"), "-inf": float("-inf"),
+                               "infinity": float("inf"), "-infinity": float("-inf")}
+
+
+def is_nan(value: object) -> bool:
+    return isinstance(value, float) and value != value
+
 
 class ComparisonParser(TokenCursor):
     """Parses one comparison and the field on its left; `parser._Parser` adds the rest."""
@@ -34,6 +43,8 @@ class ComparisonParser(TokenCursor):
                 self.fail(f"expected AND between the two ends, like {field} BETWEEN 1 AND 2",
                           self.peek().start)
             high = self.value(field, self.take())
+            if is_nan(low) or is_nan(high):
+                self.fail(f"NaN has no order; write {field} = nan", op.start)
             return Between(field, low, high, negated, field.pos)
         if word in ("LIKE", "ILIKE", "GLOB"):
             if field.type not in ("text", "param"):
@@ -55,13 +66,18 @@ class ComparisonParser(TokenCursor):
                 self.take()
                 dots, (high, _, _) = "..", self.raw_value(token, field.type)
         if not dots or quoted:
-            return Compare(field, op, self.convert(field, raw, quoted, pos), field.pos)
+            value = self.convert(field, raw, quoted, pos)
+            if is_nan(value) and op not in ("=", "!="):
+                self.fail(f"NaN has no order; write {field} = nan or {field} != nan", pos)
+            return Compare(field, op, value, field.pos)
         if field.type == "verdict":
             self.fail(f"{field} is pass or fail, not a range", pos)
         if op not in ("=", "!="):
             self.fail(f"a range such as 0.8..0.9 goes after = or !=, not after '{op}'", pos)
         if not low and not high:
             self.fail(f"a range needs at least one end, like {field} = 1..2", pos)
+        if any(is_nan(NONFINITE.get(end.strip().lower())) for end in (low, high)):
+            self.fail(f"NaN has no order; write {field} = nan", pos)
         if not high:
             node: Node = Compare(field, ">=", self.convert(field, low, False, pos), field.pos)
         elif not low:
@@ -115,6 +131,8 @@ class ComparisonParser(TokenCursor):
         return self.convert(field, *self.raw_value(after, field.type))
 
     def convert(self, field: Field, raw: str, quoted: bool, pos: int) -> Value:
+        if field.kind == "metric" and not quoted and raw.strip().lower() in NONFINITE:
+            return NONFINITE[raw.strip().lower()]
         value = convert_literal(field.type, raw, quoted)
         if value is None:
             self.fail(f"{field} needs {TYPE_HINTS[field.type]}, not {raw!r}", pos)

@@ -171,9 +171,17 @@ class _Compiler:
                 any_of = _Sql(" OR ".join(_wrap(p) for p in parts),
                               [x for p in parts for x in p.params], compound=True)
                 return _Sql(f"NOT ({any_of.text})", any_of.params) if node.negated else any_of
-            marks = ", ".join("?" * len(node.values))
+            values = [v for v in node.values if not (isinstance(v, float) and v != v)]
+            marks = ", ".join("?" * len(values))
             keyword = "NOT IN" if node.negated else "IN"
-            return _Sql(f"{column} {keyword} ({marks})", [_bindable(v) for v in node.values])
+            sql = _Sql(f"{column} {keyword} ({marks})", [_bindable(v) for v in values])
+            if len(values) < len(node.values):  # nan listed: NaN is NULL in the index
+                nan = f"{column} IS {'NOT ' if node.negated else ''}NULL"
+                if not values:
+                    return _Sql(nan)
+                joiner = " AND " if node.negated else " OR "
+                return _Sql(f"({sql.text}){joiner}{nan}", sql.params, compound=True)
+            return sql
         if node.field.type == "time":
             low, high = self.bounds(node.low)[0], self.bounds(node.high)[1]
             sql = _Sql(f"{column} >= ? AND {column} < ?", [low, high], compound=True)
@@ -194,6 +202,8 @@ class _Compiler:
             return _Sql(f"{column} GLOB ?", [pattern])
         if isinstance(value, Instant | Ago):
             return self.compare_time(column, op, value)
+        if isinstance(value, float) and value != value:  # NaN: the index holds it as NULL
+            return _Sql(f"{column} IS {'NOT ' if op == '!=' else ''}NULL")
         return _Sql(f"{column} {op} ?", [_bindable(value)])
 
     def compare_time(self, column: str, op: str, value: Instant | Ago) -> _Sql:
