@@ -29,6 +29,7 @@ from .names import (
     check_model_name,
     check_new_model_folder,
     check_tag_key,
+    mixed_script,
     parse_ref,
 )
 from .policy.verbs import PolicyVerbs
@@ -53,7 +54,12 @@ class ModelInfo:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "versions": self.versions, "latest": self.latest,
                 "updated_at": self.updated_at, "description": self.description,
-                "aliases": self.aliases}
+                "aliases": self.aliases, "mixed_script": self.mixed_script}
+
+    @property
+    def mixed_script(self) -> bool:
+        """The name mixes look-alike scripts (names.mixed_script): show a warning."""
+        return mixed_script(self.name)
 
 
 class Store(PolicyVerbs):

@@ -185,7 +185,16 @@ class Version:
                 "deprecated": self.deprecated, "format": self.format,
                 "framework": self.framework, "size": self.size,
                 "param_count": self.param_count, "pickle": self.has_pickle,
-                "policy": self.policy_state, "tags": self.tags, "metrics": self.metrics}
+                "policy": self.policy_state, "tags": self.tags, "metrics": self.metrics,
+                "mixed_script": self.mixed_script}
+
+    @property
+    def mixed_script(self) -> bool:
+        """The model name mixes look-alike scripts (Latin `e` with Cyrillic `е`): show a
+        warning, since it can impersonate another model's name."""
+        from .names import mixed_script
+
+        return mixed_script(self.model)
 
     @property
     def policy_state(self) -> str:

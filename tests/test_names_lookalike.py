@@ -112,3 +112,17 @@ def test_a_store_made_before_normalizing_keeps_opening(tmp_path: Path, monkeypat
         assert store.get(f"{NFC}:1").model == NFC
         assert store.add_version("model", metrics={"acc": 3.0}).ref == "model:2"
         assert [v.ref for v in store.versions("Model")] == ["Model:1"]
+
+
+def test_mixed_script_is_exposed_on_versions_models_and_json(store: Store, cli_env) -> None:
+    from helpers import run_cli
+
+    store.add_version(CYRILLIC, metrics={"acc": 1.0})
+    store.add_version(NFC, metrics={"acc": 1.0})
+    assert store.get(f"{CYRILLIC}:1").mixed_script and not store.get(f"{NFC}:1").mixed_script
+    flags = {m.name: m.mixed_script for m in store.models()}
+    assert flags == {CYRILLIC: True, NFC: False}
+    shown = run_cli(["--store", str(store.root), "show", f"{CYRILLIC}:1", "--json"], cli_env)
+    assert json.loads(shown.stdout)["mixed_script"] is True
+    listed = run_cli(["--store", str(store.root), "ls", "--json"], cli_env)
+    assert {r["model"]: r["mixed_script"] for r in json.loads(listed.stdout)} == flags
