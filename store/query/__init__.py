@@ -2,6 +2,10 @@
 
 `compile_query` turns a query into SQL over the index's `versions v`; `parse` alone gives the
 syntax tree, for a search box that wants to point at a mistake while the user types.
+
+A metric may be NaN or infinite: `metrics.loss = nan`, `metrics.loss = inf`, `< inf`,
+`= -inf`, `in (nan, 0.5)`. NaN has no order (only `=`, `!=` and `in`), and sorts last with
+the versions that lack the metric (the index holds NaN as NULL: SQLite has no NaN).
 """
 
 from .compiler import DEFAULT_ORDER, CompiledQuery, compile_query
