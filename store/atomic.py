@@ -364,18 +364,34 @@ def link_exclusive(tmp: Path, target: Path) -> bool:
     except FileExistsError:
         linked = False
     except OSError as exc:
-        # NFS: the server may have done the link but its reply got lost; trust the count.
-        try:
-            linked = os.stat(tmp).st_nlink == 2
-        except OSError:
-            linked = False
-        if not linked:
+        linked = _lost_reply(tmp, target)
+        if not linked and not os.path.lexists(target):
             _unlink_quietly(tmp)
             raise storage_error(exc, target, "create") from exc
+        # else: the name exists and is not ours. sshfs (and some NFS servers) answer a link
+        # onto an existing name with EPERM or EACCES rather than EEXIST: a lost race all
+        # the same, so the caller takes the next number instead of calling the store
+        # read-only.
     _unlink_quietly(tmp)
     if linked:
         fsync_dir(target.parent)
     return linked
+
+
+def _lost_reply(tmp: Path, target: Path) -> bool:
+    """Whether a link that reported failure did happen (NFS may lose the reply of a link it
+    made): the temp file then has two names, or `target` is the temp file's inode."""
+    try:
+        mine = os.stat(tmp)
+    except OSError:
+        return False
+    if mine.st_nlink == 2:
+        return True
+    try:
+        theirs = os.lstat(target)
+    except OSError:
+        return False
+    return (theirs.st_ino, theirs.st_dev) == (mine.st_ino, mine.st_dev)
 
 
 def write_exclusive(target: Path, data: bytes, *, stage: str = "record") -> bool:

@@ -9,8 +9,8 @@ Use it by importing the fixture into a test module:
 `sshfs_mount` is module-scoped and yields (the folder on the 'server', the same folder
 through the mount). It skips with the reason when root, /dev/fuse, sshfs or sshd is missing
 (`apt-get install -y openssh-server sshfs`). The sshd gets a fresh host key and authorized
-key; teardown unmounts and stops it. `missing()` and `mount_sshfs()` serve callers that
-need a mount outside a fixture (several mounts, other options).
+key; teardown unmounts and stops it. `missing()`, `mount_sshfs()` and `sshfs_mounts()`
+serve callers that need mounts outside a fixture (several hosts' mounts, other options).
 """
 
 from __future__ import annotations
@@ -66,8 +66,18 @@ class MountFailed(Exception):
 def mount_sshfs(base: Path, options: tuple[str, ...] = ()) -> Iterator[tuple[Path, Path]]:
     """Serve `base/served` from a fresh sshd and mount it at `base/mnt` with sshfs (extra
     `-o` options in `options`); yields (served, mount); unmounts and stops sshd after."""
-    keys, served, mount = base / "keys", base / "served", base / "mnt"
-    for folder in (keys, served, mount):
+    with sshfs_mounts(base, 1, options) as (served, mounts):
+        yield served, mounts[0]
+
+
+@contextmanager
+def sshfs_mounts(base: Path, count: int,
+                 options: tuple[str, ...] = ()) -> Iterator[tuple[Path, list[Path]]]:
+    """Like `mount_sshfs` with `count` separate mounts of one served folder (`base/mnt`,
+    `base/mnt2`, ...): each is its own client with its own caches, as separate hosts are."""
+    keys, served = base / "keys", base / "served"
+    mounts = [base / ("mnt" if i == 0 else f"mnt{i + 1}") for i in range(count)]
+    for folder in (keys, served, *mounts):
         folder.mkdir(exist_ok=True)
     for name in ("host", "user"):
         if not (keys / name).exists():
@@ -83,23 +93,26 @@ def mount_sshfs(base: Path, options: tuple[str, ...] = ()) -> Iterator[tuple[Pat
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation dir
     sshd = subprocess.Popen([SSHD, "-D", "-e", "-f", str(keys / "sshd_config")],
                             stderr=subprocess.PIPE)
+    done: list[Path] = []
     try:
         wait_for(lambda: _listening(port) or sshd.poll() is not None, 10, "sshd to listen")
         if sshd.poll() is not None:
             raise MountFailed(f"sshd would not start here: {sshd.stderr.read().decode()[-300:]}")
         extra = "".join(f",{o}" for o in options)
-        mounted = subprocess.run(
-            ["sshfs", "-p", str(port), "-o", f"IdentityFile={keys / 'user'},BatchMode=yes,"
-             f"StrictHostKeyChecking=no,UserKnownHostsFile=/dev/null{extra}",
-             f"root@127.0.0.1:{served}", str(mount)], capture_output=True, timeout=30)
-        if mounted.returncode != 0:
-            raise MountFailed(f"sshfs would not mount here: {mounted.stderr.decode().strip()}")
-        try:
-            yield served, mount
-        finally:
+        for mount in mounts:
+            mounted = subprocess.run(
+                ["sshfs", "-p", str(port), "-o", f"IdentityFile={keys / 'user'},BatchMode=yes,"
+                 f"StrictHostKeyChecking=no,UserKnownHostsFile=/dev/null{extra}",
+                 f"root@127.0.0.1:{served}", str(mount)], capture_output=True, timeout=30)
+            if mounted.returncode != 0:
+                raise MountFailed(f"sshfs would not mount here: "
+                                  f"{mounted.stderr.decode().strip()}")
+            done.append(mount)
+        yield served, mounts
+    finally:
+        for mount in done:
             if subprocess.run(["fusermount", "-u", str(mount)]).returncode != 0:
                 subprocess.run(["fusermount", "-u", "-z", str(mount)])
-    finally:
         sshd.send_signal(signal.SIGTERM)
         sshd.wait(10)
 
