@@ -6,6 +6,8 @@ crashed watcher held.
 rename() is atomic on local filesystems and NFS alike, so of two watchers renaming one drop
 the loser gets ENOENT. A live claim is touched by a heartbeat; one whose heartbeat stopped
 (or whose process on this host is gone) is stale and `recover_claims` returns its drop.
+A heartbeat's age is measured by the filesystem's clock (`fsclock`), never by comparing
+another host's stamp with this host's clock: hosts' clocks disagree.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import atomic, faults
+from ..fsclock import fs_now, touch_by_server
 from ..identity import process_alive
 from .drop_text import escape, free_path, stamp
 from .readiness import MARKER, drop_dirs
@@ -162,13 +165,16 @@ def _beat() -> None:
             folders = sorted(_beating)
         for folder in folders:
             try:
-                os.utime(folder)
+                touch_by_server(Path(folder))
             except OSError:
                 with _beating_lock:
                     _beating.discard(folder)
 
 
-def _stale(cdir: Path, timeout: float) -> bool:
+def _stale(cdir: Path, timeout: float, now: float | None) -> bool:
+    """Whether a claim's watcher is gone: at once for a process of this host that is not
+    running, else when the claim folder's heartbeat is `timeout` old by the filesystem's
+    clock (`now`, from `fs_now`; None: unknown, so nothing is stale by age)."""
     with _active_lock:
         if str(cdir) in _active:
             return False
@@ -176,18 +182,20 @@ def _stale(cdir: Path, timeout: float) -> bool:
     if parsed and parsed[1] == HOST and (parsed[2] == os.getpid()
                                          or not process_alive(parsed[2])):
         return True
+    if now is None:
+        return False
     try:
         touched = os.lstat(cdir).st_mtime
     except OSError:
         return False
-    return time.time() - max(parsed[3] if parsed else 0.0, touched) >= timeout
+    return now - touched >= timeout
 
 
 def recover_claims(store: Store, *, timeout: float = CLAIM_TIMEOUT) -> list[Path]:
     """Return drops held by crashed watchers to their drop folder; the paths they now have.
 
-    A claim is stale when its heartbeat is older than `timeout`, or at once when it was
-    made on this host by a process that is gone.
+    A claim is stale when its heartbeat is older than `timeout` by the filesystem's clock,
+    or at once when it was made on this host by a process that is gone.
     """
     returned: list[Path] = []
     for drop_dir in drop_dirs(store):
@@ -196,9 +204,10 @@ def recover_claims(store: Store, *, timeout: float = CLAIM_TIMEOUT) -> list[Path
             names = sorted(os.listdir(drop_dir / CLAIMS))
         except (FileNotFoundError, NotADirectoryError):
             continue
+        now = fs_now(drop_dir / CLAIMS) if any(not n.startswith(".") for n in names) else None
         for cname in names:
             cdir = drop_dir / CLAIMS / cname
-            if not cname.startswith(".") and _stale(cdir, timeout):
+            if not cname.startswith(".") and _stale(cdir, timeout, now):
                 returned += give_back(cdir, drop_dir)
     return returned
 
