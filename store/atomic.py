@@ -52,6 +52,25 @@ def shared_mode(mode: int) -> int:
     return (mode & ~0o007) | (mode & 0o005 & ~current_umask())
 
 
+def group_shared(folder: Path) -> bool:
+    """Whether `folder` is shared by a group (setgid or group-writable), as a team's store
+    is: then what we make inside must stay usable by the group whatever our umask."""
+    try:
+        return bool(os.stat(folder).st_mode & (stat.S_ISGID | stat.S_IWGRP))
+    except OSError:
+        return False
+
+
+def share_dir(folder: Path) -> None:
+    """Give a folder we just made inside a group-shared one the store's folder mode
+    (setgid, group-writable): mkdir obeys the umask, and a group member must be able to
+    rename what is inside (claim a drop, give it back) or remove it."""
+    try:
+        os.chmod(folder, shared_mode(DIR_MODE))
+    except OSError:
+        pass  # not ours, or a filesystem that keeps its own modes
+
+
 # names ---------------------------------------------------------------------------------------
 
 def temp_name(target: Path) -> Path:

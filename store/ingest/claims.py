@@ -12,11 +12,14 @@ another host's stamp with this host's clock: hosts' clocks disagree.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import pwd
 import shutil
 import socket
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import atomic, faults
+from ..errors import ModelyardError
 from ..fsclock import fs_now, touch_by_server
 from ..identity import process_alive
 from .drop_text import escape, free_path, stamp
@@ -81,6 +85,8 @@ def claim(path: Path) -> Claim | None:
             _active.add(str(cdir))
         try:
             os.mkdir(cdir)
+            if atomic.group_shared(cdir.parent):
+                atomic.share_dir(cdir)  # any member's watcher may give it back
             break
         except FileExistsError:
             deactivate(cdir)
@@ -102,6 +108,8 @@ def claim(path: Path) -> Claim | None:
             return None
     except OSError as exc:
         release_dir(cdir)
+        if exc.errno in (errno.EACCES, errno.EPERM) and os.access(cdir.parent, os.W_OK):
+            return _not_shared(path)  # the store is writable; the drop itself is not
         raise atomic.storage_error(exc, path, "claim the drop") from exc
     except BaseException:
         release_dir(cdir)
@@ -113,6 +121,37 @@ def claim(path: Path) -> Claim | None:
             _log.warning("could not fsync %s", escape(folder))
     faults.point("drop.claimed")
     return Claim(cdir, cdir / name, drop_dir, name)
+
+
+class DropNotShared(ModelyardError):
+    """A drop this user may not move: written by another member of the group with a private
+    umask (or by someone outside the group). Said once per drop, not on every pass."""
+
+
+_told: set[tuple[str, int, int]] = set()  # unshared drops this process has reported
+
+
+def _not_shared(path: Path) -> None:
+    """Raise DropNotShared the first time this process meets `path` as it is now (a drop
+    changed since, e.g. by chmod, is tried afresh); None after that: nothing new to say."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None  # gone: another watcher took it
+    key = (str(path), st.st_ino, st.st_ctime_ns)
+    if key in _told:
+        return None
+    _told.add(key)
+    try:
+        owner = pwd.getpwuid(st.st_uid).pw_name
+    except KeyError:
+        owner = f"uid {st.st_uid}"
+    raise DropNotShared(
+        f"{escape(path)} belongs to {owner} and is not writable by you (mode "
+        f"{stat.S_IMODE(st.st_mode):04o}), so this watcher cannot take it; it was probably "
+        f"copied in with a private umask. Its owner should run `chmod -R g+rwX "
+        f"{escape(path)}` (or copy with `umask 002`); it is then ingested on the next pass. "
+        "Said once; the drop stays where it is.")
 
 
 def deactivate(cdir: Path) -> None:
