@@ -154,6 +154,19 @@ def _not_shared(path: Path) -> None:
         "Said once; the drop stays where it is.")
 
 
+def claim_lost(held: Claim) -> str | None:
+    """Why this process no longer holds `held`, or None while it does: another watcher
+    judged the claim's heartbeat stale (this one was paused, or its filesystem stalled) and
+    gave the drop back. Then a failure reading the drop is no disk failure, and says so."""
+    if os.path.isdir(held.dir) and (os.path.lexists(held.folder)
+                                    or os.path.lexists(held.dir / "drop")):
+        return None
+    return (f"another watcher took {escape(held.name)} back while this one was ingesting it "
+            f"(it saw no heartbeat from this claim for {CLAIM_TIMEOUT:.0f} s by the "
+            "filesystem's clock: was this watcher paused, or its filesystem stalled?); "
+            "nothing is lost: the drop is ingested once, by the watcher that holds it now")
+
+
 def deactivate(cdir: Path) -> None:
     with _active_lock:
         _active.discard(str(cdir))

@@ -181,3 +181,47 @@ def test_fsck_whose_clock_is_behind_removes_an_old_temp_file(tmp_path: Path) -> 
     behind = _skewed("-2h", [sys.executable, "-c", FSCK, str(root), "1"])
     assert not tmp.exists(), (behind.stdout, behind.stderr)
     assert tmp.name in behind.stdout
+
+
+def test_a_watcher_whose_claim_was_taken_back_says_so(tmp_path: Path) -> None:
+    """A watcher paused past the claim timeout (SIGSTOP) loses its drop to another: when it
+    resumes it must say that, not 'the disk or network filesystem failed ... ENOENT'."""
+    root = tmp_path / "store"
+    Store.init(root).close()
+    folder = write_manifest_folder(root / "drops" / ".slow", model="slow")
+    shards = folder / "shards"
+    shards.mkdir()
+    for i in range(1000):  # long enough to ingest that the pause lands in the middle
+        (shards / f"{i:05d}.bin").write_bytes(i.to_bytes(4, "big") * 256)
+    (folder / "COMPLETE").write_bytes(b"")
+    claims = root / "drops" / ".claims"
+    watcher = _other_host([str(MODELYARD), "--store", str(root), "watch", "--once",
+                           "--quiet", "0"])
+    os.rename(folder, root / "drops" / "slow")
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and watcher.poll() is None:
+            held = [n for n in os.listdir(claims) if not n.startswith(".")] \
+                if claims.is_dir() else []
+            if held:
+                watcher.send_signal(signal.SIGSTOP)
+                break
+            time.sleep(0.001)
+        assert watcher.poll() is None and held, "the watcher finished before the pause"
+        cdir = claims / held[0]
+        assert os.path.isdir(cdir / "slow"), "the watcher finished before the pause"
+        born = cdir.stat().st_mtime
+        wait_for(lambda: time.time() - born > 1.2, 10, "the claim's heartbeat to be 1 s old")
+        taken = subprocess.run([sys.executable, "-c", RECOVER, str(root), "1", "15"],
+                               capture_output=True, text=True, timeout=60)
+        assert taken.stdout.split() == ["returned", "slow"], (taken.stdout, taken.stderr)
+    finally:
+        watcher.send_signal(signal.SIGCONT)
+        out, _ = watcher.communicate(timeout=60)
+    assert "another watcher took slow back" in out, out
+    assert "disk or network filesystem failed" not in out, out
+    again = subprocess.run([str(MODELYARD), "--store", str(root), "watch", "--once",
+                            "--quiet", "0"], capture_output=True, text=True, timeout=120)
+    assert "ingested slow as slow:1" in again.stdout, again.stdout
+    with Store.open(root) as store:
+        assert [v.ref for v in store.search("")] == ["slow:1"]
