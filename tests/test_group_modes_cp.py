@@ -19,6 +19,7 @@ from real_users import (  # noqa: E402
     shared_folder,
     users,
 )
+from reliability_kit import tar_bytes  # noqa: E402
 
 from helpers import write_manifest_folder  # noqa: E402
 
@@ -74,3 +75,28 @@ def test_a_private_copy_is_reported_once_and_ingested_once_fixed() -> None:
         assert len(told) == 1, seen
         assert "not writable by you" in told[0] and "myard-alice" in told[0], told
         assert "read-only" not in told[0], told
+
+
+def test_a_private_archive_is_reported_not_quarantined() -> None:
+    """An archive copied with umask 077 is unreadable to the group: it once went to
+    quarantine as 'a drop must be a folder ... is a regular file'. It must stay where it is,
+    with the fix named, and be ingested once its owner runs the fix."""
+    people = users()
+    cli = modelyard_command()
+    with shared_folder() as parent:
+        root = group_store_dir(parent)
+        run_as(people["alice"], [*cli, "--store", root, "init"], check=True)
+        source = write_manifest_folder(parent / "src", model="packed")
+        (parent / "p.tar.gz").write_bytes(tar_bytes(
+            [(f"packed/{p.name}", p.read_bytes()) for p in sorted(source.iterdir())]))
+        drop = root / "drops" / "p.tar.gz"
+        copied = run_as(people["alice"], ["cp", parent / "p.tar.gz", drop], umask=0o077)
+        assert copied.returncode == 0, copied.stderr
+        first = run_as(people["bob"], [*cli, "--store", root, "watch", "--once", "--quiet", "0"])
+        assert "not readable by you" in first.stdout and "chmod -R g+rwX" in first.stdout, \
+            first.stdout
+        assert drop.is_file()
+        run_as(people["alice"], ["chmod", "g+r", drop], check=True)
+        second = run_as(people["bob"], [*cli, "--store", root, "watch", "--once", "--quiet",
+                                        "0"])
+        assert "ingested p.tar.gz as packed:1" in second.stdout, second.stdout

@@ -78,6 +78,8 @@ def parse_claim(dirname: str) -> tuple[str, str, int, float] | None:
 def claim(path: Path) -> Claim | None:
     """Take a drop by renaming it into a fresh claim folder; None when another watcher won."""
     drop_dir, name = path.parent, path.name
+    if os.path.isfile(path) and not os.access(path, os.R_OK):  # an archive copied privately
+        return _not_shared(path, "readable")
     atomic.ensure_dir(drop_dir / CLAIMS)
     for _ in range(5):
         cdir = drop_dir / CLAIMS / _claim_dirname(name)
@@ -109,7 +111,7 @@ def claim(path: Path) -> Claim | None:
     except OSError as exc:
         release_dir(cdir)
         if exc.errno in (errno.EACCES, errno.EPERM) and os.access(cdir.parent, os.W_OK):
-            return _not_shared(path)  # the store is writable; the drop itself is not
+            return _not_shared(path, "writable")  # the store is writable; the drop is not
         raise atomic.storage_error(exc, path, "claim the drop") from exc
     except BaseException:
         release_dir(cdir)
@@ -131,7 +133,7 @@ class DropNotShared(ModelyardError):
 _told: set[tuple[str, int, int]] = set()  # unshared drops this process has reported
 
 
-def _not_shared(path: Path) -> None:
+def _not_shared(path: Path, what: str) -> None:
     """Raise DropNotShared the first time this process meets `path` as it is now (a drop
     changed since, e.g. by chmod, is tried afresh); None after that: nothing new to say."""
     try:
@@ -147,7 +149,7 @@ def _not_shared(path: Path) -> None:
     except KeyError:
         owner = f"uid {st.st_uid}"
     raise DropNotShared(
-        f"{escape(path)} belongs to {owner} and is not writable by you (mode "
+        f"{escape(path)} belongs to {owner} and is not {what} by you (mode "
         f"{stat.S_IMODE(st.st_mode):04o}), so this watcher cannot take it; it was probably "
         f"copied in with a private umask. Its owner should run `chmod -R g+rwX "
         f"{escape(path)}` (or copy with `umask 002`); it is then ingested on the next pass. "
