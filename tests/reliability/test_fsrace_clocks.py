@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from reliability_kit import wait_for
+from sshfs_mount import sshfs_mount  # noqa: F401  (the module-scoped mount fixture)
 
 from modelyard.store import Store
 
@@ -225,3 +226,23 @@ def test_a_watcher_whose_claim_was_taken_back_says_so(tmp_path: Path) -> None:
     assert "ingested slow as slow:1" in again.stdout, again.stdout
     with Store.open(root) as store:
         assert [v.ref for v in store.search("")] == ["slow:1"]
+
+
+def test_claims_through_sshfs_are_judged_by_the_servers_clock(
+        sshfs_mount: tuple[Path, Path]) -> None:  # noqa: F811
+    """The same through a network filesystem: the heartbeat and the probe are both stamped
+    by the file server, so a watcher 11 minutes ahead leaves a live claim alone, and one an
+    hour behind recovers a dead one."""
+    root = sshfs_mount[1] / "clocks"
+    Store.init(root).close()
+    holder = _other_host([sys.executable, "-c", HOLDER, "claim", str(_drop(root, "far"))])
+    try:
+        cdir = Path(holder.stdout.readline().strip())
+        ahead = _skewed("+11m", [str(MODELYARD), "--store", str(root), "watch", "--once",
+                                 "--quiet", "0"])
+        assert "ingested" not in ahead.stdout and (cdir / "far").is_dir(), ahead.stdout
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(30)
+    behind = _skewed("-1h", [sys.executable, "-c", RECOVER, str(root), "1", "25"])
+    assert behind.stdout.split() == ["returned", "far"], (behind.stdout, behind.stderr)
