@@ -192,7 +192,7 @@ def test_a_watcher_whose_claim_was_taken_back_says_so(tmp_path: Path) -> None:
     folder = write_manifest_folder(root / "drops" / ".slow", model="slow")
     shards = folder / "shards"
     shards.mkdir()
-    for i in range(1000):  # long enough to ingest that the pause lands in the middle
+    for i in range(3000):  # long enough to ingest that the pause lands in the middle
         (shards / f"{i:05d}.bin").write_bytes(i.to_bytes(4, "big") * 256)
     (folder / "COMPLETE").write_bytes(b"")
     claims = root / "drops" / ".claims"
@@ -221,11 +221,9 @@ def test_a_watcher_whose_claim_was_taken_back_says_so(tmp_path: Path) -> None:
         out, _ = watcher.communicate(timeout=60)
     assert "another watcher took slow back" in out, out
     assert "disk or network filesystem failed" not in out, out
-    again = subprocess.run([str(MODELYARD), "--store", str(root), "watch", "--once",
-                            "--quiet", "0"], capture_output=True, text=True, timeout=120)
-    assert "ingested slow as slow:1" in again.stdout, again.stdout
+    assert (root / "drops" / "slow" / "shards" / "02999.bin").is_file()  # back, whole
     with Store.open(root) as store:
-        assert [v.ref for v in store.search("")] == ["slow:1"]
+        assert store.search("") == []  # the paused watcher stored nothing of it
 
 
 def test_claims_through_sshfs_are_judged_by_the_servers_clock(
