@@ -52,6 +52,25 @@ def shared_mode(mode: int) -> int:
     return (mode & ~0o007) | (mode & 0o005 & ~current_umask())
 
 
+def group_shared(folder: Path) -> bool:
+    """Whether `folder` is shared by a group (setgid or group-writable), as a team's store
+    is: then what we make inside must stay usable by the group whatever our umask."""
+    try:
+        return bool(os.stat(folder).st_mode & (stat.S_ISGID | stat.S_IWGRP))
+    except OSError:
+        return False
+
+
+def share_dir(folder: Path) -> None:
+    """Give a folder we just made inside a group-shared one the store's folder mode
+    (setgid, group-writable): mkdir obeys the umask, and a group member must be able to
+    rename what is inside (claim a drop, give it back) or remove it."""
+    try:
+        os.chmod(folder, shared_mode(DIR_MODE))
+    except OSError:
+        pass  # not ours, or a filesystem that keeps its own modes
+
+
 # names ---------------------------------------------------------------------------------------
 
 def temp_name(target: Path) -> Path:
@@ -364,18 +383,34 @@ def link_exclusive(tmp: Path, target: Path) -> bool:
     except FileExistsError:
         linked = False
     except OSError as exc:
-        # NFS: the server may have done the link but its reply got lost; trust the count.
-        try:
-            linked = os.stat(tmp).st_nlink == 2
-        except OSError:
-            linked = False
-        if not linked:
+        linked = _lost_reply(tmp, target)
+        if not linked and not os.path.lexists(target):
             _unlink_quietly(tmp)
             raise storage_error(exc, target, "create") from exc
+        # else: the name exists and is not ours. sshfs (and some NFS servers) answer a link
+        # onto an existing name with EPERM or EACCES rather than EEXIST: a lost race all
+        # the same, so the caller takes the next number instead of calling the store
+        # read-only.
     _unlink_quietly(tmp)
     if linked:
         fsync_dir(target.parent)
     return linked
+
+
+def _lost_reply(tmp: Path, target: Path) -> bool:
+    """Whether a link that reported failure did happen (NFS may lose the reply of a link it
+    made): the temp file then has two names, or `target` is the temp file's inode."""
+    try:
+        mine = os.stat(tmp)
+    except OSError:
+        return False
+    if mine.st_nlink == 2:
+        return True
+    try:
+        theirs = os.lstat(target)
+    except OSError:
+        return False
+    return (theirs.st_ino, theirs.st_dev) == (mine.st_ino, mine.st_dev)
 
 
 def write_exclusive(target: Path, data: bytes, *, stage: str = "record") -> bool:

@@ -10,7 +10,6 @@ the versions they affect without hashing anything itself.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +18,8 @@ from .atomic import HOST, TEMP_PREFIX, temp_writer
 from .blobs import hex_of
 from .errors import StoreCorrupt
 from .events import read_event
+from .fsclock import fs_now
+from .identity import process_alive
 from .layout import numbered_files
 from .records import read_record
 
@@ -204,10 +205,12 @@ def remove_stale_temps(root: Path, age: float) -> list[str]:
     """Temp files a crashed writer left in blobs/, models/ or beside the store's settings.
     They never carry a final name, so they are safe to delete once no live writer can still
     be filling them: at once when the writer was a process on this host that is gone, else
-    after `age` seconds (another host's writer may still be alive). Drops and quarantine
-    hold people's files: never touched."""
+    after `age` seconds (another host's writer may still be alive) by the filesystem's clock
+    (`fs_now`: a host whose clock runs ahead must not take a live temp file for an old
+    one). Drops and quarantine hold people's files: never touched."""
     removed = []
-    cutoff = time.time() - age
+    now = fs_now(root)
+    cutoff = now - age if now is not None else float("-inf")
     walks = [(str(root), [], [n for n in _names(root) if n.startswith(TEMP_PREFIX)])]
     for top in ("blobs", "models"):
         walks += os.walk(root / top)
@@ -233,20 +236,9 @@ def _names(folder: Path) -> list[str]:
 
 
 def _writer_gone(name: str) -> bool:
+    """Whether the temp file `name` was made by a process of this host that is gone
+    (a zombie counts as gone; another user's process as alive)."""
     writer = temp_writer(name)
-    if writer is None or writer[0] != HOST:
+    if writer is None or writer[0] != HOST or writer[1] == os.getpid():
         return False
-    pid = writer[1]
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    try:  # a killed child not yet reaped by its parent is a zombie: gone
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[-1].split()[0] == b"Z"
-    except (OSError, IndexError):
-        return False
+    return not process_alive(writer[1])

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import uuid
 from array import array
 from collections.abc import Callable, Mapping
@@ -92,7 +93,8 @@ def write_drop(drops: Path, model: str, manifest_for: Callable[[str], dict[str, 
     tmp.mkdir(mode=atomic.DIR_MODE)
     try:
         manifest = manifest_for(final.name)
-        _fill(tmp, manifest, files, source_files, points, diff)
+        _fill(tmp, manifest, files, source_files, points, diff,
+              shared=atomic.group_shared(drops))
         if final.exists():
             raise FileExistsError(f"{final} appeared while writing; retry")
         os.rename(tmp, final)
@@ -105,11 +107,11 @@ def write_drop(drops: Path, model: str, manifest_for: Callable[[str], dict[str, 
 
 def _fill(tmp: Path, manifest: dict[str, Any], files: Mapping[str, Path],
           source_files: Mapping[str, bytes], points: dict[str, tuple[array, array, array]],
-          diff: bytes) -> None:
+          diff: bytes, shared: bool = False) -> None:
     """Files, curves, source, manifest and the COMPLETE marker, then every one and every
     folder fsynced at once (in threads, so the filesystem commits them together instead of
     one journal commit each). Nothing is visible until the caller's rename, which comes
-    after all of it."""
+    after all of it. In a `shared` (group) drop folder the drop gets the group's access."""
     written: list[int] = []
     folders: list[int] = []
 
@@ -133,6 +135,8 @@ def _fill(tmp: Path, manifest: dict[str, Any], files: Mapping[str, Path],
         digest = hashlib.sha256(body).hexdigest()
         marker = {"format": "modelyard-drop/1", "manifest_sha256": digest}
         add(_write_into(tmp / COMPLETE, json.dumps(marker).encode() + b"\n"))
+        if shared:
+            share_tree(tmp)
         for dirpath, _, _ in os.walk(tmp):  # the folders with the last files, together
             folders.append(os.open(dirpath, os.O_RDONLY | os.O_DIRECTORY))
         _sync_and_close(written, folders)
@@ -142,6 +146,20 @@ def _fill(tmp: Path, manifest: dict[str, Any], files: Mapping[str, Path],
 
 
 MAX_OPEN = 64
+
+
+def share_tree(top: Path) -> None:
+    """Let the group claim, read, move and remove a drop whatever the writer's umask: a
+    watcher of another group member renames the folder (needs its write bit), reads and
+    may hard-link its files (read and write), and removes it once ingested. Folders get
+    the store's mode (setgid, group-writable), files owner and group read-write (execute
+    bits kept), world bits as the umask says."""
+    for dirpath, _dirs, filenames in os.walk(top):
+        os.chmod(dirpath, atomic.shared_mode(atomic.DIR_MODE))
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            mode = stat.S_IMODE(os.lstat(path).st_mode)
+            os.chmod(path, atomic.shared_mode(mode | 0o660 | (mode & 0o100) >> 3))
 
 
 def _sync_and_close(fds: list[int], folders: list[int]) -> None:

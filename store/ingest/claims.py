@@ -6,15 +6,20 @@ crashed watcher held.
 rename() is atomic on local filesystems and NFS alike, so of two watchers renaming one drop
 the loser gets ENOENT. A live claim is touched by a heartbeat; one whose heartbeat stopped
 (or whose process on this host is gone) is stale and `recover_claims` returns its drop.
+A heartbeat's age is measured by the filesystem's clock (`fsclock`), never by comparing
+another host's stamp with this host's clock: hosts' clocks disagree.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import pwd
 import shutil
 import socket
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import atomic, faults
+from ..errors import ModelyardError
+from ..fsclock import fs_now, touch_by_server
 from ..identity import process_alive
 from .drop_text import escape, free_path, stamp
 from .readiness import MARKER, drop_dirs
@@ -71,6 +78,8 @@ def parse_claim(dirname: str) -> tuple[str, str, int, float] | None:
 def claim(path: Path) -> Claim | None:
     """Take a drop by renaming it into a fresh claim folder; None when another watcher won."""
     drop_dir, name = path.parent, path.name
+    if os.path.isfile(path) and not os.access(path, os.R_OK):  # an archive copied privately
+        return _not_shared(path, "readable")
     atomic.ensure_dir(drop_dir / CLAIMS)
     for _ in range(5):
         cdir = drop_dir / CLAIMS / _claim_dirname(name)
@@ -78,6 +87,8 @@ def claim(path: Path) -> Claim | None:
             _active.add(str(cdir))
         try:
             os.mkdir(cdir)
+            if atomic.group_shared(cdir.parent):
+                atomic.share_dir(cdir)  # any member's watcher may give it back
             break
         except FileExistsError:
             deactivate(cdir)
@@ -99,6 +110,8 @@ def claim(path: Path) -> Claim | None:
             return None
     except OSError as exc:
         release_dir(cdir)
+        if exc.errno in (errno.EACCES, errno.EPERM) and os.access(cdir.parent, os.W_OK):
+            return _not_shared(path, "writable")  # the store is writable; the drop is not
         raise atomic.storage_error(exc, path, "claim the drop") from exc
     except BaseException:
         release_dir(cdir)
@@ -110,6 +123,50 @@ def claim(path: Path) -> Claim | None:
             _log.warning("could not fsync %s", escape(folder))
     faults.point("drop.claimed")
     return Claim(cdir, cdir / name, drop_dir, name)
+
+
+class DropNotShared(ModelyardError):
+    """A drop this user may not move: written by another member of the group with a private
+    umask (or by someone outside the group). Said once per drop, not on every pass."""
+
+
+_told: set[tuple[str, int, int]] = set()  # unshared drops this process has reported
+
+
+def _not_shared(path: Path, what: str) -> None:
+    """Raise DropNotShared the first time this process meets `path` as it is now (a drop
+    changed since, e.g. by chmod, is tried afresh); None after that: nothing new to say."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None  # gone: another watcher took it
+    key = (str(path), st.st_ino, st.st_ctime_ns)
+    if key in _told:
+        return None
+    _told.add(key)
+    try:
+        owner = pwd.getpwuid(st.st_uid).pw_name
+    except KeyError:
+        owner = f"uid {st.st_uid}"
+    raise DropNotShared(
+        f"{escape(path)} belongs to {owner} and is not {what} by you (mode "
+        f"{stat.S_IMODE(st.st_mode):04o}), so this watcher cannot take it; it was probably "
+        f"copied in with a private umask. Its owner should run `chmod -R g+rwX "
+        f"{escape(path)}` (or copy with `umask 002`); it is then ingested on the next pass. "
+        "Said once; the drop stays where it is.")
+
+
+def claim_lost(held: Claim) -> str | None:
+    """Why this process no longer holds `held`, or None while it does: another watcher
+    judged the claim's heartbeat stale (this one was paused, or its filesystem stalled) and
+    gave the drop back. Then a failure reading the drop is no disk failure, and says so."""
+    if os.path.isdir(held.dir) and (os.path.lexists(held.folder)
+                                    or os.path.lexists(held.dir / "drop")):
+        return None
+    return (f"another watcher took {escape(held.name)} back while this one was ingesting it "
+            f"(it saw no heartbeat from this claim for {CLAIM_TIMEOUT:.0f} s by the "
+            "filesystem's clock: was this watcher paused, or its filesystem stalled?); "
+            "nothing is lost: the drop is ingested once, by the watcher that holds it now")
 
 
 def deactivate(cdir: Path) -> None:
@@ -162,13 +219,16 @@ def _beat() -> None:
             folders = sorted(_beating)
         for folder in folders:
             try:
-                os.utime(folder)
+                touch_by_server(Path(folder))
             except OSError:
                 with _beating_lock:
                     _beating.discard(folder)
 
 
-def _stale(cdir: Path, timeout: float) -> bool:
+def _stale(cdir: Path, timeout: float, now: float | None) -> bool:
+    """Whether a claim's watcher is gone: at once for a process of this host that is not
+    running, else when the claim folder's heartbeat is `timeout` old by the filesystem's
+    clock (`now`, from `fs_now`; None: unknown, so nothing is stale by age)."""
     with _active_lock:
         if str(cdir) in _active:
             return False
@@ -176,18 +236,20 @@ def _stale(cdir: Path, timeout: float) -> bool:
     if parsed and parsed[1] == HOST and (parsed[2] == os.getpid()
                                          or not process_alive(parsed[2])):
         return True
+    if now is None:
+        return False
     try:
         touched = os.lstat(cdir).st_mtime
     except OSError:
         return False
-    return time.time() - max(parsed[3] if parsed else 0.0, touched) >= timeout
+    return now - touched >= timeout
 
 
 def recover_claims(store: Store, *, timeout: float = CLAIM_TIMEOUT) -> list[Path]:
     """Return drops held by crashed watchers to their drop folder; the paths they now have.
 
-    A claim is stale when its heartbeat is older than `timeout`, or at once when it was
-    made on this host by a process that is gone.
+    A claim is stale when its heartbeat is older than `timeout` by the filesystem's clock,
+    or at once when it was made on this host by a process that is gone.
     """
     returned: list[Path] = []
     for drop_dir in drop_dirs(store):
@@ -196,9 +258,10 @@ def recover_claims(store: Store, *, timeout: float = CLAIM_TIMEOUT) -> list[Path
             names = sorted(os.listdir(drop_dir / CLAIMS))
         except (FileNotFoundError, NotADirectoryError):
             continue
+        now = fs_now(drop_dir / CLAIMS) if any(not n.startswith(".") for n in names) else None
         for cname in names:
             cdir = drop_dir / CLAIMS / cname
-            if not cname.startswith(".") and _stale(cdir, timeout):
+            if not cname.startswith(".") and _stale(cdir, timeout, now):
                 returned += give_back(cdir, drop_dir)
     return returned
 

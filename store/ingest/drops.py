@@ -49,6 +49,7 @@ from .claims import (
     REJECTED_FILES,
     Claim,
     claim,
+    claim_lost,
     deactivate,
     give_back,
     heartbeat,
@@ -190,12 +191,15 @@ def _claim_and_ingest(store: Store, path: Path, on_error: str) -> Result:
         try:
             with heartbeat(held.dir):
                 result = _ingest(store, held)
-        except STORAGE_TROUBLE as exc:
-            result = _give_back(held, f"the store's storage failed: {exc}", exc, True)
-            result.reason += " and retried after a pause"
         except Exception as exc:  # noqa: BLE001 - the watcher must outlive any bad drop
-            _log.exception("unexpected error ingesting %s", escape(held.name))
-            result = _unexpected(store, held, exc, on_error)
+            if lost := claim_lost(held):  # not a disk failure: another watcher took it back
+                result = Result(held.name, "skipped", reason=lost, error="ClaimLost")
+            elif isinstance(exc, STORAGE_TROUBLE):
+                result = _give_back(held, f"the store's storage failed: {exc}", exc, True)
+                result.reason += " and retried after a pause"
+            else:
+                _log.exception("unexpected error ingesting %s", escape(held.name))
+                result = _unexpected(store, held, exc, on_error)
         finally:
             deactivate(held.dir)
     return result
