@@ -23,13 +23,14 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import stat
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from .. import atomic, faults, manifest
+from .. import atomic, drop_limits, faults, manifest
 from ..errors import (
     DropRejected,
     InvalidManifest,
@@ -38,7 +39,7 @@ from ..errors import (
     ReadOnlyStore,
     StorageError,
 )
-from . import archives, inspection
+from . import archives, dropfs, inspection
 from .claims import (
     CLAIM_TIMEOUT,
     CLAIMS,
@@ -74,8 +75,8 @@ __all__ = [
     "recover_claims", "scan_ready", "walk",
 ]
 
-MAX_FILES = 100_000  # limits of an accepted drop (module attributes: tests lower them)
-MAX_DEPTH = 32
+MAX_FILES = drop_limits.MAX_FILES  # module attributes: tests lower them
+MAX_DEPTH = drop_limits.MAX_DEPTH
 MAX_ATTEMPTS = 3  # unexpected failures before a drop is quarantined instead of retried
 BACKOFF_SECONDS = 5.0  # first pause after the storage failed; doubles up to MAX_BACKOFF
 MAX_BACKOFF = 300.0
@@ -193,6 +194,9 @@ def _claim_and_ingest(store: Store, path: Path, on_error: str) -> Result:
         except STORAGE_TROUBLE as exc:
             result = _give_back(held, f"the store's storage failed: {exc}", exc, True)
             result.reason += " and retried after a pause"
+        except dropfs.StillWriting as exc:  # not the drop's fault, nor a failure: wait
+            result = _give_back(held, str(exc), exc, False)
+            result.error = ""
         except Exception as exc:  # noqa: BLE001 - the watcher must outlive any bad drop
             _log.exception("unexpected error ingesting %s", escape(held.name))
             result = _unexpected(store, held, exc, on_error)
@@ -210,14 +214,19 @@ def _ingest(store: Store, held: Claim) -> Result:
             folder = archives.unpack(held)
             shared = inspect_drop(folder)
         hide_marker(folder)
-        for fv in _read_drop(folder):
-            version = store.add_version(fv.model, files=fv.files, metric_series=fv.metric_series,
-                                        source=fv.source, consume=not shared, **fv.card)
-            refs.append(version.ref)
-            for alias in fv.aliases:
-                if alias not in version.aliases:
-                    store.set_alias(version.ref, alias)
-    except STORAGE_TROUBLE:
+        limits = drop_limits.ByteLimits.of(store.config["settings"])
+        _check_bytes(folder, limits)
+        faults.point("drop.inspected")
+        with dropfs.anchored(folder, limits):  # from here on, no path leads outside the drop
+            for fv in _read_drop(folder):
+                version = store.add_version(fv.model, files=fv.files,
+                                            metric_series=fv.metric_series, source=fv.source,
+                                            consume=not shared, **fv.card)
+                refs.append(version.ref)
+                for alias in fv.aliases:
+                    if alias not in version.aliases:
+                        store.set_alias(version.ref, alias)
+    except (*STORAGE_TROUBLE, dropfs.StillWriting):
         raise
     except ModelyardError as exc:  # name the drop where people put it, not its claim
         remove_tree(held.dir / archives.UNPACKED)
@@ -227,6 +236,17 @@ def _ingest(store: Store, held: Claim) -> Result:
     remove_tree(held.dir / archives.UNPACKED)
     _finish(store, held)
     return Result(held.name, "ingested", refs)
+
+
+def _check_bytes(folder: Path, limits: drop_limits.ByteLimits) -> None:
+    """Refuse an oversized drop before hashing any of it (apparent sizes, so a sparse file
+    counts whole: it would become a blob that big). Storing checks again, file by file."""
+    total = 0
+    for rel, st in walk(folder, max_files=MAX_FILES, max_depth=MAX_DEPTH):
+        if stat.S_ISREG(st.st_mode):
+            limits.check_file(st.st_size, escape(rel))
+            total += st.st_size
+    limits.check_drop(total, "the drop")
 
 
 def _finish(store: Store, held: Claim) -> Path | None:
