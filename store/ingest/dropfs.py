@@ -209,3 +209,65 @@ def fresh_view(opened: Opened, size: int) -> None:
         raise StillWriting(f"{opened.where} changed after it was hashed ({size:,} bytes "
                            f"hashed, {st.st_size:,} now); it is still being written and is "
                            "retried once it has been quiet")
+
+
+FRESH_AFTER = 1.2  # seconds: FUSE's attribute cache (attr_timeout, 1 s by default) has expired
+
+
+def check_quiet(anchor: Anchor, quiet: float, server_now_ns: int) -> None:
+    """StillWriting unless every file of the drop, seen through a fresh open, last changed
+    at least `quiet` seconds before `server_now_ns` (a time set by the file server).
+
+    On a network filesystem the scan that found the drop quiet may have looked at cached
+    attributes (sshfs keeps them 20 s, longer than the 15 s quiet period), so a slow copy
+    looked finished. A new descriptor is answered by the server (NFS close-to-open, sshfs
+    open), once the kernel's own attribute cache has expired (FRESH_AFTER)."""
+    limit = server_now_ns - int(quiet * 1e9)
+    for where, st in _fresh_stats(anchor.fd, "", 0):
+        changed = max(st.st_mtime_ns, st.st_ctime_ns)
+        if changed % 1_000_000_000 == 0:  # whole seconds (sftp): it may be up to 1 s later
+            changed += 1_000_000_000
+        if changed > limit:
+            ago = max(0.0, (server_now_ns - changed) / 1e9)
+            raise StillWriting(f"{where} changed {ago:.1f} s ago (seen through a fresh open; "
+                               f"the drop must be unchanged for {quiet:g} s): it is still "
+                               "being written and is retried once it has been quiet")
+
+
+def _fresh_stats(dir_fd: int, prefix: str, depth: int) -> Iterator[tuple[str, os.stat_result]]:
+    from ..drop_limits import MAX_DEPTH
+
+    if depth > MAX_DEPTH:
+        raise DropRejected(f"{prefix} is nested more than {MAX_DEPTH} folders deep",
+                           "flatten the drop")
+    for name in sorted(os.listdir(dir_fd)):
+        where = f"{prefix}/{name}" if prefix else name
+        try:
+            fd = os.open(name, FILE_FLAGS, dir_fd=dir_fd)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise DropRejected(f"{where} in the drop is a symbolic link", _HINT) from None
+            raise StillWriting(f"{where} cannot be opened now ({exc.strerror})") from None
+        try:
+            st = os.fstat(fd)
+            if stat.S_ISDIR(st.st_mode):
+                os.close(fd)
+                fd = os.open(name, DIR_FLAGS, dir_fd=dir_fd)
+                yield where, st
+                yield from _fresh_stats(fd, where, depth + 1)
+            elif stat.S_ISREG(st.st_mode):
+                yield where, st
+        finally:
+            os.close(fd)
+
+
+def server_now_ns(folder: Path) -> int:
+    """The file server's clock: the modification time it gives a file created in `folder`
+    (a folder of the watcher's own, such as its claim), so host clocks need not agree."""
+    probe = Path(folder) / f".now-{os.getpid()}"
+    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        return os.fstat(fd).st_mtime_ns
+    finally:
+        os.close(fd)
+        os.unlink(probe)

@@ -62,7 +62,15 @@ from .claims import (
 )
 from .drop_text import escape, free_path, plain, stamp
 from .quarantine import LOCAL_QUARANTINE, reject
-from .readiness import MARKER, ScanState, drop_dirs, fingerprint, scan_ready, walk
+from .readiness import (
+    MARKER,
+    ScanState,
+    drop_dirs,
+    fingerprint,
+    quiet_period,
+    scan_ready,
+    walk,
+)
 
 if TYPE_CHECKING:
     from ..api import Store
@@ -144,16 +152,20 @@ def _hint(exc: Exception) -> str:
 
 
 def ingest_drop(store: Store, path: Path, *, log: Log | None = None,
-                on_error: Literal["release", "quarantine"] = "release") -> Result:
+                on_error: Literal["release", "quarantine"] = "release",
+                quiet_seconds: float | None = None) -> Result:
     """Claim one drop, then store its versions and set their aliases, or quarantine it.
 
     Unexpected failures (bugs, I/O errors) never lose the drop: it is given back to the
     drop folder for a retry, or quarantined with the reason when `on_error="quarantine"`.
     A failing store (StorageError, ReadOnlyStore) always gives it back: the drop is fine.
+    A drop without COMPLETE on a network filesystem must also look quiet for `quiet_seconds`
+    (default: the store's) through fresh opens, or it is given back (see `_still_quiet`).
     """
     owner = not atomic.deferring()
+    quiet = quiet_period(store) if quiet_seconds is None else float(quiet_seconds)
     with atomic.deferred_dir_syncs():
-        result = _claim_and_ingest(store, Path(path), on_error)
+        result = _claim_and_ingest(store, Path(path), on_error, quiet)
         if owner:
             _sync_moves()
     if result.error or result.status != "skipped":
@@ -173,7 +185,7 @@ def _sync_moves() -> None:
         _log.warning("could not sync the drop folders: %s", exc)
 
 
-def _claim_and_ingest(store: Store, path: Path, on_error: str) -> Result:
+def _claim_and_ingest(store: Store, path: Path, on_error: str, quiet: float) -> Result:
     try:
         held = claim(path)
     except STORAGE_TROUBLE as exc:
@@ -190,13 +202,12 @@ def _claim_and_ingest(store: Store, path: Path, on_error: str) -> Result:
     if held is not None:
         try:
             with heartbeat(held.dir):
-                result = _ingest(store, held)
+                result = _ingest(store, held, quiet)
         except STORAGE_TROUBLE as exc:
             result = _give_back(held, f"the store's storage failed: {exc}", exc, True)
             result.reason += " and retried after a pause"
         except dropfs.StillWriting as exc:  # not the drop's fault, nor a failure: wait
             result = _give_back(held, str(exc), exc, False)
-            result.error = ""
         except Exception as exc:  # noqa: BLE001 - the watcher must outlive any bad drop
             _log.exception("unexpected error ingesting %s", escape(held.name))
             result = _unexpected(store, held, exc, on_error)
@@ -205,7 +216,7 @@ def _claim_and_ingest(store: Store, path: Path, on_error: str) -> Result:
     return result
 
 
-def _ingest(store: Store, held: Claim) -> Result:
+def _ingest(store: Store, held: Claim, quiet: float) -> Result:
     refs: list[str] = []
     try:
         shared = inspect_drop(held.folder)
@@ -213,11 +224,14 @@ def _ingest(store: Store, held: Claim) -> Result:
         if not os.path.isdir(folder):
             folder = archives.unpack(held)
             shared = inspect_drop(folder)
+        marked = os.path.lexists(folder / MARKER)
         hide_marker(folder)
         limits = drop_limits.ByteLimits.of(store.config["settings"])
         _check_bytes(folder, limits)
         faults.point("drop.inspected")
-        with dropfs.anchored(folder, limits):  # from here on, no path leads outside the drop
+        with dropfs.anchored(folder, limits) as anchor:  # no path leads outside the drop
+            if not marked and folder == held.folder:
+                _still_quiet(anchor, held, quiet)
             for fv in _read_drop(folder):
                 version = store.add_version(fv.model, files=fv.files,
                                             metric_series=fv.metric_series, source=fv.source,
@@ -236,6 +250,19 @@ def _ingest(store: Store, held: Claim) -> Result:
     remove_tree(held.dir / archives.UNPACKED)
     _finish(store, held)
     return Result(held.name, "ingested", refs)
+
+
+def _still_quiet(anchor: dropfs.Anchor, held: Claim, quiet: float) -> None:
+    """On a network filesystem, see a copy-style drop (no COMPLETE) quiet through fresh
+    opens before storing it: the scan that found it quiet may have read cached attributes
+    (sshfs: 20 s) while a slow copy was still writing. Costs one open per file and a
+    FRESH_AFTER pause per drop, on network filesystems only."""
+    from ..fskind import is_network_fs
+
+    if quiet <= 0 or not is_network_fs(held.folder):
+        return
+    time.sleep(dropfs.FRESH_AFTER)
+    dropfs.check_quiet(anchor, quiet, dropfs.server_now_ns(held.dir))
 
 
 def _check_bytes(folder: Path, limits: drop_limits.ByteLimits) -> None:
@@ -325,7 +352,7 @@ def _ingest_each(store: Store, quiet_seconds: float | None, moved_in: Iterable[s
             break
         key = str(path)
         tries = state.failures.get(key, 0) + 1
-        result = ingest_drop(store, path, log=log,
+        result = ingest_drop(store, path, log=log, quiet_seconds=quiet_seconds,
                              on_error="quarantine" if tries >= MAX_ATTEMPTS else "release")
         state.forget(path)
         if result.transient:
@@ -333,7 +360,7 @@ def _ingest_each(store: Store, quiet_seconds: float | None, moved_in: Iterable[s
             state.storage_failures[key] = pauses
             result.retry_in = min(MAX_BACKOFF, BACKOFF_SECONDS * 2 ** (pauses - 1))
             state.retry_at[key] = time.monotonic() + result.retry_in
-        elif result.status == "skipped" and result.error:
+        elif result.status == "skipped" and result.error and result.error != "StillWriting":
             state.failures[key] = tries
         else:
             for table in (state.failures, state.storage_failures, state.retry_at):
