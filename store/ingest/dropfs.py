@@ -73,10 +73,14 @@ _anchor: ContextVar[Anchor | None] = ContextVar("modelyard_drop_anchor", default
 
 
 @contextmanager
-def anchored(folder: Path, limits: ByteLimits | None = None) -> Iterator[Anchor]:
-    """Hold `folder` open: until the block ends, files under it are opened only through it."""
+def anchored(folder: Path, limits: ByteLimits | None = None, *,
+             base: Path | None = None) -> Iterator[Anchor]:
+    """Hold `folder` open: until the block ends, files under it are opened only through it.
+    With `base` (the watcher's claim folder, which holds `folder`), every component from
+    `base` down to `folder` is opened without following a link too: an unpacked archive's
+    folder lies a few folders below the claim."""
     try:
-        fd = os.open(folder, DIR_FLAGS)
+        fd = _open_folder(Path(folder), base)
     except OSError as exc:
         raise DropRejected(f"the drop folder cannot be opened as a folder: {exc.strerror}",
                            _HINT) from None
@@ -87,6 +91,23 @@ def anchored(folder: Path, limits: ByteLimits | None = None) -> Iterator[Anchor]
     finally:
         _anchor.reset(token)
         os.close(fd)
+
+
+def _open_folder(folder: Path, base: Path | None) -> int:
+    if base is None:
+        return os.open(folder, DIR_FLAGS)
+    rel = os.path.relpath(os.path.abspath(folder), os.path.abspath(base))
+    parts = [p for p in rel.split(os.sep) if p not in ("", ".")]
+    if ".." in parts:
+        raise DropRejected(f"{folder} is not inside {base}", _HINT)
+    fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    for part in parts:
+        try:
+            nxt = os.open(part, DIR_FLAGS, dir_fd=fd)
+        finally:
+            os.close(fd)
+        fd = nxt
+    return fd
 
 
 def current() -> Anchor | None:

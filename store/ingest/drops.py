@@ -229,7 +229,7 @@ def _ingest(store: Store, held: Claim, quiet: float) -> Result:
         limits = drop_limits.ByteLimits.of(store.config["settings"])
         _check_bytes(folder, limits)
         faults.point("drop.inspected")
-        with dropfs.anchored(folder, limits) as anchor:  # no path leads outside the drop
+        with dropfs.anchored(folder, limits, base=held.dir) as anchor:  # no link from here
             if not marked and folder == held.folder:
                 _still_quiet(anchor, held, quiet)
             for fv in _read_drop(folder):
