@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import atomic, faults
 from .errors import BlobCorrupt, BlobMissing, StoreCorrupt
+from .ingest.dropfs import Opened, StillWriting, charge, fresh_view, open_regular
 
 CHUNK = 1 << 20
 DIGEST_RE = re.compile(r"^sha256:([0-9a-f]{64})$")
@@ -126,29 +127,48 @@ class BlobStore:
         return digest
 
     def put_file(self, source: Path, *, consume: bool = False) -> tuple[str, int]:
-        """Store a file's bytes; returns (digest, size).
+        """Store a file's bytes; returns (digest, size). The file is opened as every drop
+        file is (ingest/dropfs.py: never through a link) and read from that descriptor."""
+        opened = open_regular(source)
+        try:
+            return self.put_opened(opened, consume=consume)
+        finally:
+            opened.close()
+
+    def put_opened(self, opened: Opened, *, consume: bool = False) -> tuple[str, int]:
+        """Store the bytes of an open file; returns (digest, size).
 
         With `consume=True` the caller gives the file up (a drop being ingested): on the same
         filesystem it is hard-linked into place after one hashing pass instead of copied.
-        Errors reading `source` stay OSErrors (the input's fault); errors writing the store
+        Before the digest is returned the file is checked against a fresh view of it
+        (`fresh_view`): a file still being written raises StillWriting.
+        Errors reading the source stay OSErrors (the input's fault); errors writing the store
         are ReadOnlyStore, DiskFull or StorageError, with the staging file removed.
         """
+        charge(opened.st.st_size, opened.where)
         if consume:
-            linked = self._put_by_link(Path(source))
+            linked = self._put_by_link(opened)
             if linked is not None:
                 return linked
         staging = self.root / "_staging"
         atomic.ensure_dir(staging, sticky=True)
         where = staging / "blob"
+        opened.st = os.fstat(opened.fd)  # the copy must match the file from here on
         fd, tmp = atomic.create_temp(where)
         h = hashlib.sha256()
         size = 0
         try:
-            with open(source, "rb", buffering=0) as src:
-                while chunk := src.read(CHUNK):
-                    h.update(chunk)
-                    size += len(chunk)
-                    atomic.write_all(fd, chunk, where)
+            while chunk := os.pread(opened.fd, CHUNK, size):
+                h.update(chunk)
+                size += len(chunk)
+                atomic.write_all(fd, chunk, where)
+                if size == len(chunk):
+                    faults.point("blob.hashing")
+                if size > opened.st.st_size:  # growing: stop now, whatever its final size
+                    raise StillWriting(f"{opened.where} grew while it was stored; it is "
+                                       "still being written")
+            faults.point("blob.hashed")
+            fresh_view(opened, size)
         except BaseException:
             atomic.abandon(fd, tmp)
             raise
@@ -167,37 +187,32 @@ class BlobStore:
         self._publish(tmp, final)
         return digest, size
 
-    def _put_by_link(self, source: Path) -> tuple[str, int] | None:
+    def _put_by_link(self, opened: Opened) -> tuple[str, int] | None:
         """Link a drop's file into place after one hashing pass, or None to copy it instead.
 
-        Only files this user owns are linked: the blob must end up read-only, and only the
-        owner can make it so (a producer's 0644 file would stay writable by the producer).
-        The bytes are read once: that the file did not change while it was hashed, and that
-        the name linked is the inode hashed, is shown by its identity, size and times before
-        and after (see `_unchanged`); when that cannot be shown (a file modified moments
-        ago, a network filesystem caching attributes) the linked file is hashed again.
+        Only a file this user owns with no other name is linked: the blob must end up
+        read-only, and modelyard never changes the mode of a file another user owns or that
+        is also reachable elsewhere (a hard link to an outside file). The entry linked is
+        the one opened (linkat from its folder's descriptor, never following a link), and
+        it must be the very inode hashed, unchanged (see `_unchanged`, `_still_hashed`).
         """
-        try:
-            fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
-        except OSError:
+        before = opened.st
+        if before.st_uid != os.geteuid() or before.st_nlink != 1:
             return None
-        try:
-            before = os.fstat(fd)
-            if not stat.S_ISREG(before.st_mode) or before.st_uid != os.geteuid():
-                return None
-            digest, size = _sync_and_hash(fd, source)  # the producer may never have synced
-            after = os.fstat(fd)
-        finally:
-            os.close(fd)
+        source = Path(opened.where)
+        digest, size = _sync_and_hash(opened.fd, source)  # the producer may never have synced
+        faults.point("blob.hashed")
+        after = os.fstat(opened.fd)
         if not _unchanged(before, after) or size != after.st_size:
             return None  # written while hashed: copy it (a copy's name is its digest)
+        fresh_view(opened, size)
         final = self.path(digest)
         if final.exists():
             return digest, size
         atomic.ensure_dir(final.parent, sticky=True)
         try:
             faults.io("link", final)
-            os.link(source, final, follow_symlinks=False)
+            os.link(opened.name, final, src_dir_fd=opened.dir_fd, follow_symlinks=False)
         except FileExistsError:
             return digest, size
         except OSError:
@@ -206,7 +221,7 @@ class BlobStore:
             _unlink(final)
             return None
         try:
-            os.chmod(final, atomic.shared_mode(atomic.FILE_MODE))
+            os.fchmod(opened.fd, atomic.shared_mode(atomic.FILE_MODE))  # the inode we own
         except OSError:
             pass
         faults.point("blob.renamed")
@@ -214,14 +229,15 @@ class BlobStore:
         return digest, size
 
     def _still_hashed(self, final: Path, hashed: os.stat_result, digest: str) -> bool:
-        """Whether the file just linked at `final` is the inode hashed, unmodified since."""
+        """Whether the file just linked at `final` is the inode hashed, unmodified since,
+        with no other name than the drop's and the blob's."""
         try:
             now = os.lstat(final)
         except OSError:
             return False
-        same = (now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns) == (
-            hashed.st_dev, hashed.st_ino, hashed.st_size, hashed.st_mtime_ns)
-        if not same:
+        same = (now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns, now.st_uid) == (
+            hashed.st_dev, hashed.st_ino, hashed.st_size, hashed.st_mtime_ns, hashed.st_uid)
+        if not same or not stat.S_ISREG(now.st_mode) or now.st_nlink != 2:
             return False
         if _settled(hashed) and not self._network():
             return True

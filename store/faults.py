@@ -8,6 +8,11 @@ I/O faults: set `MODELYARD_IO_FAULT=<op>:<errno>[:<path-substring>]` (several se
 `,`), e.g. `write:ENOSPC:_staging` or `fsync:EIO:/versions/`; the store's own write paths
 (store/atomic.py, store/blobs.py, the drop moves) then raise that OSError at that call, as
 a full disk, a failing disk or a read-only mount would. Unset, both cost one dict lookup.
+
+Pauses: set `MODELYARD_PAUSE_AT=<stage>[:<n>]` and `MODELYARD_PAUSE_DIR=<folder>`; at that
+stage (a STAGE or a PAUSE_POINT) the process writes `<folder>/<stage>.paused` and waits until
+a test removes it (at most PAUSE_LIMIT seconds), so a race is replayed deterministically:
+pause the watcher, swap what it is about to read, resume.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import time
 from functools import lru_cache
 
 # Every point the code calls `point()` at; tests/reliability checks each has a crash test.
@@ -35,13 +41,22 @@ STAGES = (
     "rejected.linked",
     "drop.moved",              # drop moved to .ingested/ or the claim into quarantine/
 )
+# Points where a process can only be paused (no crash test needed: nothing is written there).
+PAUSE_POINTS = (
+    "drop.inspected",          # drop claimed and inspected; no file of it opened yet
+    "blob.hashing",            # the first chunk of a drop's file read (copying)
+    "blob.hashed",             # a drop's file hashed, not yet linked or published
+)
+PAUSE_LIMIT = 120.0
 IO_OPS = ("open", "write", "fsync", "close", "link", "rename", "mkdir", "read")
 
 _counts: dict[str, int] = {}
 
 
 def point(stage: str) -> None:
-    """Kill this process here if the environment asks for a crash at `stage`."""
+    """Kill this process here if the environment asks for a crash at `stage` (or pause)."""
+    if os.environ.get("MODELYARD_PAUSE_AT"):
+        _pause(stage)
     wanted = os.environ.get("MODELYARD_CRASH_AT")
     if not wanted:
         return
@@ -51,6 +66,22 @@ def point(stage: str) -> None:
     _counts[stage] = _counts.get(stage, 0) + 1
     if _counts[stage] >= int(nth or 1):
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _pause(stage: str) -> None:
+    name, _, nth = os.environ["MODELYARD_PAUSE_AT"].partition(":")
+    if name != stage:
+        return
+    key = "pause:" + stage
+    _counts[key] = _counts.get(key, 0) + 1
+    if _counts[key] != int(nth or 1):
+        return
+    flag = os.path.join(os.environ.get("MODELYARD_PAUSE_DIR", "."), f"{stage}.paused")
+    with open(flag, "w") as f:
+        f.write(str(os.getpid()))
+    deadline = time.monotonic() + PAUSE_LIMIT
+    while os.path.exists(flag) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 @lru_cache(maxsize=8)

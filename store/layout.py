@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import atomic, clock
+from .drop_limits import DEFAULT_MAX_DROP_BYTES, DEFAULT_MAX_FILE_BYTES
 from .errors import NotAStore, StoreExists
 from .identity import current_host
 from .names import model_dirname, model_from_dirname
@@ -28,6 +29,8 @@ DEFAULT_SETTINGS = {
     "drop_dirs": ["drops"],
     "drop_quiet_seconds": "auto",  # 1 s on a local disk, 15 s on a network filesystem
     "keep_ingested_drops": True,
+    "max_drop_bytes": DEFAULT_MAX_DROP_BYTES,  # apparent sizes; see drop_limits.py
+    "max_file_bytes": DEFAULT_MAX_FILE_BYTES,
 }
 
 

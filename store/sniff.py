@@ -7,6 +7,7 @@ loaded; modelyard stores them but never loads them, and every view warns about t
 from __future__ import annotations
 
 import json
+import os
 import struct
 import zipfile
 from dataclasses import dataclass
@@ -26,18 +27,32 @@ class Sniffed:
 
 
 def sniff_file(path: Path) -> Sniffed:
-    """Detect the format of `path` from its first bytes (and a zip's member list)."""
-    path = Path(path)
+    """Detect the format of `path` from its first bytes (and a zip's member list). Opened
+    as every drop file is (ingest/dropfs.py): never through a link, a refusal is unreadable."""
+    from .errors import DropRejected
+    from .ingest.dropfs import open_regular
+
     try:
-        size = path.stat().st_size
-        with open(path, "rb") as f:
-            head = f.read(4096)
+        opened = open_regular(path)
+    except (OSError, DropRejected):
+        return Sniffed("unreadable")
+    try:
+        return sniff_fd(opened.fd, size=opened.st.st_size, path=Path(path))
+    finally:
+        opened.close()
+
+
+def sniff_fd(fd: int, *, size: int, path: Path) -> Sniffed:
+    """Detect the format of an open file (`path` only gives its name's suffix)."""
+    try:
+        head = os.pread(fd, 4096, 0)
     except OSError:
         return Sniffed("unreadable")
-    return sniff_head(head, size=size, path=path)
+    return sniff_head(head, size=size, path=path, fd=fd)
 
 
-def sniff_head(head: bytes, *, size: int, path: Path | None = None) -> Sniffed:
+def sniff_head(head: bytes, *, size: int, path: Path | None = None,
+               fd: int | None = None) -> Sniffed:
     if head.startswith(b"GGUF"):
         return Sniffed("gguf")
     if head.startswith(b"\x93NUMPY"):
@@ -46,8 +61,8 @@ def sniff_head(head: bytes, *, size: int, path: Path | None = None) -> Sniffed:
         return Sniffed("hdf5")
     if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
         return Sniffed("pickle", pickle=True, detail=f"protocol {head[1]}")
-    if head.startswith(b"PK\x03\x04") and path is not None:
-        return _sniff_zip(path)
+    if head.startswith(b"PK\x03\x04") and fd is not None:
+        return _sniff_zip(fd)
     if _looks_like_safetensors(head, size):
         return Sniffed("safetensors")
     if head[:1] in (b"\x78",) and path is not None and path.suffix in (".joblib", ".pkl"):
@@ -74,9 +89,9 @@ def _looks_like_safetensors(head: bytes, size: int) -> bool:
     return 2 <= n <= min(_SAFETENSORS_MAX_HEADER, size - 8) and head[8:9] == b"{"
 
 
-def _sniff_zip(path: Path) -> Sniffed:
+def _sniff_zip(fd: int) -> Sniffed:
     try:
-        with zipfile.ZipFile(path) as zf:
+        with os.fdopen(os.dup(fd), "rb") as f, zipfile.ZipFile(f) as zf:
             names = zf.namelist()
     except (zipfile.BadZipFile, OSError, ValueError):
         return Sniffed("zip")
@@ -102,16 +117,22 @@ def is_text_path(path: str) -> bool:
 
 
 def safetensors_header(path: Path) -> dict:
-    """The parsed, validated header of a safetensors file: never reads the weights."""
-    with open(path, "rb") as f:
-        raw = f.read(8)
+    """The parsed, validated header of a safetensors file: never reads the weights, and
+    opens it as every drop file is (ingest/dropfs.py), never through a link."""
+    from .ingest.dropfs import open_regular
+
+    opened = open_regular(path)
+    try:
+        raw = os.pread(opened.fd, 8, 0)
         if len(raw) != 8:
             raise ValueError("file is shorter than a safetensors header")
         (n,) = struct.unpack("<Q", raw)
-        size = Path(path).stat().st_size
+        size = opened.st.st_size
         if n > _SAFETENSORS_MAX_HEADER or n > size - 8:
             raise ValueError(f"header length {n} is larger than the file allows")
-        header = json.loads(f.read(n).decode("utf-8"))
+        header = json.loads(os.pread(opened.fd, n, 8).decode("utf-8"))
+    finally:
+        opened.close()
     if not isinstance(header, dict):
         raise ValueError("header is not a JSON object")
     data_len = size - 8 - n

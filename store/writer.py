@@ -17,15 +17,16 @@ from typing import Any
 from . import atomic, series
 from .blobs import BlobStore
 from .card import check_card
-from .errors import InvalidManifest
+from .drop_limits import MAX_FILES as MAX_FOLDER_FILES
+from .errors import DropRejected, InvalidManifest
 from .identity import stamp
+from .ingest.dropfs import open_regular
 from .layout import Layout, numbered_files, utc_now
 from .names import check_model_name, unsafe_char
 from .records import RECORD_SCHEMA
-from .sniff import sniff_file, sniff_head
+from .sniff import sniff_fd, sniff_head
 
 MAX_PATH = 1024
-MAX_FOLDER_FILES = 100_000  # `add FOLDER` on a tree this big is a mistake, not a model
 FileSource = Path | str | bytes
 
 
@@ -127,11 +128,15 @@ def _put(blobs: BlobStore, source: FileSource, consume: bool) -> tuple[str, int,
         raise InvalidManifest(f"a file must be given as bytes or a path, not "
                               f"{type(source).__name__}")
     path = Path(source)
-    if path.is_symlink() or not path.is_file():
-        raise InvalidManifest(f"{path} is not a regular file (symlinks, folders and FIFOs "
-                              "are refused)")
-    sniffed = sniff_file(path)
-    digest, size = blobs.put_file(path, consume=consume)
+    try:  # one descriptor, never through a link, serves the sniffing, hashing and linking
+        opened = open_regular(path)
+    except DropRejected as exc:
+        raise InvalidManifest(f"{exc} (symlinks, folders and FIFOs are refused)") from None
+    try:
+        sniffed = sniff_fd(opened.fd, size=opened.st.st_size, path=path)
+        digest, size = blobs.put_opened(opened, consume=consume)
+    finally:
+        opened.close()
     return digest, size, sniffed
 
 

@@ -23,13 +23,14 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import stat
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from .. import atomic, faults, manifest
+from .. import atomic, drop_limits, faults, manifest
 from ..errors import (
     DropRejected,
     InvalidManifest,
@@ -38,7 +39,7 @@ from ..errors import (
     ReadOnlyStore,
     StorageError,
 )
-from . import archives, inspection
+from . import archives, dropfs, inspection
 from .claims import (
     CLAIM_TIMEOUT,
     CLAIMS,
@@ -62,7 +63,15 @@ from .claims import (
 )
 from .drop_text import escape, free_path, plain, stamp
 from .quarantine import LOCAL_QUARANTINE, reject
-from .readiness import MARKER, ScanState, drop_dirs, fingerprint, scan_ready, walk
+from .readiness import (
+    MARKER,
+    ScanState,
+    drop_dirs,
+    fingerprint,
+    quiet_period,
+    scan_ready,
+    walk,
+)
 
 if TYPE_CHECKING:
     from ..api import Store
@@ -75,8 +84,8 @@ __all__ = [
     "recover_claims", "scan_ready", "walk",
 ]
 
-MAX_FILES = 100_000  # limits of an accepted drop (module attributes: tests lower them)
-MAX_DEPTH = 32
+MAX_FILES = drop_limits.MAX_FILES  # module attributes: tests lower them
+MAX_DEPTH = drop_limits.MAX_DEPTH
 MAX_ATTEMPTS = 3  # unexpected failures before a drop is quarantined instead of retried
 BACKOFF_SECONDS = 5.0  # first pause after the storage failed; doubles up to MAX_BACKOFF
 MAX_BACKOFF = 300.0
@@ -144,16 +153,20 @@ def _hint(exc: Exception) -> str:
 
 
 def ingest_drop(store: Store, path: Path, *, log: Log | None = None,
-                on_error: Literal["release", "quarantine"] = "release") -> Result:
+                on_error: Literal["release", "quarantine"] = "release",
+                quiet_seconds: float | None = None) -> Result:
     """Claim one drop, then store its versions and set their aliases, or quarantine it.
 
     Unexpected failures (bugs, I/O errors) never lose the drop: it is given back to the
     drop folder for a retry, or quarantined with the reason when `on_error="quarantine"`.
     A failing store (StorageError, ReadOnlyStore) always gives it back: the drop is fine.
+    A drop without COMPLETE on a network filesystem must also look quiet for `quiet_seconds`
+    (default: the store's) through fresh opens, or it is given back (see `_still_quiet`).
     """
     owner = not atomic.deferring()
+    quiet = quiet_period(store) if quiet_seconds is None else float(quiet_seconds)
     with atomic.deferred_dir_syncs():
-        result = _claim_and_ingest(store, Path(path), on_error)
+        result = _claim_and_ingest(store, Path(path), on_error, quiet)
         if owner:
             _sync_moves()
     if result.error or result.status != "skipped":
@@ -173,7 +186,7 @@ def _sync_moves() -> None:
         _log.warning("could not sync the drop folders: %s", exc)
 
 
-def _claim_and_ingest(store: Store, path: Path, on_error: str) -> Result:
+def _claim_and_ingest(store: Store, path: Path, on_error: str, quiet: float) -> Result:
     try:
         held = claim(path)
     except STORAGE_TROUBLE as exc:
@@ -190,7 +203,9 @@ def _claim_and_ingest(store: Store, path: Path, on_error: str) -> Result:
     if held is not None:
         try:
             with heartbeat(held.dir):
-                result = _ingest(store, held)
+                result = _ingest(store, held, quiet)
+        except dropfs.StillWriting as exc:  # not the drop's fault, nor a failure: wait
+            result = _give_back(held, str(exc), exc, False)
         except Exception as exc:  # noqa: BLE001 - the watcher must outlive any bad drop
             if lost := claim_lost(held):  # not a disk failure: another watcher took it back
                 result = Result(held.name, "skipped", reason=lost, error="ClaimLost")
@@ -205,7 +220,7 @@ def _claim_and_ingest(store: Store, path: Path, on_error: str) -> Result:
     return result
 
 
-def _ingest(store: Store, held: Claim) -> Result:
+def _ingest(store: Store, held: Claim, quiet: float) -> Result:
     refs: list[str] = []
     try:
         shared = inspect_drop(held.folder)
@@ -213,15 +228,23 @@ def _ingest(store: Store, held: Claim) -> Result:
         if not os.path.isdir(folder):
             folder = archives.unpack(held)
             shared = inspect_drop(folder)
+        marked = os.path.lexists(folder / MARKER)
         hide_marker(folder)
-        for fv in _read_drop(folder):
-            version = store.add_version(fv.model, files=fv.files, metric_series=fv.metric_series,
-                                        source=fv.source, consume=not shared, **fv.card)
-            refs.append(version.ref)
-            for alias in fv.aliases:
-                if alias not in version.aliases:
-                    store.set_alias(version.ref, alias)
-    except STORAGE_TROUBLE:
+        limits = drop_limits.ByteLimits.of(store.config["settings"])
+        _check_bytes(folder, limits)
+        faults.point("drop.inspected")
+        with dropfs.anchored(folder, limits, base=held.dir) as anchor:  # no link from here
+            if not marked and folder == held.folder:
+                _still_quiet(anchor, held, quiet)
+            for fv in _read_drop(folder):
+                version = store.add_version(fv.model, files=fv.files,
+                                            metric_series=fv.metric_series, source=fv.source,
+                                            consume=not shared, **fv.card)
+                refs.append(version.ref)
+                for alias in fv.aliases:
+                    if alias not in version.aliases:
+                        store.set_alias(version.ref, alias)
+    except (*STORAGE_TROUBLE, dropfs.StillWriting):
         raise
     except ModelyardError as exc:  # name the drop where people put it, not its claim
         remove_tree(held.dir / archives.UNPACKED)
@@ -231,6 +254,30 @@ def _ingest(store: Store, held: Claim) -> Result:
     remove_tree(held.dir / archives.UNPACKED)
     _finish(store, held)
     return Result(held.name, "ingested", refs)
+
+
+def _still_quiet(anchor: dropfs.Anchor, held: Claim, quiet: float) -> None:
+    """On a network filesystem, see a copy-style drop (no COMPLETE) quiet through fresh
+    opens before storing it: the scan that found it quiet may have read cached attributes
+    (sshfs: 20 s) while a slow copy was still writing. Costs one open per file and a
+    FRESH_AFTER pause per drop, on network filesystems only."""
+    from ..fskind import is_network_fs
+
+    if quiet <= 0 or not is_network_fs(held.folder):
+        return
+    time.sleep(dropfs.FRESH_AFTER)
+    dropfs.check_quiet(anchor, quiet, dropfs.server_now_ns(held.dir))
+
+
+def _check_bytes(folder: Path, limits: drop_limits.ByteLimits) -> None:
+    """Refuse an oversized drop before hashing any of it (apparent sizes, so a sparse file
+    counts whole: it would become a blob that big). Storing checks again, file by file."""
+    total = 0
+    for rel, st in walk(folder, max_files=MAX_FILES, max_depth=MAX_DEPTH):
+        if stat.S_ISREG(st.st_mode):
+            limits.check_file(st.st_size, escape(rel))
+            total += st.st_size
+    limits.check_drop(total, "the drop")
 
 
 def _finish(store: Store, held: Claim) -> Path | None:
@@ -309,7 +356,7 @@ def _ingest_each(store: Store, quiet_seconds: float | None, moved_in: Iterable[s
             break
         key = str(path)
         tries = state.failures.get(key, 0) + 1
-        result = ingest_drop(store, path, log=log,
+        result = ingest_drop(store, path, log=log, quiet_seconds=quiet_seconds,
                              on_error="quarantine" if tries >= MAX_ATTEMPTS else "release")
         state.forget(path)
         if result.transient:
@@ -317,7 +364,7 @@ def _ingest_each(store: Store, quiet_seconds: float | None, moved_in: Iterable[s
             state.storage_failures[key] = pauses
             result.retry_in = min(MAX_BACKOFF, BACKOFF_SECONDS * 2 ** (pauses - 1))
             state.retry_at[key] = time.monotonic() + result.retry_in
-        elif result.status == "skipped" and result.error:
+        elif result.status == "skipped" and result.error and result.error != "StillWriting":
             state.failures[key] = tries
         else:
             for table in (state.failures, state.storage_failures, state.retry_at):

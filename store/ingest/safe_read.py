@@ -17,8 +17,9 @@ from typing import Any
 import yaml
 
 from .. import safe_yaml
-from ..errors import InvalidManifest
+from ..errors import DropRejected, InvalidManifest
 from ..names import TAG_KEY_RE
+from . import dropfs
 
 MAX_JSON_BYTES = 64 * 1024 * 1024
 MAX_YAML_BYTES = 1024 * 1024
@@ -27,23 +28,24 @@ _TAG_IN_PROBLEM = re.compile(r"tag '([^']+)'")
 
 
 def read_text(path: Path, *, limit: int, where: str | None = None) -> str:
-    """A small text file's content; InvalidManifest if it is a link or larger than `limit`."""
+    """A small text file's content; InvalidManifest if it is a link or larger than `limit`.
+    Opened as every drop file is (dropfs.py): inside a claimed drop, no link on the way."""
     where = where or path.name
-    if path.is_symlink():
-        raise InvalidManifest(f"{where} is a symbolic link; copy the real file into the folder")
-    size = path.stat().st_size
-    if size > limit:
-        raise InvalidManifest(f"{where} is {size:,} bytes; modelyard reads at most {limit:,}")
-    return path.read_bytes().decode("utf-8", "replace")
+    try:
+        data = dropfs.read_bytes(path, limit, where)
+    except DropRejected as exc:
+        if "link" in str(exc):
+            raise InvalidManifest(f"{where} is a symbolic link (or lies under one); copy the "
+                                  "real file into the folder") from None
+        raise InvalidManifest(str(exc)) from None
+    return data.decode("utf-8", "replace")
 
 
 def read_small(path: Path, limit: int = 1024 * 1024) -> str | None:
     """Content of a one-value file (MLflow tags, params): None for links, oversize or unreadable."""
     try:
-        if path.is_symlink() or not path.is_file() or path.stat().st_size > limit:
-            return None
-        return path.read_bytes().decode("utf-8", "replace")
-    except OSError:
+        return dropfs.read_bytes(path, limit).decode("utf-8", "replace")
+    except (OSError, DropRejected):
         return None
 
 
