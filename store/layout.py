@@ -28,6 +28,9 @@ DEFAULT_SETTINGS = {
     "drop_dirs": ["drops"],
     "drop_quiet_seconds": "auto",  # 1 s on a local disk, 15 s on a network filesystem
     "keep_ingested_drops": True,
+    # who may remove or weaken an alias gate unflagged: user names or uids; null (the
+    # default) means the owner of this file (store/policy/violations.py)
+    "policy_admins": None,
 }
 
 
