@@ -44,13 +44,12 @@ def check_alias_event(conn: sqlite3.Connection, mid: int, event: Any, vid: int |
     if vid is None:
         return
     data = event.data
-    floor = conn.execute(
-        "SELECT max(CAST(json_extract(data, '$.policy') AS INTEGER)) FROM events "
-        "WHERE model_id = ? AND seq < ? AND type IN ('policy.checked', 'alias.set')",
-        (mid, event.seq)).fetchone()[0]
     claimed = data.get("policy")
     if isinstance(claimed, bool) or not isinstance(claimed, int):
         claimed = None
+    floor = _floor(conn, mid, event.seq)
+    if not floor and claimed is None:
+        return  # no policy was ever named before it: no gate to judge it by
     reason = data.get("reason")
     forced = bool(data.get("forced")) and isinstance(reason, str) and bool(reason.strip())
     row = conn.execute("SELECT policy FROM policy_checks WHERE version_id = ?",
@@ -63,3 +62,17 @@ def check_alias_event(conn: sqlite3.Connection, mid: int, event: Any, vid: int |
                  (mid, event.seq, str(data.get("alias", "")), vid, claimed,
                   int(floor or 0), int(forced), row[0] if row else None,
                   json.dumps(results, sort_keys=True)))
+
+
+def _floor(conn: sqlite3.Connection, mid: int, seq: int) -> int:
+    """The newest policy named by the model's events before `seq`: from the previous judged
+    move on, so folding a model's events scans each event once."""
+    prev = conn.execute("SELECT seq, floor, coalesce(claimed, 0) FROM alias_checks WHERE "
+                        "model_id = ? AND seq < ? ORDER BY seq DESC LIMIT 1",
+                        (mid, seq)).fetchone()
+    start, known = (prev[0], max(prev[1], prev[2])) if prev else (0, 0)
+    found = conn.execute(
+        "SELECT max(CAST(json_extract(data, '$.policy') AS INTEGER)) FROM events "
+        "WHERE model_id = ? AND seq > ? AND seq < ? AND type IN ('policy.checked', "
+        "'alias.set')", (mid, start, seq)).fetchone()[0]
+    return max(known, int(found or 0))
