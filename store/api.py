@@ -156,12 +156,19 @@ class Store(PolicyVerbs):
 
     def sync(self) -> index_sync.SyncReport:
         """Index whatever other processes and hosts wrote since the last look."""
-        return index_sync.catch_up(self._db, self.layout)
+        from .policy.violations import judge_pending
+
+        report = index_sync.catch_up(self._db, self.layout)
+        judge_pending(self)  # alias moves against their gates (store/policy/violations.py)
+        return report
 
     def _sync_model(self, model: str) -> None:
         """Catch up one model, whatever the change counter says: before deduplicating
         against it and after writing to it (the next `sync` probes the rest)."""
         index_sync.catch_up(self._db, self.layout, model=model)
+        from .policy.violations import judge_pending
+
+        judge_pending(self)
 
     def reindex(self) -> index_sync.SyncReport:
         """Rebuild the index from the files alone (it is only a cache) into a new file that
@@ -179,6 +186,9 @@ class Store(PolicyVerbs):
         report.versions, report.events = report.versions + late.versions, \
             report.events + late.events
         report.problems += late.problems
+        from .policy.violations import judge_pending
+
+        judge_pending(self)
         return report
 
     # reading
@@ -444,6 +454,9 @@ class Store(PolicyVerbs):
                              version=row["version"], at=row["at"], user=row["user"],
                              host=row["host"], data=_json(row["data"])))
         out.sort(key=lambda e: (e.at, e.seq))
+        from .policy.violations import annotate_history
+
+        annotate_history(self, model, out)  # moves that skipped a gate say so
         return out
 
     def diff(self, a: str, b: str) -> dict[str, Any]:

@@ -85,6 +85,9 @@ def check_store(store: Store, *, read_data: bool = False,
     report.unreferenced_blobs = sum(1 for d in store.blobs.all_digests() if d[7:] not in known)
     report.stale_temps_removed = remove_stale_temps(store.root, temp_age)
     report.problems += integrity.check_index(store, on_disk)
+    from .policy.violations import fsck_problems
+
+    report.problems += fsck_problems(store)  # alias moves and policies that skipped a gate
     integrity.remember(store, report)
     return report
 

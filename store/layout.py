@@ -31,6 +31,9 @@ DEFAULT_SETTINGS = {
     "keep_ingested_drops": True,
     "max_drop_bytes": DEFAULT_MAX_DROP_BYTES,  # apparent sizes; see drop_limits.py
     "max_file_bytes": DEFAULT_MAX_FILE_BYTES,
+    # who may remove or weaken an alias gate unflagged: user names or uids; null (the
+    # default) means the owner of this file (store/policy/violations.py)
+    "policy_admins": None,
 }
 
 

@@ -6,10 +6,18 @@ Hugging Face folder to the Hugging Face server as is, ONNX weights to Triton und
 `<name>/1/model.onnx`, a pickled scikit-learn model to the sklearn server as `model.pkl`;
 other frameworks get their KServe runtime and their files as stored. `modelyard export`
 writes that layout (export.py) and the InferenceService's `storageUri` is where it goes.
+
+Every version gets its own name and storage path: when making the model name a DNS label
+changed it or cut it short, a digest of the exact name goes into the label, so `resnet_50`,
+`ResNet.50` and `resnet-50` (or two long names with one prefix) never share a deployment.
+Values KServe or Kubernetes would refuse (a format no shipped runtime serves, a runtime
+name that is no object name, negative or fractional-GPU resources) raise DeployRefused
+naming the field (see kserve_runtimes.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 import shlex
@@ -18,7 +26,20 @@ from typing import Any
 
 from .errors import ModelyardError
 from .index.rows import main_format
+from .kserve_runtimes import (
+    KSERVE_VERSION,
+    SHIPPED_FORMATS,
+    SHIPPED_RUNTIMES,
+    DeployRefused,
+    check_runtime_name,
+    quantity,
+    runtimes_for,
+    serves,
+)
 from .version import Version
+
+__all__ = ["DeployFormatError", "DeployRefused", "ServingPlan", "deploy_spec", "dns_name",
+           "inference_service", "plan", "storage_uri"]
 
 # framework, runtime or weights format -> KServe modelFormat name
 KSERVE_FORMATS = {
@@ -39,8 +60,8 @@ RUNTIMES = {
 }
 SKLEARN_SUFFIXES = (".joblib", ".pkl", ".pickle")  # what the sklearn server loads
 MAX_NAME = 45  # room for KServe's '-predictor-default' suffix within 63 characters
-_QUANTITY = re.compile(r"^[+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|"
-                       r"([eE][+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$")
+DIGEST_CHARS = 12  # hex of SHA-256(model name): 48 bits, too many to grind a collision
+_DIGEST_TAIL = re.compile(rf"-[0-9a-f]{{{DIGEST_CHARS}}}$")
 
 
 class DeployFormatError(ModelyardError):
@@ -94,9 +115,43 @@ def plan(version: Version) -> ServingPlan:
 def _plan(fmt: str, layout: str, root: str, name: str, serving: dict) -> ServingPlan:
     runtime, protocol = RUNTIMES.get(fmt, (None, None))
     declared = str(serving.get("runtime") or "")
-    if declared.startswith("kserve-"):  # the card names a KServe runtime: trust it
+    if declared.startswith("kserve-"):  # the card names a KServe runtime: use it
         runtime = declared
     return ServingPlan(fmt, runtime, protocol, layout, root, name)
+
+
+def check_plan(how: ServingPlan, serving: dict) -> None:
+    """Refuse a plan KServe would not serve: a runtime name that is no Kubernetes name, a
+    shipped runtime that does not serve the format, or a format no shipped runtime serves
+    and no runtime of your own was named for."""
+    declared = str(serving.get("runtime") or "")
+    if declared.startswith("kserve-"):
+        check_runtime_name(declared, "serving.runtime (spec.predictor.model.runtime)")
+    if how.runtime in SHIPPED_RUNTIMES and not serves(how.runtime, how.model_format):
+        others = ", ".join(runtimes_for(how.model_format)) or "a runtime of your own"
+        raise DeployRefused(
+            f"serving.runtime is {how.runtime}, which KServe {KSERVE_VERSION} ships for "
+            f"{', '.join(SHIPPED_RUNTIMES[how.runtime])}, not for modelFormat "
+            f"{how.model_format!r}; use {others}, or remove serving.runtime to let modelyard "
+            "choose")
+    if how.runtime is None and how.model_format not in SHIPPED_FORMATS:
+        raise DeployRefused(
+            f"spec.predictor.model.modelFormat would be {how.model_format!r}, which no "
+            f"ServingRuntime shipped with KServe {KSERVE_VERSION} serves (they serve "
+            f"{', '.join(sorted(SHIPPED_FORMATS, key=str.lower))}); "
+            + _format_hint(how.model_format))
+
+
+def _format_hint(fmt: str) -> str:
+    if fmt == "safetensors":
+        return ("add the Hugging Face config.json beside the weights (served by "
+                "kserve-huggingfaceserver), or name your own ServingRuntime in "
+                "serving.runtime (kserve-<name>)")
+    if fmt == "gguf":
+        return ("serve it with a ServingRuntime of your own (e.g. llama.cpp) named in "
+                "serving.runtime (kserve-<name>)")
+    return ("set serving.framework to one of those, or name your own ServingRuntime in "
+            "serving.runtime (kserve-<name>)")
 
 
 def _marker(paths: list[str], filename: str) -> str | None:
@@ -143,9 +198,20 @@ def _base(model: str) -> str:
 
 def dns_name(model: str, number: int) -> str:
     """A DNS-1035 label (starts with a letter; lower case, digits, '-') short enough for
-    KServe to add its suffixes: the InferenceService and export folder name."""
+    KServe to add its suffixes: the InferenceService and export folder name.
+
+    One per model version, and stable: a name that is already such a label and fits is
+    kept (`churn-xgb` gives `churn-xgb-v3`); any other gets the first 12 hex digits of
+    SHA-256 of the exact name (`ResNet.50` gives `resnet-50-<digest>-v1`). A kept name
+    never ends in 12 hex digits (such a name gets a digest too), so the two kinds cannot
+    meet."""
     suffix = f"-v{number}"
-    return _base(model)[:MAX_NAME - len(suffix)].rstrip("-") + suffix
+    base = _base(model)
+    room = MAX_NAME - len(suffix)
+    if base == model and len(base) <= room and not _DIGEST_TAIL.search(base):
+        return base + suffix
+    digest = hashlib.sha256(model.encode("utf-8", "surrogatepass")).hexdigest()[:DIGEST_CHARS]
+    return f"{base[:room - DIGEST_CHARS - 1].rstrip('-')}-{digest}{suffix}"
 
 
 def storage_uri(version: Version, base: str = "pvc://models") -> str:
@@ -160,6 +226,7 @@ def inference_service(version: Version, *, base_uri: str = "pvc://models",
     """A KServe v1beta1 InferenceService for this version, as plain data. `storage` is the
     URI the export was uploaded to (default: `base_uri` plus the export folder name)."""
     how = plan(version)
+    check_plan(how, version.serving or {})
     model: dict[str, Any] = {"modelFormat": {"name": how.model_format}}
     if how.runtime:
         model["runtime"] = how.runtime
@@ -171,7 +238,7 @@ def inference_service(version: Version, *, base_uri: str = "pvc://models",
         model["storageUri"] = storage_uri(version, base_uri)
     if how.layout == "huggingface":
         model["args"] = [f"--model_name={how.name}"]
-    limits, skipped = _resources((version.serving or {}).get("resources") or {})
+    limits = _resources((version.serving or {}).get("resources") or {})
     if limits:
         model["resources"] = {"requests": dict(limits), "limits": dict(limits)}
     serving = version.serving or {}
@@ -180,8 +247,6 @@ def inference_service(version: Version, *, base_uri: str = "pvc://models",
     if serving.get("framework"):
         annotations["modelyard/framework"] = " ".join(
             str(x) for x in (serving["framework"], serving.get("framework_version") or "") if x)
-    if skipped:
-        annotations["modelyard/skipped-resources"] = ", ".join(skipped)
     return {
         "apiVersion": "serving.kserve.io/v1beta1",
         "kind": "InferenceService",
@@ -191,23 +256,17 @@ def inference_service(version: Version, *, base_uri: str = "pvc://models",
     }
 
 
-def _resources(declared: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
-    """Kubernetes quantities from the card (`4 GB` becomes `4G`, `2GiB` `2Gi`); values that
-    are still not quantities are left out and named, never written as invalid YAML."""
+def _resources(declared: Any) -> dict[str, str]:
+    """Kubernetes quantities from the card; a value Kubernetes would refuse raises
+    DeployRefused naming `serving.resources.<key>`."""
+    if not isinstance(declared, dict):
+        raise DeployRefused("serving.resources must map cpu, memory and gpu to quantities")
     out: dict[str, str] = {}
-    skipped: list[str] = []
     for key, target in (("cpu", "cpu"), ("memory", "memory"), ("gpu", "nvidia.com/gpu")):
-        value = declared.get(key)
-        if value is None or value == "" or value is False or (key == "gpu" and not value):
-            continue
-        text = str(value).replace(" ", "")
-        text = re.sub(r"([KMGTPE]i)B$", r"\1", text)
-        text = re.sub(r"([KMGTPE])B$", r"\1", text)
-        if _QUANTITY.match(text):
-            out[target] = text
-        else:
-            skipped.append(f"{key}={value}")
-    return out, skipped
+        value = quantity(key, declared.get(key), f"serving.resources.{key}")
+        if value is not None:
+            out[target] = value
+    return out
 
 
 def inference_service_yaml(version: Version, *, base_uri: str = "pvc://models",

@@ -14,9 +14,17 @@ import yaml
 from modelyard.store import Store
 from modelyard.store import demo_files as df
 from modelyard.store.errors import InvalidManifest
-from modelyard.store.serving import DeployFormatError, dns_name, inference_service, plan
+from modelyard.store.serving import (
+    DeployFormatError,
+    DeployRefused,
+    dns_name,
+    inference_service,
+    plan,
+)
 
-SCHEMA = json.loads((Path(__file__).parent / "kserve_schema_subset.json").read_text())
+# KServe's own InferenceService schema (v1beta1 openAPIV3Schema; source in tests/kserve/)
+SCHEMA = json.loads((Path(__file__).parent / "kserve" /
+                     "inferenceservice_v1beta1_schema.json").read_text())
 MLMODEL = """\
 artifact_path: model
 flavors:
@@ -89,12 +97,11 @@ def test_resources_come_from_the_serving_facts(store: Store, versions: dict[str,
         "predictor"]["model"]
 
 
-def test_a_resource_that_is_no_quantity_is_left_out_and_named(store: Store) -> None:
+def test_a_resource_that_is_no_quantity_is_refused_naming_it(store: Store) -> None:
     v = store.add_version("odd", files={"model.onnx": b"\x08\x01"},
                           serving={"resources": {"cpu": "two", "memory": "1Gi"}})
-    spec = _validate(store.deploy_spec(v.ref))
-    assert spec["spec"]["predictor"]["model"]["resources"]["limits"] == {"memory": "1Gi"}
-    assert spec["metadata"]["annotations"]["modelyard/skipped-resources"] == "cpu=two"
+    with pytest.raises(DeployRefused, match=r"serving\.resources\.cpu is 'two'"):
+        store.deploy_spec(v.ref)
 
 
 def test_storage_uri_from_argument_and_from_store_settings(store: Store,
@@ -109,7 +116,7 @@ def test_storage_uri_from_argument_and_from_store_settings(store: Store,
 
 def test_names_are_dns_labels_kserve_accepts(store: Store) -> None:
     for model in ("2fast", "resnet[/bold]", "A" * 120, "x" * 44 + "-" * 10 + "y"):
-        v = store.add_version(model, metrics={"a": 1.0})
+        v = store.add_version(model, metrics={"a": 1.0}, serving={"framework": "sklearn"})
         name = _validate(store.deploy_spec(v.ref))["metadata"]["name"]
         assert len(name) <= 45 and name[0].isalpha() and name.endswith("-v1")
 
@@ -164,4 +171,5 @@ def test_storage_uri_points_at_a_nested_model_folder(store: Store) -> None:
                                                df.vit_tensors(2), {})})
     spec = inference_service(v)
     assert spec["spec"]["predictor"]["model"]["storageUri"] == "pvc://models/nested-v1/hf"
+    assert spec["spec"]["predictor"]["model"]["runtime"] == "kserve-huggingfaceserver"
     jsonschema.Draft202012Validator(SCHEMA).validate(spec)

@@ -39,21 +39,31 @@ def cmd_policy(args: argparse.Namespace, path: Path) -> int:
         if not args.file:
             raise SystemExit("modelyard policy set: give the policy FILE")
         policy = store.set_policy(Path(args.file))
+        change = {c["policy"]: c for c in store.policy_changes()}.get(policy.number) or {}
         if args.json:
-            emit_json(policy.to_data())
+            emit_json({**policy.to_data(), "gate_change": change})
         else:
             emit(f"policy {policy.number} set by {safe(policy.set_by.get('user', ''))}; "
                  "every version was re-checked")
+            if change.get("flagged"):
+                emit(f"warning: it weakens alias gates ({safe('; '.join(change['weakened']))}) "
+                     "and you are not a policy admin: fsck and history show it as a "
+                     "violation, and the old gates still judge alias moves")
         return 0
     if args.action == "history":
         history = store.policy_history()
+        changes = {c["policy"]: c for c in store.policy_changes()}
         if args.json:
-            emit_json([p.to_data() for p in history])
+            emit_json([{**p.to_data(), "gate_change": changes.get(p.number, {})}
+                       for p in history])
         else:
             rows = [[str(p.number), safe(p.set_at[:19].replace("T", " ")),
                      safe(f"{p.set_by.get('user', '')}@{p.set_by.get('host', '')}"),
-                     safe(", ".join(p.rules)), safe(p.description)] for p in history]
-            for line in table(["POLICY", "SET AT", "BY", "RULES", "DESCRIPTION"], rows):
+                     safe(changes.get(p.number, {}).get("owner", "")),
+                     safe(", ".join(p.rules)), _gate_note(changes.get(p.number, {})),
+                     safe(p.description)] for p in history]
+            for line in table(["POLICY", "SET AT", "BY", "FILE OWNER", "RULES", "GATES",
+                               "DESCRIPTION"], rows):
                 emit(line)
         return 0
     policy = store.policy()
@@ -64,6 +74,12 @@ def cmd_policy(args: argparse.Namespace, path: Path) -> int:
     else:
         emit(safe(dump_policy(policy), multiline=True).rstrip())
     return 0
+
+
+def _gate_note(change: dict) -> str:
+    if change.get("flagged"):
+        return safe("VIOLATION: " + "; ".join(change["weakened"]))
+    return "weakened by an admin" if change.get("weakened") else ""
 
 
 def cmd_deploy_spec(args: argparse.Namespace, path: Path) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -198,6 +198,28 @@ MIGRATIONS: dict[int, str] = {
     CREATE INDEX params_key_value ON params(key, value);
     CREATE INDEX params_key_num ON params(key, num);
     CREATE INDEX aliases_version ON aliases(version_id);  -- a row's aliases, for every row shown
+    """,
+    # 4: every alias.set event checked against the gate in force at its number
+    # (store/policy/violations.py), so a hand-written move that skipped a gate shows. The
+    # facts are taken when the event is folded; the verdict is filled in after the catch-up.
+    # Replay every model's events to take them for the events already indexed.
+    4: """
+    CREATE TABLE alias_checks (
+        model_id INTEGER NOT NULL,
+        seq INTEGER NOT NULL,              -- the alias.set event
+        alias TEXT NOT NULL,
+        version_id INTEGER NOT NULL,       -- the version it was moved onto
+        claimed INTEGER,                   -- the policy the event says was in force
+        floor INTEGER NOT NULL DEFAULT 0,  -- the newest policy the model's earlier events name
+        forced INTEGER NOT NULL DEFAULT 0, -- forced with a recorded reason
+        checked INTEGER,                   -- the policy of the version's check at that point
+        results TEXT NOT NULL DEFAULT '{}',   -- JSON {rule: pass|fail} of that check
+        violation TEXT,                    -- NULL: not judged yet; '': none; else why
+        PRIMARY KEY (model_id, seq)
+    );
+    CREATE INDEX alias_checks_version ON alias_checks(version_id, violation);
+    CREATE INDEX alias_checks_pending ON alias_checks(violation);
+    UPDATE models SET events_seen = 0;
     """,
 }
 

@@ -23,7 +23,7 @@ from ..events import Event, read_event
 from ..layout import Layout, numbered_files
 from ..names import model_from_dirname
 from . import bulk, changes_seen, schema
-from .policy_rows import apply_policy_check
+from .policy_rows import apply_policy_check, check_alias_event
 from .rows import Rows, insert_record, record_rows, tags_text
 
 BATCH = 2000  # records per catch-up transaction
@@ -290,6 +290,7 @@ def apply_event(conn: sqlite3.Connection, mid: int, event: Event) -> None:
     data = event.data
     if event.type == "alias.set" and vid is not None:
         conn.execute("INSERT OR REPLACE INTO aliases VALUES (?,?,?)", (mid, data["alias"], vid))
+        check_alias_event(conn, mid, event, vid)
     elif event.type == "alias.removed":
         conn.execute("DELETE FROM aliases WHERE model_id = ? AND alias = ?", (mid, data["alias"]))
     elif event.type == "tag.set" and vid is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,8 +17,9 @@ from .. import atomic
 from ..identity import stamp
 from ..layout import utc_now
 from .errors import PolicyError
-from .loader import dump_policy, load_policy
+from .loader import MAX_POLICY_BYTES, dump_policy, parse_policy_text
 from .model import Policy
+from .trust import Origin
 
 FOLDER = "policies"
 _NAME = re.compile(r"^([0-9]{1,9})\.yaml$")
@@ -41,16 +43,39 @@ def policy_path(root: Path, number: int) -> Path:
 
 
 def read_policy(root: Path, number: int) -> Policy:
-    """A stored policy version; a damaged file is reported with its path."""
+    """A stored policy version, with the real owner of the file it was read from (`fstat`
+    of the descriptor read, so a file swapped meanwhile cannot lend its owner); a damaged
+    file is reported with its path."""
     path = policy_path(root, number)
     try:
-        policy = load_policy(path)
+        text, origin = _read(path)
+        policy = parse_policy_text(text, path.name)
     except PolicyError as exc:
         raise PolicyError(f"the stored policy {path} is damaged ({exc}); set a new policy "
                           "with `modelyard policy set FILE`") from None
     if policy.number != number:
         raise PolicyError(f"{path} claims to be policy {policy.number}; set a new policy")
-    return policy
+    return replace(policy, origin=origin)
+
+
+def _read(path: Path) -> tuple[str, Origin]:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        why = "it is a symbolic link" if exc.errno == 40 else exc.strerror
+        raise PolicyError(f"cannot read {path}: {why}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise PolicyError(f"{path} is not a regular file")
+        if st.st_size > MAX_POLICY_BYTES:
+            raise PolicyError(f"{path} is {st.st_size:,} bytes; a policy is limited to "
+                              f"{MAX_POLICY_BYTES:,}")
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read(MAX_POLICY_BYTES + 1)
+    finally:
+        os.close(fd)
+    return data.decode("utf-8", "replace"), Origin(str(path), st.st_uid, st.st_mode)
 
 
 def write_policy(root: Path, policy: Policy) -> Policy:
@@ -65,5 +90,5 @@ def write_policy(root: Path, policy: Policy) -> Policy:
                           set_by={"user": who["user"], "host": who["host"]})
         body = dump_policy(stamped).encode()
         if atomic.write_exclusive(policy_path(root, number), body, stage="policy"):
-            return stamped
+            return replace(stamped, origin=Origin.of(policy_path(root, number)))
         number += 1

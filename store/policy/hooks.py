@@ -6,6 +6,12 @@ input. It runs in its own process group with a timeout, its output goes to tempo
 fail the command that triggered it: the triggering event is already written, and every
 error is caught and recorded. Hooks run with MODELYARD_NO_HOOKS=1 set, so a hook that calls
 modelyard cannot trigger hooks in turn; set it yourself to run no hooks in a process.
+
+A hook runs as whoever triggered it, so it runs only when that person trusts its author,
+the real owner of the file it came from (see trust.py); otherwise it is skipped, and the
+skip and its reason are logged and recorded as a `hook.ran` event with `skipped: true`.
+Its environment is built from an allow-list (ENV_ALLOWED, plus the MODELYARD_* variables
+that describe the event), never the caller's whole environment: no tokens, no keys.
 """
 
 from __future__ import annotations
@@ -17,13 +23,14 @@ import signal
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..events import Event
 from .errors import PolicyError
 from .loader import hooks_from_data
 from .model import HookSpec
+from .trust import Origin, refusal
 
 if TYPE_CHECKING:
     from ..api import Store
@@ -31,6 +38,8 @@ if TYPE_CHECKING:
 _log = logging.getLogger("modelyard.hooks")
 OUTPUT_TAIL = 4000  # characters of stdout and stderr kept in the hook.ran event
 DISABLE_ENV = "MODELYARD_NO_HOOKS"
+# the caller's variables a hook may see (plus every LC_*); nothing else passes
+ENV_ALLOWED = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR")
 
 
 @dataclass
@@ -41,10 +50,12 @@ class Outcome:
     stdout: str = ""
     stderr: str = ""
     error: str = ""
+    skipped: str = ""  # why it was not run (its author is not trusted here)
 
     @property
     def ok(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out and not self.error
+        return (self.exit_code == 0 and not self.timed_out and not self.error
+                and not self.skipped)
 
 
 def configured_hooks(store: Store) -> list[HookSpec]:
@@ -53,13 +64,22 @@ def configured_hooks(store: Store) -> list[HookSpec]:
     raw = store.config["settings"].get("hooks")
     if raw:
         try:
-            out += hooks_from_data(raw, "modelyard.json: settings.hooks", source="config")
+            found = hooks_from_data(raw, "modelyard.json: settings.hooks", source="config")
+            origin = _config_origin(store)
+            out += [replace(h, origin=origin) for h in found]
         except PolicyError:
             _log.exception("ignoring the hooks in modelyard.json")
     policy = store.policy()
     if policy is not None:
-        out += policy.hooks
+        out += [replace(h, origin=policy.origin) for h in policy.hooks]
     return out
+
+
+def _config_origin(store: Store) -> Origin | None:
+    try:
+        return Origin.of(store.layout.config_path)
+    except OSError:
+        return None
 
 
 def fire(store: Store, trigger: str, event: Event, *, model: str, version: int | None,
@@ -74,7 +94,15 @@ def fire(store: Store, trigger: str, event: Event, *, model: str, version: int |
     except Exception:  # noqa: BLE001 - a damaged policy must not fail the command
         _log.exception("could not read the hooks of %s", store.root)
         return 0
+    ran = 0
     for hook in hooks:
+        why_not = refusal(hook.origin, hook.name)
+        if why_not:
+            _log.warning("skipped %s", why_not)
+            _record(store, hook, trigger, event, model, version, alias, rule,
+                    Outcome(skipped=why_not))
+            continue
+        ran += 1
         payload = {"schema": "modelyard.hook/1", "hook": hook.name, "trigger": trigger,
                    "store": str(store.root), "store_id": store.config.get("store_id", ""),
                    "model": model, "version": version,
@@ -86,13 +114,26 @@ def fire(store: Store, trigger: str, event: Event, *, model: str, version: int |
         except Exception as exc:  # noqa: BLE001 - recorded below instead
             outcome = Outcome(error=f"{type(exc).__name__}: {exc}")
         _record(store, hook, trigger, event, model, version, alias, rule, outcome)
-    return len(hooks)
+    return ran
+
+
+def hook_env(hook: HookSpec, payload: dict[str, Any], store: Store) -> dict[str, str]:
+    """The hook's whole environment: the allow-listed variables of the caller and the
+    MODELYARD_* variables describing the event (also on stdin, as JSON)."""
+    env = {k: v for k, v in os.environ.items()
+           if k in ENV_ALLOWED or k.startswith("LC_")}
+    env.setdefault("PATH", os.defpath)
+    described = {"MODELYARD_MODEL": payload.get("model"), "MODELYARD_REF": payload.get("ref"),
+                 "MODELYARD_VERSION": payload.get("version"),
+                 "MODELYARD_ALIAS": payload.get("alias"), "MODELYARD_RULE": payload.get("rule")}
+    env.update({k: str(v) for k, v in described.items() if v is not None})
+    env.update({DISABLE_ENV: "1", "MODELYARD_STORE": str(store.root),
+                "MODELYARD_HOOK": hook.name, "MODELYARD_HOOK_EVENT": hook.event})
+    return env
 
 
 def run_command(hook: HookSpec, payload: dict[str, Any], store: Store) -> Outcome:
-    env = dict(os.environ)
-    env.update({DISABLE_ENV: "1", "MODELYARD_STORE": str(store.root),
-                "MODELYARD_HOOK": hook.name, "MODELYARD_HOOK_EVENT": hook.event})
+    env = hook_env(hook, payload, store)
     data = json.dumps(payload, sort_keys=True, ensure_ascii=True).encode() + b"\n"
     start = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -154,7 +195,12 @@ def _record(store: Store, hook: HookSpec, trigger: str, event: Event, model: str
             "command": list(hook.command), "ok": outcome.ok, "exit_code": outcome.exit_code,
             "timed_out": outcome.timed_out, "seconds": outcome.seconds,
             "stdout": outcome.stdout, "stderr": outcome.stderr, "error": outcome.error}
-    if not outcome.ok:
+    if hook.origin is not None:
+        data["author"] = {"uid": hook.origin.uid, "name": hook.origin.owner,
+                          "file": hook.origin.path}
+    if outcome.skipped:
+        data.update(skipped=True, reason=outcome.skipped)
+    if not outcome.ok and not outcome.skipped:
         _log.warning("hook %s for %s failed: %s", hook.name, trigger,
                      outcome.error or ("timed out" if outcome.timed_out
                                        else f"exit code {outcome.exit_code}"))

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .trust import Origin
 
 # what `require:` may name, and what each means
 REQUIRED_FIELDS = {
@@ -94,6 +97,7 @@ class HookSpec:
     rule: str = ""  # glob over rule names, for rule.* triggers
     models: tuple[str, ...] = ()
     source: str = "policy"  # where it was configured: policy or config
+    origin: Origin | None = field(default=None, compare=False)  # its file, as stat saw it
 
     def matches(self, event: str, model: str, *, alias: str = "", rule: str = "") -> bool:
         if event != self.event:
@@ -126,6 +130,7 @@ class Policy:
     number: int | None = None
     set_at: str = ""
     set_by: dict[str, str] = field(default_factory=dict)
+    origin: Origin | None = field(default=None, compare=False)  # its file's real owner
 
     def rules_for(self, model: str, tags: dict[str, str]) -> list[Rule]:
         return [r for r in self.rules.values() if r.scope.covers(model, tags)]

@@ -80,6 +80,20 @@ class PolicyVerbs:
 
         return service.recheck(self, all_versions=all_versions)  # type: ignore[arg-type]
 
+    def policy_violations(self, model: str | None = None) -> list[dict[str, Any]]:
+        """Alias moves that skipped their gate with no recorded --force reason: model, seq,
+        alias, ref and message (see violations.py); a model's, or the whole store's."""
+        from . import violations
+
+        return violations.alias_violations(self, model)  # type: ignore[arg-type]
+
+    def policy_changes(self) -> list[dict[str, Any]]:
+        """Each policy version with whether it weakens a gate and who owns its file; those
+        `flagged` weaken one and are not by a policy admin."""
+        from . import violations
+
+        return [c.to_dict() for c in violations.gate_history(self).changes]  # type: ignore
+
     def hooks(self) -> list[HookSpec]:
         """The hooks in force: the store config's `settings.hooks`, then the policy's."""
         from . import hooks

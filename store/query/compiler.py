@@ -40,6 +40,7 @@ _POLICY_STATES = {  # policy:<state>, over the per-version summary of its last c
     "failing": "SELECT version_id FROM policy_checks WHERE failing > 0",
     "passing": "SELECT version_id FROM policy_checks WHERE failing = 0 AND rules > 0",
     "warning": "SELECT version_id FROM policy_checks WHERE warnings > 0",
+    "violation": "SELECT version_id FROM alias_checks WHERE violation != ''",  # past a gate
 }
 
 

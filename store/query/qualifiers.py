@@ -16,7 +16,7 @@ from .fields import ENTITIES, QUALIFIERS, Field, attribute, dataset_field
 from .nodes import Alias, And, Compare, Has, Latest, Node, Parent, PolicyState
 
 _IS = {"deprecated": "deprecated", "pickle": "pickle", "latest": "latest"}
-POLICY_STATES = ("failing", "passing", "warning", "unchecked")
+POLICY_STATES = ("failing", "passing", "warning", "unchecked", "violation")
 
 
 def check_qualifier(name: str, start: int, text: str) -> None:
