@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--storage-uri", help="where the exported files will be (default: "
                                          "the store's deploy_storage_base / name-vN)")
     p.add_argument("--output", "-o", help="write to this file instead of standard output")
-    p = cmd("watch", json_flag=False)
+    p = cmd("watch")
     p.add_argument("--once", action="store_true",
                    help="ingest what is ready now and exit (for cron)")
     p.add_argument("--poll", type=float, metavar="SECONDS",

@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from modelyard.store import Version
+from modelyard.store.errors import ModelyardError
 from modelyard.store.serving import export_command, plan
 
 from ...safe_text import plain, printable
@@ -44,7 +45,10 @@ class ServingPane(VerticalScroll):
     def show(self, v: Version) -> None:
         serving = v.serving or {}
         store = self.app.store  # type: ignore[attr-defined]
-        self._yaml = store.deploy_spec(v.ref)
+        try:
+            self._yaml = store.deploy_spec(v.ref)
+        except ModelyardError as exc:  # e.g. a format no shipped KServe runtime serves
+            self._yaml = f"# no InferenceService: {exc}\n"
         self._export = export_command(v, str(store.root))
         how = plan(v)
         resources = serving.get("resources") or {}
