@@ -18,18 +18,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from reliability_kit import wait_for
+from sshfs_mount import sshfs_mount  # noqa: F401  (the module-scoped mount fixture)
 
 from modelyard.store import Store
 
@@ -37,79 +34,6 @@ pytestmark = pytest.mark.reliability
 
 CHUNK, CHUNKS, GAP = 64 * 1024, 16, 0.3
 QUIET = 2.0
-
-
-SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
-
-
-def _missing() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root to run sshd and mount FUSE"
-    if not Path("/dev/fuse").exists():
-        return "no /dev/fuse on this machine"
-    for tool in ("sshfs", "ssh-keygen", "fusermount"):
-        if shutil.which(tool) is None:
-            return f"{tool} is not installed (apt-get install -y openssh-server sshfs)"
-    if not os.access(SSHD, os.X_OK):
-        return "sshd is not installed (apt-get install -y openssh-server sshfs)"
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _listening(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-        return True
-    except OSError:
-        return False
-
-
-@pytest.fixture(scope="module")
-def sshfs_mount(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
-    """(the folder on the 'server', the same folder through the sshfs mount)."""
-    reason = _missing()
-    if reason:
-        pytest.skip(f"sshfs tests skipped: {reason}")
-    base = tmp_path_factory.mktemp("sshfs")
-    keys, served, mount = base / "keys", base / "served", base / "mnt"
-    for folder in (keys, served, mount):
-        folder.mkdir()
-    for name in ("host", "user"):
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", keys / name],
-                       check=True)
-    shutil.copy(keys / "user.pub", keys / "authorized_keys")
-    port = _free_port()
-    (keys / "sshd_config").write_text(
-        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {keys / 'host'}\n"
-        f"AuthorizedKeysFile {keys / 'authorized_keys'}\nPasswordAuthentication no\n"
-        "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
-        "StrictModes no\nUsePAM no\nSubsystem sftp internal-sftp\n")
-    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation dir
-    sshd = subprocess.Popen([SSHD, "-D", "-e", "-f", str(keys / "sshd_config")],
-                            stderr=subprocess.PIPE)
-    try:
-        wait_for(lambda: _listening(port) or sshd.poll() is not None, 10, "sshd to listen")
-        if sshd.poll() is not None:
-            pytest.skip(f"sshd would not start here: {sshd.stderr.read().decode()[-300:]}")
-        mounted = subprocess.run(
-            ["sshfs", "-p", str(port), "-o", f"IdentityFile={keys / 'user'},BatchMode=yes,"
-             "StrictHostKeyChecking=no,UserKnownHostsFile=/dev/null",
-             f"root@127.0.0.1:{served}", str(mount)], capture_output=True, timeout=30)
-        if mounted.returncode != 0:
-            pytest.skip(f"sshfs would not mount here: {mounted.stderr.decode().strip()}")
-        try:
-            yield served, mount
-        finally:
-            if subprocess.run(["fusermount", "-u", str(mount)]).returncode != 0:
-                subprocess.run(["fusermount", "-u", "-z", str(mount)])
-    finally:
-        sshd.send_signal(signal.SIGTERM)
-        sshd.wait(10)
 
 
 def _watch_once(root: Path) -> subprocess.CompletedProcess:
@@ -132,7 +56,7 @@ def _producer(folder: Path, data: bytes, started: threading.Event) -> None:
             time.sleep(GAP)
 
 
-def test_a_slow_copy_through_sshfs_is_stored_whole(sshfs_mount: tuple[Path, Path]) -> None:
+def test_a_slow_copy_through_sshfs_is_stored_whole(sshfs_mount: tuple[Path, Path]) -> None:  # noqa: F811
     served, mount = sshfs_mount
     Store.init(served / "store").close()
     data = os.urandom(CHUNK * CHUNKS)
