@@ -60,7 +60,7 @@ def catch_up(store: Store, size: int) -> Result:
             serial = size + m * 100 + number
             _write(layout.record_path(name, number),
                    build_record(rng, name, number, serial, pools, None))
-            changes.note(layout.models)  # what Store.add_version does after each record
+            changes.note(layout.models, layout.model_dir(name).name)  # as add_version does
     start = time.perf_counter()
     report = store.sync()
     seconds = time.perf_counter() - start

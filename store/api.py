@@ -324,8 +324,8 @@ class Store(PolicyVerbs):
         record = writer.prepare_record(self.layout, self.blobs, model, card, files=files,
                                        metric_series=metric_series, source=source,
                                        consume=consume)
+        self._sync_model(model)  # before deduplicating, and to claim above every known number
         if dedupe:
-            self._sync_model(model)
             row = self._db.execute("SELECT number FROM versions WHERE model = ? AND "
                                    "content_digest = ? ORDER BY number LIMIT 1",
                                    (model, record["content_digest"])).fetchone()
@@ -333,25 +333,38 @@ class Store(PolicyVerbs):
                 existing = self.get(f"{model}:{row[0]}")
                 existing.deduplicated = True
                 return existing
-        seen = self._db.execute("SELECT versions_seen FROM models WHERE name = ?",
-                                (model,)).fetchone()
-        changes.note(self.layout.models)  # before and after: see changes.py
-        final = writer.claim_version(self.layout, record, hint=seen[0] if seen else 0)
-        changes.note(self.layout.models)
+        folder = self.layout.model_dir(model).name
+        changes.note(self.layout.models, folder)  # before and after: see changes.py
+        final = writer.claim_version(self.layout, record, hint=self._highest_number(model))
+        changes.note(self.layout.models, folder)
         self._sync_model(model)
+        index_sync.index_own_record(self._db, self.layout, final)
         version = self.get(f"{model}:{final['version']}")
         policy_service.check_new(self, version)  # stored whatever the verdict; failures marked
         return version
+
+    def _highest_number(self, model: str) -> int:
+        """The highest version number this index knows for `model`: indexed, probed, or
+        named by an event (its record may since have been deleted). A number once given
+        is never given again, so a new version starts above it."""
+        row = self._db.execute(
+            "SELECT max(coalesce((SELECT versions_seen FROM models WHERE name = :m), 0), "
+            "coalesce((SELECT max(number) FROM versions WHERE model = :m), 0), "
+            "coalesce((SELECT max(e.version) FROM events e JOIN models m ON m.id = e.model_id "
+            "WHERE m.name = :m), 0))", {"m": model}).fetchone()
+        return max(int(row[0] or 0),
+                   index_sync.highest_waiting_version(self._db, self.layout, model))
 
     def _event(self, model: str, type_: str, version: int | None, data: dict) -> Event:
         from .events import append_event
 
         seen = self._db.execute("SELECT events_seen FROM models WHERE name = ?",
                                 (model,)).fetchone()
-        changes.note(self.layout.models)
+        folder = self.layout.model_dir(model).name
+        changes.note(self.layout.models, folder)
         event = append_event(self.layout, model, type_, version, data,
                              hint=seen[0] if seen else 0)
-        changes.note(self.layout.models)
+        changes.note(self.layout.models, folder)
         self._sync_model(model)
         return event
 
@@ -441,19 +454,22 @@ class Store(PolicyVerbs):
                            {"deprecated": not undo, "reason": reason})
 
     def history(self, model: str) -> list[Event]:
-        """Every change to a model, oldest first: version records and events together."""
-        self.versions(model)
-        out = [Event(seq=0, type="version.created", model=model, version=v.number,
+        """Every change to a model, oldest first: version records and events together, in
+        the order their numbers say (see store/history.py)."""
+        from .history import merge
+
+        created = [Event(seq=0, type="version.created", model=model, version=v.number,
                      at=v.created_at, user=v.record.get("created_by", {}).get("user", ""),
                      host=v.record.get("created_by", {}).get("host", ""), data={})
-               for v in reversed(self.versions(model))]
+               for v in self.versions(model)]
+        events = []
         for row in self._db.execute(
                 "SELECT e.* FROM events e JOIN models m ON m.id = e.model_id WHERE m.name = ? "
                 "ORDER BY e.seq", (model,)):
-            out.append(Event(seq=row["seq"], type=row["type"], model=model,
-                             version=row["version"], at=row["at"], user=row["user"],
-                             host=row["host"], data=_json(row["data"])))
-        out.sort(key=lambda e: (e.at, e.seq))
+            events.append(Event(seq=row["seq"], type=row["type"], model=model,
+                                version=row["version"], at=row["at"], user=row["user"],
+                                host=row["host"], data=_json(row["data"])))
+        out = merge(created, events)  # event and version numbers, never clocks, give order
         from .policy.violations import annotate_history
 
         annotate_history(self, model, out)  # moves that skipped a gate say so

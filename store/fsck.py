@@ -31,7 +31,8 @@ STALE_TEMP_SECONDS = 3600
 
 @dataclass
 class Problem:
-    kind: str  # corrupt-blob, missing-blob, unreadable-blob, bad-record, bad-event, gap, index
+    kind: str  # corrupt-blob, missing-blob, unreadable-blob, bad-record, bad-event, gap,
+    # missing-record, index
     path: str
     message: str
     versions: list[str] = field(default_factory=list)
@@ -116,17 +117,48 @@ def _check_model(store: Store, model: str, report: FsckReport, uses: dict[str, _
             use.versions.add(ref)
             if size is not None:
                 use.size = size
+    named: dict[int, list[str]] = {}
     for seq in numbered_files(layout.events_dir(model)):
         report.events += 1
         try:
-            trouble = event_trouble(read_event(layout, model, seq))
+            event = read_event(layout, model, seq)
+            trouble = event_trouble(event)
         except (StoreCorrupt, OSError) as exc:
-            trouble = str(exc)
+            event, trouble = None, str(exc)
         if trouble:
             report.problems.append(Problem(
                 "bad-event", str(layout.event_path(model, seq)),
                 f"event {seq} of {model} is damaged, so its change (alias, tag, description) "
                 f"is ignored: {trouble}", [model]))
+        elif event is not None and isinstance(event.version, int):
+            named.setdefault(event.version, []).append(_what_event_did(event))
+    _check_named_records(layout, model, set(numbers), named, report)
+
+
+def _what_event_did(event: Any) -> str:
+    data = event.data
+    what = {"alias.set": lambda: f"alias @{data.get('alias')}",
+            "tag.set": lambda: f"tag {data.get('key')}",
+            "description.set": lambda: "a description",
+            "deprecated.set": lambda: "a deprecation"}.get(event.type, lambda: event.type)()
+    return f"{what} (event {event.seq})"
+
+
+def _check_named_records(layout: Any, model: str, numbers: set[int],
+                         named: dict[int, list[str]], report: FsckReport) -> None:
+    """A version that events name but whose record is gone (deleted by hand, or lost with a
+    disk): its number is never given again (Store.add_version), and this says so."""
+    for number in sorted(set(named) - numbers):
+        gap = Problem("gap", str(layout.versions_dir(model)), f"{model} has no version {number}")
+        if gap in report.problems:  # said better below
+            report.problems.remove(gap)
+        uses = ", ".join(named[number][:5]) + (" and more" if len(named[number]) > 5 else "")
+        path = layout.record_path(model, number)
+        report.problems.append(Problem(
+            "missing-record", str(path),
+            f"{model}:{number} has no record ({path} is missing), but its events name it: "
+            f"{uses}. Restore the file from a backup if you have one; the number is never "
+            f"given to a new version.", [f"{model}:{number}"]))
 
 
 # what each event type must carry, and the type of each field

@@ -85,11 +85,16 @@ class Layout:
         return self.events_dir(model) / f"{seq}.json"
 
     def model_names(self) -> list[str]:
-        """Every model folder's name, sorted; cheap: one directory listing."""
+        """Every model's name, sorted: the listing of models/ and the existing folders the
+        change log names (a network filesystem's cached listing can miss a new model)."""
+        from . import changes
+
         try:
-            entries = os.listdir(self.models)
+            entries = set(os.listdir(self.models))
         except FileNotFoundError:
             return []
+        entries |= {f for f in changes.all_names(self.models) if f not in entries
+                    and os.path.isdir(os.path.join(self.models, f))}
         return sorted(model_from_dirname(e) for e in entries if not e.startswith("."))
 
 

@@ -65,7 +65,7 @@ def _metric_columns(versions: list, wanted: str | None) -> list[str]:
 def cmd_ls(args: argparse.Namespace, path: Path) -> int:
     store = open_store(args, path)
     query = " ".join(args.query)
-    versions = store.search(query, limit=args.limit)
+    versions = store.search(query, limit=args.limit or None)  # 0: all
     if args.json:
         emit_json([v.summary_dict() for v in versions])
         return 0

@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="model name (default: the manifest's, else the folder's)")
     p = cmd("ls")
     p.add_argument("query", nargs="*", help="a query, e.g. \"metrics.acc > 0.9 and @champion\"")
-    p.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    p.add_argument("--limit", type=int, default=100, help="at most this many (default 100; 0: all)")
     p.add_argument("--metrics", help="comma-separated metric columns to show")
     cmd("models")
     p = cmd("show")

@@ -19,11 +19,12 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+from .. import changes
 from ..atomic import HOST, TEMP_PREFIX, fsync_dir, temp_name, temp_writer
 from ..identity import process_alive
 from ..layout import Layout
-from . import bulk, schema
-from .sync import SyncReport, _model_folders, apply_loaded_events
+from . import bulk, changes_seen, schema
+from .sync import SyncReport, apply_loaded_events, model_folders
 
 BUILD_CACHE_MIB = 512  # the builder's page cache; the index sorts happen in it
 # Full-text segments: while loading, merge only when a level holds 64 segments, then once
@@ -67,7 +68,9 @@ def _fill(conn: sqlite3.Connection, layout: Layout, scratch: Path, workers: int 
     bulk.drop_secondary_indexes(conn)
     _fts_settings(conn, FTS_BULK)
     report = SyncReport()
-    names = [name for name, _ in _model_folders(layout)]
+    changes.settle(layout.models)
+    counter = changes.counter(layout.models)  # before listing: the late catch-up reads on
+    names = [name for name, _ in model_folders(layout)]
     listing, report.versions, report.problems = bulk.load_versions(
         conn, layout, names, scratch=scratch, workers=workers)
     conn.execute("INSERT INTO versions_fts(versions_fts) VALUES ('optimize')")
@@ -75,6 +78,7 @@ def _fill(conn: sqlite3.Connection, layout: Layout, scratch: Path, workers: int 
     conn.execute("BEGIN")
     apply_loaded_events(conn, layout, listing, report)
     bulk.create_secondary_indexes(conn, saved)
+    changes_seen.remember(conn, counter, full=True)
     conn.execute("COMMIT")
     return report
 

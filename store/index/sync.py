@@ -13,19 +13,22 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .. import faults
+from .. import changes, faults
 from ..errors import StoreCorrupt
 from ..events import Event, read_event
+from ..fsclock import fs_now
 from ..layout import Layout, numbered_files
 from ..names import model_from_dirname
 from . import bulk, changes_seen, schema
 from .policy_rows import apply_policy_check, check_alias_event
 from .rows import Rows, insert_record, record_rows, tags_text
 
+WAIT_FOR_RECORD_SECONDS = 300.0  # see _apply_events
 BATCH = 2000  # records per catch-up transaction
 CATCH_UP_CACHE_MIB = 256  # page cache while a big catch-up inserts
 
@@ -40,42 +43,51 @@ class SyncReport:
 def catch_up(conn: sqlite3.Connection, layout: Layout, *, full_listing: bool = False,
              model: str | None = None) -> SyncReport:
     """Index every record and event not yet seen. `full_listing` also finds gaps; `model`
-    probes that one model whatever the store's change counter says (a writer about to
-    deduplicate against the index must see a record even if its writer was killed before
-    counting it). Otherwise nothing is probed when the counter shows no write since the
-    last probe (see store/changes.py): two `stat`s per model saved on every command."""
+    probes that one model whatever the change log says (a writer about to deduplicate
+    against the index must see a record even if its writer was killed before logging it).
+    Otherwise only the models the change log names since the last look are probed (see
+    store/changes.py), plus those whose events wait for a version not seen yet."""
     report = SyncReport()
     if model is not None:
         if os.path.isdir(layout.model_dir(model)):
             _sync_models(conn, layout, [model], report, full_listing)
         return report
-    unchanged, counter = changes_seen.unchanged(conn, layout.models)
-    if unchanged and not full_listing:
+    changed, counter = changes_seen.look(conn, layout.models)
+    waiting = changes_seen.waiting(conn)
+    if changed is not None and not full_listing:
+        todo = sorted(waiting | {model_from_dirname(f) if "%" in f else f for f in changed
+                                 if os.path.isdir(os.path.join(layout.models, f))})
+        if todo:
+            _sync_models(conn, layout, todo, report, full_listing)
+        changes_seen.remember(conn, counter, full=False)
         return report
     known = {name: (mid, vs, es) for mid, name, vs, es in
              conn.execute("SELECT id, name, versions_seen, events_seen FROM models")}
-    folders = _model_folders(layout)
+    folders = model_folders(layout)
     names = [name for name, _ in folders]
     if not known and names and _rebuild(conn, layout, names, report):
-        changes_seen.remember(conn, counter)
+        changes_seen.remember(conn, counter, full=True)
         return report
     models = os.fspath(layout.models)
     todo = [name for name, folder in folders
-            if full_listing or _has_news(f"{models}/{folder}", *known.get(name, (0, 0, 0))[1:])]
+            if full_listing or name in waiting
+            or _has_news(f"{models}/{folder}", *known.get(name, (0, 0, 0))[1:])]
     if todo:
         _sync_models(conn, layout, todo, report, full_listing)
-    changes_seen.remember(conn, counter)
+    changes_seen.remember(conn, counter, full=True)
     return report
 
 
-def _model_folders(layout: Layout) -> list[tuple[str, str]]:
-    """(model name, folder name) of every model, by name: `Layout.model_names` with the
-    folder kept, so the probes below need no path building (a million-version store has
-    ten thousand models, probed on every open)."""
+def model_folders(layout: Layout) -> list[tuple[str, str]]:
+    """(model name, folder name) of every model, by name: the listing of `models/` and
+    every folder the change log names that exists (a network filesystem's cached listing
+    can miss a model created seconds ago; opening its path cannot)."""
     try:
-        entries = os.listdir(layout.models)
+        entries = set(os.listdir(layout.models))
     except FileNotFoundError:
         return []
+    entries |= {f for f in changes.all_names(layout.models) if f not in entries
+                and os.path.isdir(os.path.join(layout.models, f))}
     return sorted((model_from_dirname(e) if "%" in e else e, e)
                   for e in entries if not e.startswith("."))
 
@@ -107,10 +119,52 @@ def apply_loaded_events(conn: sqlite3.Connection, layout: Layout, listing: dict,
     """After a bulk load of versions ({model: (model_id, numbers)}): fold every model's
     events and set its counters, as a catch-up would have."""
     for name, (mid, numbers) in listing.items():
-        eseen = _apply_events(conn, layout, name, mid,
-                              numbered_files(layout.events_dir(name)), 0, report)
+        vseen = numbers[-1] if numbers else 0
+        eseen, blocked = _apply_events(conn, layout, name, mid,
+                                       numbered_files(layout.events_dir(name)), 0, vseen, report)
         conn.execute("UPDATE models SET versions_seen = ?, events_seen = ? WHERE id = ?",
-                     (numbers[-1] if numbers else 0, eseen, mid))
+                     (vseen, eseen, mid))
+        if blocked:
+            changes_seen.set_waiting(conn, changes_seen.waiting(conn) | {name})
+
+
+def index_own_record(conn: sqlite3.Connection, layout: Layout, record: dict) -> None:
+    """Index a record this process just linked, if the catch-up did not find it: on a
+    network filesystem the probe for the numbers before it can fail for a few seconds (the
+    records of other hosts not visible here yet), and a writer must still find its own
+    version. The model's probe counter does not move, so those records are indexed later."""
+    model, number = record["model"], record["version"]
+    if conn.execute("SELECT 1 FROM versions WHERE model = ? AND number = ?",
+                    (model, number)).fetchone():
+        return
+    path = layout.record_path(model, number)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        row = conn.execute("SELECT id FROM models WHERE name = ?", (model,)).fetchone()
+        mid = row[0] if row else conn.execute("INSERT INTO models(name) VALUES (?)",
+                                              (model,)).lastrowid
+        if not conn.execute("SELECT 1 FROM versions WHERE model = ? AND number = ?",
+                            (model, number)).fetchone():
+            insert_record(conn, mid, bulk.read_record(path, model, number),
+                          os.path.relpath(path, layout.root))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def highest_waiting_version(conn: sqlite3.Connection, layout: Layout, model: str) -> int:
+    """The highest version number named by this model's events that wait (not folded into
+    the index yet, see `_apply_events`): a writer claims above it."""
+    row = conn.execute("SELECT events_seen FROM models WHERE name = ?", (model,)).fetchone()
+    highest, seq = 0, (row[0] if row else 0) + 1
+    while layout.event_path(model, seq).exists():
+        try:
+            highest = max([highest, *_named_versions(read_event(layout, model, seq))])
+        except StoreCorrupt:
+            pass
+        seq += 1
+    return highest
 
 
 def _has_news(folder: str, vseen: int, eseen: int) -> bool:
@@ -119,12 +173,15 @@ def _has_news(folder: str, vseen: int, eseen: int) -> bool:
 
 
 def _probe(folder_numbers: list[int] | None, exists, start: int) -> list[int]:
-    if folder_numbers is not None:
-        return [n for n in folder_numbers if n > start]
+    """The numbers above `start`: those that follow it without a gap, found by opening
+    their paths (fresh even where a network filesystem caches listings), plus those of a
+    listing when one is given (to find what lies past a gap)."""
     out, n = [], start + 1
     while exists(n):
         out.append(n)
         n += 1
+    if folder_numbers is not None:
+        out = sorted(set(out).union(k for k in folder_numbers if k > start))
     return out
 
 
@@ -165,6 +222,10 @@ def _sync_models(conn: sqlite3.Connection, layout: Layout, names: list[str],
 
 def _read_model(conn: sqlite3.Connection, layout: Layout, model: str, pending: _Pending,
                 report: SyncReport, full_listing: bool) -> None:
+    """Read one model's new events, then its new records. In that order: an event is written
+    after the version it names, so every version an event seen here names is found by the
+    record probe that follows (unless the filesystem shows files out of order; see
+    `_apply_events`)."""
     row = conn.execute("SELECT id, versions_seen, events_seen FROM models WHERE name = ?",
                        (model,)).fetchone()
     if row is None:
@@ -172,8 +233,16 @@ def _read_model(conn: sqlite3.Connection, layout: Layout, model: str, pending: _
         vseen = eseen = 0
     else:
         mid, vseen, eseen = row
-    listing = numbered_files(layout.versions_dir(model)) if full_listing else None
+    elisting = numbered_files(layout.events_dir(model)) if full_listing else None
+    seqs = _probe(elisting, lambda n: layout.event_path(model, n).exists(), eseen)
+    waiting = model in changes_seen.waiting(conn)
+    listing = numbered_files(layout.versions_dir(model)) if full_listing or waiting else None
+    indexed = {n for (n,) in conn.execute("SELECT number FROM versions WHERE model = ? AND "
+                                          "number > ?", (model, vseen))}
     for number in _probe(listing, lambda n: layout.record_path(model, n).exists(), vseen):
+        vseen = max(vseen, number)
+        if number in indexed:  # a writer indexed its own record ahead of the probe
+            continue
         path = layout.record_path(model, number)
         try:
             record = bulk.read_record(path, model, number)
@@ -181,9 +250,6 @@ def _read_model(conn: sqlite3.Connection, layout: Layout, model: str, pending: _
         except StoreCorrupt as exc:
             _problem(conn, path, _why(path, exc))
             report.problems += 1
-        vseen = max(vseen, number)
-    elisting = numbered_files(layout.events_dir(model)) if full_listing else None
-    seqs = _probe(elisting, lambda n: layout.event_path(model, n).exists(), eseen)
     pending.models.append((model, mid, vseen, eseen, seqs))
 
 
@@ -220,10 +286,13 @@ def _flush(conn: sqlite3.Connection, layout: Layout, pending: _Pending,
             except (sqlite3.Error, *bulk.UNINDEXABLE) as exc:
                 _problem(conn, path, _why(path, exc))
                 report.problems += 1
+    waiting = changes_seen.waiting(conn)
     for model, mid, vseen, eseen, seqs in pending.models:
-        eseen = _apply_events(conn, layout, model, mid, seqs, eseen, report)
+        eseen, blocked = _apply_events(conn, layout, model, mid, seqs, eseen, vseen, report)
         conn.execute("UPDATE models SET versions_seen = ?, events_seen = ? WHERE id = ?",
                      (vseen, eseen, mid))
+        (waiting.add if blocked else waiting.discard)(model)
+    changes_seen.set_waiting(conn, waiting)
     pending.records.clear()
     pending.models.clear()
 
@@ -233,19 +302,63 @@ def _by_key_value(row: tuple) -> tuple:
 
 
 def _apply_events(conn: sqlite3.Connection, layout: Layout, model: str, mid: int,
-                  seqs: Iterable[int], seen: int, report: SyncReport) -> int:
-    """Fold events `seqs` of one model in order; returns the highest number seen."""
+                  seqs: Iterable[int], seen: int, vseen: int, report: SyncReport
+                  ) -> tuple[int, bool]:
+    """Fold events `seqs` of one model in order, up to the first that names a version above
+    `vseen` (the highest version number this index has probed): that version's record is
+    not visible here yet, so the event and those after it wait for the next catch-up
+    (`changes_seen.waiting`) instead of being skipped for good. They wait at most
+    WAIT_FOR_RECORD_SECONDS by the file server's clock (longer than any filesystem's
+    cache), so that an event naming a version that will never exist cannot freeze a
+    model's index. An event naming a version whose record is missing or unreadable goes
+    into the history and is reported as a problem; it changes nothing else. Returns (the
+    highest event number folded, whether events wait)."""
     for seq in seqs:
         path = layout.event_path(model, seq)
         try:
+            event = read_event(layout, model, seq)
+        except StoreCorrupt as exc:
+            _problem(conn, path, _why(path, exc))
+            report.problems += 1
+            seen = max(seen, seq)
+            continue
+        named = _named_versions(event)
+        if named and max(named) > vseen and _recent(path):
+            return seen, True
+        try:
             with _one_file(conn):
-                apply_event(conn, mid, read_event(layout, model, seq))
+                apply_event(conn, mid, event)
+                for number in named:
+                    if _version_id(conn, mid, number) is None:
+                        _problem(conn, path, f"{path} names {model}:{number}, whose record "
+                                 f"is missing or unreadable; see `modelyard fsck`")
+                        report.problems += 1
             report.events += 1
-        except (StoreCorrupt, *bulk.UNINDEXABLE) as exc:
+        except bulk.UNINDEXABLE as exc:
             _problem(conn, path, _why(path, exc))
             report.problems += 1
         seen = max(seen, seq)
-    return seen
+    return seen, False
+
+
+def _recent(path) -> bool:
+    """Whether the event file is younger than WAIT_FOR_RECORD_SECONDS, by the clock that
+    stamped it (store/fsclock.py), so that skewed host clocks do not matter."""
+    try:
+        mtime = os.stat(path).st_mtime
+    except OSError:
+        return False
+    now = fs_now(path.parent)
+    return (now if now is not None else time.time()) - mtime < WAIT_FOR_RECORD_SECONDS
+
+
+def _named_versions(event: Event) -> list[int]:
+    """The version numbers an event is about: its version, or a policy check's versions."""
+    named = [event.version] if isinstance(event.version, int) else []
+    versions = event.data.get("versions") if event.type == "policy.checked" else None
+    if isinstance(versions, dict):
+        named += [int(n) for n in versions if str(n).isdigit()]
+    return named
 
 
 @contextmanager
