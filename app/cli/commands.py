@@ -284,13 +284,27 @@ def cmd_import_mlflow(args: argparse.Namespace, path: Path) -> int:
     from modelyard.store.ingest.mlflow_tracking import import_mlflow
 
     store = open_store(args, path)
-    versions = import_mlflow(store, Path(args.path))
+    report = import_mlflow(store, Path(args.path))
     if args.json:
-        emit_json([{"ref": v.ref, "created": not v.deduplicated} for v in versions])
-    else:
-        for v in versions:
-            emit(f"{'imported' if not v.deduplicated else 'unchanged'} {safe(v.ref)}")
-        emit(f"{len(versions)} versions from {safe(args.path)}")
+        emit_json(report.to_json())
+        return 0
+    for v in report.versions:
+        if v.ref in report.created:
+            emit(f"imported {safe(v.ref)}")
+        elif v.ref in report.updated:
+            emit(f"updated {safe(v.ref)}: {safe('; '.join(report.updated[v.ref]))}")
+        else:
+            emit(f"unchanged {safe(v.ref)}")
+    for ref, changes in report.updated.items():
+        if ref not in {v.ref for v in report.versions}:
+            emit(f"updated {safe(ref)}: {safe('; '.join(changes))}")
+    for ref, reason in report.deprecated.items():
+        emit(f"deprecated {safe(ref)}: {safe(reason)}")
+    for skip in report.skipped:
+        emit(f"skipped {safe(skip['what'])}: {safe(skip['reason'])}")
+    emit(f"{len(report.versions)} versions from {safe(args.path)}: {len(report.created)} "
+         f"created, {len(report.updated)} updated, {len(report.deprecated)} deprecated, "
+         f"{len(report.skipped)} skipped")
     return 0
 
 

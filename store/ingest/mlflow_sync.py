@@ -1,0 +1,291 @@
+"""Import an MLflow tracking store as a sync, so it can be imported again as MLflow changes.
+
+A version is known by its MLflow identity, kept in its record's origin: the tracking store
+(`tracking_store`, MLflow's URI of the imported path), the registered model, the version
+number and the run. A version seen before is never added again: what MLflow changed since
+(tags, description, stage, aliases, a deleted run) becomes events on it, each marked
+`{"mlflow": {"tracking_store": ...}}` so the next import can tell MLflow's changes from edits
+made here, which it keeps. A version deleted in MLflow is not imported; one imported earlier
+is deprecated with the reason. MLflow records when a description or a stage changed and when
+a version was deleted: those events carry MLflow's time. It records no time for tag and alias
+changes, and no user for any registry change: those carry the importer's.
+
+Versions imported before the identity was recorded (no `tracking_store`) are recognised by
+registered model, version number and run, and so is a store that was moved or copied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..clock import frozen_at
+from ..errors import InvalidManifest, InvalidName, ModelNotFound, ModelyardError
+from ..events import Event, extra_data
+from ..names import check_alias
+from .mlflow_common import RegisteredRecord, TrackingBackend, VersionRecord
+from .mlflow_tracking import close_backend, folder_version, open_backend
+
+if TYPE_CHECKING:
+    from ..api import Store
+    from ..version import Version
+
+Progress = Callable[[int, int, str], None]  # versions done, versions in all, the current one
+
+
+@dataclass
+class ImportReport:
+    """What one import did; `versions` are MLflow's live versions, in its order."""
+
+    tracking_store: str
+    versions: list[Version] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    updated: dict[str, list[str]] = field(default_factory=dict)
+    deprecated: dict[str, str] = field(default_factory=dict)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+    def skip(self, what: str, reason: str) -> None:
+        self.skipped.append({"what": what, "reason": reason})
+
+    def change(self, ref: str, what: str) -> None:
+        self.updated.setdefault(ref, []).append(what)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"tracking_store": self.tracking_store,
+                "versions": [{"ref": v.ref, "created": v.ref in self.created,
+                              "updated": self.updated.get(v.ref, [])} for v in self.versions],
+                "created": self.created, "updated": self.updated,
+                "deprecated": self.deprecated, "skipped": self.skipped}
+
+
+def sync_mlflow(store: Store, path: Path, *, progress: Progress | None = None) -> ImportReport:
+    """Bring `store` up to date with the MLflow tracking store at `path`."""
+    backend = open_backend(Path(path))
+    report = ImportReport(backend.uri)
+    try:
+        models = sorted(backend.registered_models(), key=lambda m: m.name)
+        total, done = sum(len(m.versions) for m in models), 0
+        with extra_data(mlflow={"tracking_store": backend.uri}):
+            for model in models:
+                done = _sync_model(store, backend, model, report, progress, done, total)
+            _deprecate_vanished_models(store, backend.uri, {m.name for m in models}, report)
+    finally:
+        close_backend(backend)
+    return report
+
+
+class _Known:
+    """The versions of one model imported from MLflow before, and what MLflow said then."""
+
+    def __init__(self, store: Store, name: str, uri: str) -> None:
+        self.uri = uri
+        try:
+            versions = list(reversed(store.versions(name)))
+        except ModelNotFound:
+            versions = []
+        self.imported = [v for v in versions if v.origin.get("kind") == "mlflow"
+                         and v.origin.get("registered_model") == name]
+        history = store.history(name) if versions else []
+        self.events = sorted((e for e in history if e.seq), key=lambda e: e.seq)
+        self.marked = [e for e in self.events
+                       if (e.data.get("mlflow") or {}).get("tracking_store") == uri]
+        self.used: set[int] = set()
+
+    def mine(self, v: Version) -> bool:
+        return v.origin.get("tracking_store") == self.uri
+
+    def match(self, origin: dict[str, Any]) -> Version | None:
+        """The version imported before with this identity (this store first, then by run)."""
+        number, run = origin.get("model_version"), origin.get("run_id", "")
+        same = [v for v in self.imported if v.number not in self.used
+                and v.origin.get("model_version") == number
+                and v.origin.get("run_id", "") == run]
+        found = next((v for v in same if self.mine(v)), None)
+        if found is None and run:
+            found = next((v for v in same if not self.mine(v)), None)
+        if found is not None:
+            self.used.add(found.number)
+        return found
+
+    def mlflow_state(self, v: Version) -> tuple[dict[str, str], str]:
+        """Tags and description as MLflow had them at the last import."""
+        tags, text = dict(v.record.get("tags") or {}), str(v.record.get("description") or "")
+        for e in self.marked:
+            if e.version != v.number:
+                continue
+            if e.type == "tag.set":
+                tags[e.data["key"]] = e.data.get("value", "")
+            elif e.type == "tag.removed":
+                tags.pop(e.data.get("key"), None)
+            elif e.type == "description.set":
+                text = e.data.get("text", "")
+        return tags, text
+
+    def deprecated_by_mlflow(self, v: Version) -> bool:
+        return any(e.type == "deprecated.set" and e.version == v.number for e in self.marked)
+
+    def mlflow_alias(self, alias: str) -> Event | None:
+        """The last alias event this import wrote for `alias`."""
+        found = [e for e in self.marked if e.type.startswith("alias.")
+                 and e.data.get("alias") == alias]
+        return found[-1] if found else None
+
+    def last_alias_event(self, alias: str) -> Event | None:
+        found = [e for e in self.events if e.type.startswith("alias.")
+                 and e.data.get("alias") == alias]
+        return found[-1] if found else None
+
+
+def _sync_model(store: Store, backend: TrackingBackend, model: RegisteredRecord,
+                report: ImportReport, progress: Progress | None, done: int, total: int) -> int:
+    known = _Known(store, model.name, backend.uri)
+    claimed: dict[int, Version] = {}
+    for record in model.versions:
+        done += 1
+        if progress:
+            progress(done, total, f"{model.name} version {record.version}")
+        if record.deleted:
+            continue
+        what = f"{model.name} version {record.version}"
+        try:
+            fv = folder_version(backend, model, record)
+            version = known.match(fv.card["origin"])
+            if version is None:
+                version = store.add_version(fv.model, files=fv.files,
+                                            metric_series=fv.metric_series, source=fv.source,
+                                            **fv.card)
+                if not version.deduplicated:
+                    report.created.append(version.ref)
+            if version.ref not in report.created:
+                _sync_version(store, version, fv.card, record, known, report)
+        except (InvalidManifest, InvalidName) as exc:
+            report.skip(what, str(exc))
+            continue
+        for alias in fv.card["origin"].get("skipped_aliases", []):
+            report.skip(f"{model.name} @{alias}", "not a valid modelyard alias name")
+        claimed[record.version] = store.get(version.ref)
+        report.versions.append(claimed[record.version])
+    _sync_aliases(store, model, claimed, known, report)
+    _deprecate_deleted(store, model, claimed, known, report)
+    return done
+
+
+def _sync_version(store: Store, v: Version, card: dict[str, Any], record: VersionRecord,
+                  known: _Known, report: ImportReport) -> None:
+    """Replay what MLflow changed since the last import; keep what was edited here."""
+    was_tags, was_text = known.mlflow_state(v)
+    now_tags, now_text = card["tags"], card["description"]
+    current = store.get(v.ref)
+    for key, value in now_tags.items():
+        if was_tags.get(key) != value and current.tags.get(key) != value:
+            with _mlflow_time(record.last_updated_ms if key == "mlflow.stage" else None, v):
+                store.tag(v.ref, key, value)
+            report.change(v.ref, f"tag {key}={value}")
+    for key in sorted(set(was_tags) - set(now_tags)):
+        if key in current.tags:
+            store.untag(v.ref, key)
+            report.change(v.ref, f"tag {key} removed")
+    if now_text != was_text and current.description != now_text:
+        with _mlflow_time(record.last_updated_ms, v):
+            store.describe(v.ref, now_text)
+        report.change(v.ref, "description")
+
+
+def _sync_aliases(store: Store, model: RegisteredRecord, claimed: dict[int, Version],
+                  known: _Known, report: ImportReport) -> None:
+    from ..policy.errors import AliasRefused
+
+    wanted: dict[str, Version] = {}
+    for alias, number in sorted(model.aliases.items()):
+        try:
+            check_alias(alias)
+        except InvalidName:
+            continue  # reported with its version
+        if number in claimed:
+            wanted[alias] = claimed[number]
+    current = _current_aliases(store, model.name)
+    for alias, target in wanted.items():
+        last = known.mlflow_alias(alias)
+        mlflow_before = last.version if last is not None and last.type == "alias.set" else None
+        if current.get(alias) == target.number or mlflow_before == target.number:
+            continue  # in place, or MLflow has not moved it since (a move here is kept)
+        try:
+            store.set_alias(target.ref, alias)
+        except AliasRefused as exc:
+            report.skip(f"{model.name} @{alias} → {target.ref}", str(exc))
+            continue
+        report.change(target.ref, f"@{alias} set")
+    legacy = not known.marked and bool(known.imported)
+    imported = {v.number for v in known.imported} | {v.number for v in claimed.values()}
+    for alias, number in sorted(current.items()):
+        if alias in wanted:
+            continue
+        last = known.last_alias_event(alias)
+        ours = last is not None and last in known.marked and last.type == "alias.set"
+        if ours or (legacy and number in imported):
+            store.remove_alias(model.name, alias)
+            report.change(f"{model.name}:{number}", f"@{alias} removed (deleted in MLflow)")
+
+
+def _current_aliases(store: Store, model: str) -> dict[str, int]:
+    try:
+        return {a: v.number for v in store.versions(model) for a in v.aliases}
+    except ModelNotFound:
+        return {}
+
+
+def _deprecate_deleted(store: Store, model: RegisteredRecord, claimed: dict[int, Version],
+                       known: _Known, report: ImportReport) -> None:
+    """Versions imported before that MLflow deleted (or no longer has) are deprecated."""
+    live = {v.number for v in claimed.values()}
+    deleted = {r.version: r for r in model.versions if r.deleted}
+    for v in known.imported:
+        number = v.origin.get("model_version")
+        if v.number in live or not (known.mine(v) or number in deleted):
+            continue
+        if store.get(v.ref).deprecated or known.deprecated_by_mlflow(v):
+            continue
+        record = deleted.get(number)
+        reason = (f"deleted in MLflow: {model.name} version {number} ({known.uri})"
+                  if record else f"gone from MLflow: {known.uri} no longer has "
+                  f"{model.name} version {number} of run {v.origin.get('run_id') or '?'}")
+        with _mlflow_time(record.last_updated_ms if record else None, v):
+            store.deprecate(v.ref, reason=reason)
+        report.deprecated[v.ref] = reason
+
+
+def _deprecate_vanished_models(store: Store, uri: str, names: set[str],
+                               report: ImportReport) -> None:
+    """Versions of registered models MLflow no longer has at all."""
+    try:
+        found = store.search("has:tags.mlflow.model_version", limit=None)
+    except ModelyardError:
+        return
+    for v in found:
+        origin = v.origin
+        if (v.deprecated or origin.get("kind") != "mlflow" or origin.get("tracking_store") != uri
+                or origin.get("registered_model") in names):
+            continue
+        reason = (f"gone from MLflow: {uri} no longer has the registered model "
+                  f"{origin.get('registered_model')}")
+        store.deprecate(v.ref, reason=reason)
+        report.deprecated[v.ref] = reason
+
+
+@contextmanager
+def _mlflow_time(ms: int | None, v: Version) -> Iterator[None]:
+    """Stamp the events written inside with MLflow's time, when it has one that is not
+    before the version arrived here (a clock that went backwards is not believed)."""
+    if not isinstance(ms, int) or ms <= 0:
+        yield
+        return
+    moment = datetime.fromtimestamp(ms / 1000, UTC)
+    if moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ") < v.created_at:
+        yield
+        return
+    with frozen_at(moment):
+        yield
