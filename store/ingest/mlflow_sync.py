@@ -182,7 +182,8 @@ def _sync_version(store: Store, v: Version, card: dict[str, Any], record: Versio
     current = store.get(v.ref)
     for key, value in now_tags.items():
         if was_tags.get(key) != value and current.tags.get(key) != value:
-            with _mlflow_time(record.last_updated_ms if key == "mlflow.stage" else None, v):
+            with _mlflow_time(record.last_updated_ms if key == "mlflow.stage" else None,
+                              record):
                 store.tag(v.ref, key, value)
             report.change(v.ref, f"tag {key}={value}")
     for key in sorted(set(was_tags) - set(now_tags)):
@@ -190,7 +191,7 @@ def _sync_version(store: Store, v: Version, card: dict[str, Any], record: Versio
             store.untag(v.ref, key)
             report.change(v.ref, f"tag {key} removed")
     if now_text != was_text and current.description != now_text:
-        with _mlflow_time(record.last_updated_ms, v):
+        with _mlflow_time(record.last_updated_ms, record):
             store.describe(v.ref, now_text)
         report.change(v.ref, "description")
 
@@ -253,7 +254,7 @@ def _deprecate_deleted(store: Store, model: RegisteredRecord, claimed: dict[int,
         reason = (f"deleted in MLflow: {model.name} version {number} ({known.uri})"
                   if record else f"gone from MLflow: {known.uri} no longer has "
                   f"{model.name} version {number} of run {v.origin.get('run_id') or '?'}")
-        with _mlflow_time(record.last_updated_ms if record else None, v):
+        with _mlflow_time(record.last_updated_ms if record else None, record):
             store.deprecate(v.ref, reason=reason)
         report.deprecated[v.ref] = reason
 
@@ -277,15 +278,12 @@ def _deprecate_vanished_models(store: Store, uri: str, names: set[str],
 
 
 @contextmanager
-def _mlflow_time(ms: int | None, v: Version) -> Iterator[None]:
-    """Stamp the events written inside with MLflow's time, when it has one that is not
-    before the version arrived here (a clock that went backwards is not believed)."""
-    if not isinstance(ms, int) or ms <= 0:
+def _mlflow_time(ms: int | None, record: VersionRecord | None) -> Iterator[None]:
+    """Stamp the events written inside with MLflow's time of the change, when it has one
+    (and it is not before MLflow created the version: such a clock is not believed)."""
+    created = record.creation_ms if record is not None else None
+    if not isinstance(ms, int) or ms <= 0 or (isinstance(created, int) and ms < created):
         yield
         return
-    moment = datetime.fromtimestamp(ms / 1000, UTC)
-    if moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ") < v.created_at:
-        yield
-        return
-    with frozen_at(moment):
+    with frozen_at(datetime.fromtimestamp(ms / 1000, UTC)):
         yield
