@@ -284,7 +284,7 @@ def cmd_import_mlflow(args: argparse.Namespace, path: Path) -> int:
     from modelyard.store.ingest.mlflow_tracking import import_mlflow
 
     store = open_store(args, path)
-    report = import_mlflow(store, Path(args.path))
+    report = import_mlflow(store, Path(args.path), max_artifact_bytes=args.max_artifact_bytes)
     if args.json:
         emit_json(report.to_json())
         return 0
@@ -302,6 +302,9 @@ def cmd_import_mlflow(args: argparse.Namespace, path: Path) -> int:
         emit(f"deprecated {safe(ref)}: {safe(reason)}")
     for skip in report.skipped:
         emit(f"skipped {safe(skip['what'])}: {safe(skip['reason'])}")
+    for ref in report.referenced:
+        emit(f"not copied (over {report.max_artifact_bytes:,} bytes, kept as a reference): "
+             f"{safe(ref['ref'])} {safe(ref['path'])} ({ref['size']:,} bytes, {safe(ref['uri'])})")
     emit(f"{len(report.versions)} versions from {safe(args.path)}: {len(report.created)} "
          f"created, {len(report.updated)} updated, {len(report.deprecated)} deprecated, "
          f"{len(report.skipped)} skipped")

@@ -27,6 +27,8 @@ from ..clock import frozen_at
 from ..errors import InvalidManifest, InvalidName, ModelNotFound, ModelyardError
 from ..events import Event, extra_data
 from ..names import check_alias
+from .mlflow_artifacts import DEFAULT_MAX_ARTIFACT_BYTES
+from .mlflow_artifacts import max_artifact_bytes as max_artifact_bytes_of
 from .mlflow_common import RegisteredRecord, TrackingBackend, VersionRecord
 from .mlflow_tracking import close_backend, folder_version, open_backend
 
@@ -47,6 +49,8 @@ class ImportReport:
     updated: dict[str, list[str]] = field(default_factory=dict)
     deprecated: dict[str, str] = field(default_factory=dict)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    referenced: list[dict[str, Any]] = field(default_factory=list)  # artifacts not copied
+    max_artifact_bytes: int = DEFAULT_MAX_ARTIFACT_BYTES
 
     def skip(self, what: str, reason: str) -> None:
         self.skipped.append({"what": what, "reason": reason})
@@ -59,13 +63,19 @@ class ImportReport:
                 "versions": [{"ref": v.ref, "created": v.ref in self.created,
                               "updated": self.updated.get(v.ref, [])} for v in self.versions],
                 "created": self.created, "updated": self.updated,
-                "deprecated": self.deprecated, "skipped": self.skipped}
+                "deprecated": self.deprecated, "skipped": self.skipped,
+                "referenced": self.referenced, "max_artifact_bytes": self.max_artifact_bytes}
 
 
-def sync_mlflow(store: Store, path: Path, *, progress: Progress | None = None) -> ImportReport:
-    """Bring `store` up to date with the MLflow tracking store at `path`."""
+def sync_mlflow(store: Store, path: Path, *, progress: Progress | None = None,
+                max_artifact_bytes: int | None = None) -> ImportReport:
+    """Bring `store` up to date with the MLflow tracking store at `path`. Run artifacts
+    above `max_artifact_bytes` (default: the store setting `mlflow_artifact_max_bytes`,
+    else 100 MiB) are recorded as references, not copied."""
     backend = open_backend(Path(path))
     report = ImportReport(backend.uri)
+    report.max_artifact_bytes = max_artifact_bytes_of(store.config.get("settings"),
+                                                      max_artifact_bytes)
     try:
         models = sorted(backend.registered_models(), key=lambda m: m.name)
         total, done = sum(len(m.versions) for m in models), 0
@@ -152,7 +162,8 @@ def _sync_model(store: Store, backend: TrackingBackend, model: RegisteredRecord,
             continue
         what = f"{model.name} version {record.version}"
         try:
-            fv = folder_version(backend, model, record)
+            fv = folder_version(backend, model, record,
+                                max_artifact_bytes=report.max_artifact_bytes)
             version = known.match(fv.card["origin"])
             if version is None:
                 version = store.add_version(fv.model, files=fv.files,
@@ -160,6 +171,8 @@ def _sync_model(store: Store, backend: TrackingBackend, model: RegisteredRecord,
                                             **fv.card)
                 if not version.deduplicated:
                     report.created.append(version.ref)
+                    for ref in fv.card["origin"].get("artifact_references", []):
+                        report.referenced.append({"ref": version.ref, **ref})
             if version.ref not in report.created:
                 _sync_version(store, version, fv.card, record, known, report)
         except (InvalidManifest, InvalidName) as exc:

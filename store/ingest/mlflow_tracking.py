@@ -17,6 +17,7 @@ from ..errors import InvalidManifest, InvalidName
 from ..manifest import FolderVersion
 from ..names import check_alias
 from ..writer import files_of_folder
+from .mlflow_artifacts import DEFAULT_MAX_ARTIFACT_BYTES, run_artifacts
 from .mlflow_common import (
     LoggedModelRecord,
     Point,
@@ -104,8 +105,10 @@ def import_mlflow(store: Store, path: Path, **options: Any) -> ImportReport:
     return sync_mlflow(store, Path(path), **options)
 
 
-def folder_version(backend: TrackingBackend, model: RegisteredRecord,
-                   version: VersionRecord) -> FolderVersion:
+def folder_version(backend: TrackingBackend, model: RegisteredRecord, version: VersionRecord,
+                   *, max_artifact_bytes: int = DEFAULT_MAX_ARTIFACT_BYTES) -> FolderVersion:
+    """One version: the model's files at the top, the run's other artifacts below
+    `mlflow-run/` (those above `max_artifact_bytes` as references in the origin)."""
     model_id = version.model_id or _logged_id(version.source)
     logged = backend.logged_model(model_id) if model_id else None
     run_id = version.run_id or (logged.source_run_id if logged else "")
@@ -118,6 +121,10 @@ def folder_version(backend: TrackingBackend, model: RegisteredRecord,
                                        f"were not found inside {backend.root.name}")
     if skipped:
         origin["skipped_aliases"] = skipped
+    model_dir = artifacts if artifacts is not None and artifacts.is_dir() else None
+    run_files, references = run_artifacts(backend, run, model_dir, max_artifact_bytes)
+    if references:
+        origin["artifact_references"] = references
     card = _card(model, version, run, logged, origin)
     if artifacts is not None and artifacts.is_dir() and is_mlflow_model(artifacts):
         try:
@@ -125,7 +132,7 @@ def folder_version(backend: TrackingBackend, model: RegisteredRecord,
         except InvalidManifest as exc:
             raise InvalidManifest(f"{model.name} version {version.version}: {exc}") from None
         card["serving"], card["summary"] = extra["serving"], extra["summary"]
-    files = _files(artifacts)
+    files = {**run_files, **_files(artifacts)}
     return FolderVersion(model.name, card, files, _series(run, logged), _source(run), aliases)
 
 

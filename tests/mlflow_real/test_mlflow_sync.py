@@ -37,7 +37,7 @@ def expected_description(seen: dict, number: str) -> str:
             or run["tags"].get("mlflow.note.content", ""))
 
 
-def check_against_mlflow(store: Store, seen: dict, uri_end: str) -> None:
+def check_against_mlflow(store: Store, seen: dict, uri_end: str, legacy: tuple = ()) -> None:
     """Every live MLflow version (imported with its MLflow number) says what MLflow says."""
     for number, mv in seen["versions"].items():
         v = store.get(f"churn:{number}")
@@ -46,7 +46,8 @@ def check_against_mlflow(store: Store, seen: dict, uri_end: str) -> None:
         assert v.origin["registered_model"] == "churn"
         assert v.origin["model_version"] == int(number)
         assert v.origin["run_id"] == mv["run_id"]
-        assert v.origin["tracking_store"].endswith(uri_end)
+        assert v.origin.get("tracking_store", "imported before: none").endswith(uri_end) \
+            or v.number in legacy
         tags = v.tags
         assert {k: tags.get(k) for k in mv["tags"]} == mv["tags"]
         assert tags.get("mlflow.stage") == (None if mv["stage"] == "None" else mv["stage"])
@@ -62,6 +63,11 @@ def check_against_mlflow(store: Store, seen: dict, uri_end: str) -> None:
         assert sorted((d["name"], d["digest"], d["role"], d["uri"]) for d in v.datasets) == \
             sorted((d["name"], d["digest"], ROLES[d["tags"]["mlflow.data.context"]],
                     json.loads(d["source"])["uri"]) for d in run["datasets"])
+        files = {f["path"]: f["digest"] for f in v.files}
+        assert {p.removeprefix("mlflow-run/"): d.removeprefix("sha256:")
+                for p, d in files.items() if p.startswith("mlflow-run/")} == run["artifacts"]
+        assert {"MLmodel", "conda.yaml", "requirements.txt"} <= set(files)
+        assert v.framework == "sklearn"
     aliases = {a: v.number for v in store.versions("churn") for a in v.aliases}
     assert aliases == seen["model"]["aliases"]
 
@@ -152,3 +158,63 @@ def test_cli_import_reports_in_json(mlflow_workload: dict[str, Path], tmp_path: 
     assert any(line.startswith("deprecated churn:3: deleted in MLflow") for line in lines)
     assert lines[-1].endswith("2 created, 4 updated, 1 deprecated, 0 skipped")
     assert "updated churn:3: @old removed (deleted in MLflow)" in lines
+
+
+def test_a_deleted_version_is_never_imported(mlflow_workload: dict[str, Path],
+                                             tmp_path: Path) -> None:
+    """A first import of the changed store: MLflow's deleted v3 is no shell here, the data
+    sets answer queries, the deleted run is marked."""
+    folder = mlflow_workload["sqlite"]
+    work = copy_phase(folder, 2, tmp_path / "mlflow")
+    store = Store.init(tmp_path / "store")
+    report = import_mlflow(store, work)
+    assert [v.origin["model_version"] for v in report.versions] == [1, 2, 4, 5]
+    assert [v.ref for v in report.versions] == ["churn:1", "churn:2", "churn:3", "churn:4"]
+    assert all(v.user != "" and "REDACTED" not in v.origin["source"] for v in report.versions)
+    assert store.get("churn").origin["model_version"] == 5
+    assert store.get("churn@challenger").origin["model_version"] == 4
+    assert store.count("dataset.name = 'churn-eval'") == 4
+    assert store.get("churn:2").tags["mlflow.run.deleted"] == "true"
+    assert store.get("churn:2").origin["run_lifecycle"] == "deleted"
+    assert "mlflow.run.deleted" not in store.get("churn:1").tags
+
+
+def test_a_store_imported_before_identities_were_kept(mlflow_workload: dict[str, Path],
+                                                      tmp_path: Path) -> None:
+    """Versions written by the earlier importer (no `tracking_store`, unmarked aliases) are
+    recognised by model, version and run: nothing is duplicated, deletions still apply."""
+    from modelyard.store.ingest.mlflow_tracking import read_mlflow_tracking
+
+    folder = mlflow_workload["file"]
+    work = copy_phase(folder, 1, tmp_path / "mlflow")
+    store = Store.init(tmp_path / "store")
+    for fv in read_mlflow_tracking(work):  # what the earlier import_mlflow did
+        fv.card["origin"].pop("tracking_store")
+        version = store.add_version(fv.model, files=fv.files, metric_series=fv.metric_series,
+                                    source=fv.source, **fv.card)
+        for alias in fv.aliases:
+            store.set_alias(version.ref, alias)
+    copy_phase(folder, 2, work)
+    report = import_mlflow(store, work)
+    assert report.created == ["churn:4", "churn:5"]
+    assert [v.ref for v in report.versions] == ["churn:1", "churn:2", "churn:4", "churn:5"]
+    assert set(report.deprecated) == {"churn:3"}
+    check_against_mlflow(store, view(folder, 2), "mlflow/mlruns", legacy=(1, 2))
+
+
+def test_large_run_artifacts_are_references(mlflow_workload: dict[str, Path],
+                                            tmp_path: Path) -> None:
+    folder = mlflow_workload["sqlite"]
+    work = copy_phase(folder, 1, tmp_path / "mlflow")
+    store = Store.init(tmp_path / "store")
+    report = import_mlflow(store, work, max_artifact_bytes=60)
+    seen = view(folder, 1)
+    v1 = store.get("churn:1")
+    run = seen["runs"][seen["versions"]["1"]["run_id"]]
+    refs = {r["path"]: r for r in v1.origin["artifact_references"]}
+    copied = {f["path"].removeprefix("mlflow-run/") for f in v1.files
+              if f["path"].startswith("mlflow-run/")}
+    assert refs and copied and set(refs) | copied == set(run["artifacts"])
+    assert all(r["size"] > 60 and r["uri"].endswith(p) for p, r in refs.items())
+    assert {(r["ref"], r["path"]) for r in report.referenced} >= {("churn:1", p) for p in refs}
+    assert "MLmodel" in {f["path"] for f in v1.files}  # the model is always copied
