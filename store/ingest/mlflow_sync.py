@@ -99,21 +99,34 @@ class _Known:
             versions = []
         self.imported = [v for v in versions if v.origin.get("kind") == "mlflow"
                          and v.origin.get("registered_model") == name]
+        self.by_identity: dict[tuple[Any, str], list[Version]] = {}
+        for v in self.imported:
+            key = (v.origin.get("model_version"), v.origin.get("run_id", ""))
+            self.by_identity.setdefault(key, []).append(v)
         history = store.history(name) if versions else []
         self.events = sorted((e for e in history if e.seq), key=lambda e: e.seq)
-        self.marked = [e for e in self.events
-                       if (e.data.get("mlflow") or {}).get("tracking_store") == uri]
+        self.marked = [e for e in self.events if self.is_marked(e)]
+        self.marked_of: dict[int | None, list[Event]] = {}
+        for e in self.marked:
+            self.marked_of.setdefault(e.version, []).append(e)
+        self.alias_events: dict[str, list[Event]] = {}
+        for e in self.events:
+            if e.type.startswith("alias."):
+                self.alias_events.setdefault(str(e.data.get("alias")), []).append(e)
         self.used: set[int] = set()
+
+    def is_marked(self, e: Event) -> bool:
+        """Written by an import of this tracking store."""
+        return (e.data.get("mlflow") or {}).get("tracking_store") == self.uri
 
     def mine(self, v: Version) -> bool:
         return v.origin.get("tracking_store") == self.uri
 
     def match(self, origin: dict[str, Any]) -> Version | None:
         """The version imported before with this identity (this store first, then by run)."""
-        number, run = origin.get("model_version"), origin.get("run_id", "")
-        same = [v for v in self.imported if v.number not in self.used
-                and v.origin.get("model_version") == number
-                and v.origin.get("run_id", "") == run]
+        run = origin.get("run_id", "")
+        same = [v for v in self.by_identity.get((origin.get("model_version"), run), [])
+                if v.number not in self.used]
         found = next((v for v in same if self.mine(v)), None)
         if found is None and run:
             found = next((v for v in same if not self.mine(v)), None)
@@ -124,9 +137,7 @@ class _Known:
     def mlflow_state(self, v: Version) -> tuple[dict[str, str], str]:
         """Tags and description as MLflow had them at the last import."""
         tags, text = dict(v.record.get("tags") or {}), str(v.record.get("description") or "")
-        for e in self.marked:
-            if e.version != v.number:
-                continue
+        for e in self.marked_of.get(v.number, []):
             if e.type == "tag.set":
                 tags[e.data["key"]] = e.data.get("value", "")
             elif e.type == "tag.removed":
@@ -136,17 +147,15 @@ class _Known:
         return tags, text
 
     def deprecated_by_mlflow(self, v: Version) -> bool:
-        return any(e.type == "deprecated.set" and e.version == v.number for e in self.marked)
+        return any(e.type == "deprecated.set" for e in self.marked_of.get(v.number, []))
 
     def mlflow_alias(self, alias: str) -> Event | None:
-        """The last alias event this import wrote for `alias`."""
-        found = [e for e in self.marked if e.type.startswith("alias.")
-                 and e.data.get("alias") == alias]
+        """The last alias event an import of this store wrote for `alias`."""
+        found = [e for e in self.alias_events.get(alias, []) if self.is_marked(e)]
         return found[-1] if found else None
 
     def last_alias_event(self, alias: str) -> Event | None:
-        found = [e for e in self.events if e.type.startswith("alias.")
-                 and e.data.get("alias") == alias]
+        found = self.alias_events.get(alias)
         return found[-1] if found else None
 
 
@@ -239,7 +248,7 @@ def _sync_aliases(store: Store, model: RegisteredRecord, claimed: dict[int, Vers
         if alias in wanted:
             continue
         last = known.last_alias_event(alias)
-        ours = last is not None and last in known.marked and last.type == "alias.set"
+        ours = last is not None and known.is_marked(last) and last.type == "alias.set"
         if ours or (legacy and number in imported):
             store.remove_alias(model.name, alias)
             report.change(f"{model.name}:{number}", f"@{alias} removed (deleted in MLflow)")
@@ -280,8 +289,10 @@ def _deprecate_vanished_models(store: Store, uri: str, names: set[str],
     except ModelyardError:
         return
     for v in found:
+        if v.deprecated or v.model in names:
+            continue  # a model MLflow still has was synced above
         origin = v.origin
-        if (v.deprecated or origin.get("kind") != "mlflow" or origin.get("tracking_store") != uri
+        if (origin.get("kind") != "mlflow" or origin.get("tracking_store") != uri
                 or origin.get("registered_model") in names):
             continue
         reason = (f"gone from MLflow: {uri} no longer has the registered model "

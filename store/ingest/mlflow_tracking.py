@@ -88,14 +88,21 @@ def close_backend(backend: TrackingBackend) -> None:
 
 
 def read_mlflow_tracking(path: Path) -> list[FolderVersion]:
-    """Every live registered model version, by model name then MLflow version number."""
+    """Every live registered model version, by model name then MLflow version number.
+
+    For drops: a dropped store sits in a claim folder that differs on every drop, so the
+    path is no identity and is left out (an identical drop then dedupes by content, and a
+    later `import-mlflow` recognises these versions by model, version and run)."""
     backend = open_backend(Path(path))
     try:
-        return [folder_version(backend, model, version)
-                for model in sorted(backend.registered_models(), key=lambda m: m.name)
-                for version in model.versions if not version.deleted]
+        found = [folder_version(backend, model, version)
+                 for model in sorted(backend.registered_models(), key=lambda m: m.name)
+                 for version in model.versions if not version.deleted]
     finally:
         close_backend(backend)
+    for fv in found:
+        fv.card["origin"].pop("tracking_store", None)
+    return found
 
 
 def import_mlflow(store: Store, path: Path, **options: Any) -> ImportReport:
