@@ -182,11 +182,11 @@ def _sync_model(store: Store, backend: TrackingBackend, model: RegisteredRecord,
                     report.created.append(version.ref)
                     for ref in fv.card["origin"].get("artifact_references", []):
                         report.referenced.append({"ref": version.ref, **ref})
-            if version.ref not in report.created:
-                _sync_version(store, version, fv.card, record, known, report)
         except (InvalidManifest, InvalidName) as exc:
-            report.skip(what, str(exc))
+            report.skip(what, str(exc))  # and one imported before is left as it is
             continue
+        if version.ref not in report.created:
+            _sync_version(store, version, fv.card, record, known, report)
         for alias in fv.card["origin"].get("skipped_aliases", []):
             report.skip(f"{model.name} @{alias}", "not a valid modelyard alias name")
         claimed[record.version] = store.get(version.ref)
@@ -202,26 +202,40 @@ def _sync_version(store: Store, v: Version, card: dict[str, Any], record: Versio
     was_tags, was_text = known.mlflow_state(v)
     now_tags, now_text = card["tags"], card["description"]
     current = store.get(v.ref)
+    changes: list[tuple[str, int | None, Callable[[], object]]] = []
     for key, value in now_tags.items():
         if was_tags.get(key) != value and current.tags.get(key) != value:
-            with _mlflow_time(record.last_updated_ms if key == "mlflow.stage" else None,
-                              record):
-                store.tag(v.ref, key, value)
-            report.change(v.ref, f"tag {key}={value}")
+            changes.append((f"tag {key}={value}",
+                            record.last_updated_ms if key == "mlflow.stage" else None,
+                            lambda key=key, value=value: store.tag(v.ref, key, value)))
     for key in sorted(set(was_tags) - set(now_tags)):
         if key in current.tags:
-            store.untag(v.ref, key)
-            report.change(v.ref, f"tag {key} removed")
+            changes.append((f"tag {key} removed", None,
+                            lambda key=key: store.untag(v.ref, key)))
     if now_text != was_text and current.description != now_text:
-        with _mlflow_time(record.last_updated_ms, record):
-            store.describe(v.ref, now_text)
-        report.change(v.ref, "description")
+        changes.append(("description", record.last_updated_ms,
+                        lambda: store.describe(v.ref, now_text)))
+    for what, ms, change in changes:
+        if _apply(report, v.ref, what, ms, record, change):
+            report.change(v.ref, what)
+
+
+def _apply(report: ImportReport, ref: str, what: str, ms: int | None,
+           record: VersionRecord | None, change: Callable[[], object]) -> bool:
+    """One change, at MLflow's time if it has one; one that is refused is reported."""
+    try:
+        with _mlflow_time(ms, record):
+            change()
+    except ModelyardError as exc:
+        report.skip(f"{ref}: {what}", str(exc))
+        return False
+    return True
 
 
 def _sync_aliases(store: Store, model: RegisteredRecord, claimed: dict[int, Version],
                   known: _Known, report: ImportReport) -> None:
-    from ..policy.errors import AliasRefused
-
+    """Aliases MLflow set or moved since the last import are set here (gates apply: a
+    refusal is reported); those it deleted are removed if the import had set them."""
     wanted: dict[str, Version] = {}
     for alias, number in sorted(model.aliases.items()):
         try:
@@ -236,22 +250,21 @@ def _sync_aliases(store: Store, model: RegisteredRecord, claimed: dict[int, Vers
         mlflow_before = last.version if last is not None and last.type == "alias.set" else None
         if current.get(alias) == target.number or mlflow_before == target.number:
             continue  # in place, or MLflow has not moved it since (a move here is kept)
-        try:
-            store.set_alias(target.ref, alias)
-        except AliasRefused as exc:
-            report.skip(f"{model.name} @{alias} → {target.ref}", str(exc))
-            continue
-        report.change(target.ref, f"@{alias} set")
+        if _apply(report, target.ref, f"@{alias} set", None, None,
+                  lambda alias=alias, target=target: store.set_alias(target.ref, alias)):
+            report.change(target.ref, f"@{alias} set")
     legacy = not known.marked and bool(known.imported)
     imported = {v.number for v in known.imported} | {v.number for v in claimed.values()}
     for alias, number in sorted(current.items()):
-        if alias in wanted:
-            continue
+        if alias in model.aliases:
+            continue  # MLflow still has it (perhaps on a version not read this time)
         last = known.last_alias_event(alias)
         ours = last is not None and known.is_marked(last) and last.type == "alias.set"
-        if ours or (legacy and number in imported):
-            store.remove_alias(model.name, alias)
-            report.change(f"{model.name}:{number}", f"@{alias} removed (deleted in MLflow)")
+        ref, what = f"{model.name}:{number}", f"@{alias} removed (deleted in MLflow)"
+        if (ours or (legacy and number in imported)) and _apply(
+                report, ref, what, None, None,
+                lambda alias=alias: store.remove_alias(model.name, alias)):
+            report.change(ref, what)
 
 
 def _current_aliases(store: Store, model: str) -> dict[str, int]:
@@ -263,12 +276,14 @@ def _current_aliases(store: Store, model: str) -> dict[str, int]:
 
 def _deprecate_deleted(store: Store, model: RegisteredRecord, claimed: dict[int, Version],
                        known: _Known, report: ImportReport) -> None:
-    """Versions imported before that MLflow deleted (or no longer has) are deprecated."""
+    """Versions imported before that MLflow deleted (or no longer has) are deprecated. One
+    whose MLflow version could not be read this time is left as it is."""
     live = {v.number for v in claimed.values()}
+    unread = {r.version for r in model.versions if not r.deleted} - set(claimed)
     deleted = {r.version: r for r in model.versions if r.deleted}
     for v in known.imported:
         number = v.origin.get("model_version")
-        if v.number in live or not (known.mine(v) or number in deleted):
+        if v.number in live or number in unread or not (known.mine(v) or number in deleted):
             continue
         if store.get(v.ref).deprecated or known.deprecated_by_mlflow(v):
             continue
@@ -276,9 +291,9 @@ def _deprecate_deleted(store: Store, model: RegisteredRecord, claimed: dict[int,
         reason = (f"deleted in MLflow: {model.name} version {number} ({known.uri})"
                   if record else f"gone from MLflow: {known.uri} no longer has "
                   f"{model.name} version {number} of run {v.origin.get('run_id') or '?'}")
-        with _mlflow_time(record.last_updated_ms if record else None, record):
-            store.deprecate(v.ref, reason=reason)
-        report.deprecated[v.ref] = reason
+        if _apply(report, v.ref, "deprecated", record.last_updated_ms if record else None,
+                  record, lambda v=v, reason=reason: store.deprecate(v.ref, reason=reason)):
+            report.deprecated[v.ref] = reason
 
 
 def _deprecate_vanished_models(store: Store, uri: str, names: set[str],

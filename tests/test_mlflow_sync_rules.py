@@ -1,0 +1,45 @@
+"""`import-mlflow` again, on hand-built stores (see mlflow_fixtures.py): what MLflow no longer
+has is deprecated, what could not be read this time is left alone. The real-MLflow tests are
+in tests/mlflow_real/."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import mlflow_fixtures as mf
+
+from modelyard.store import Store
+from modelyard.store.ingest.mlflow_tracking import import_mlflow
+
+
+def test_a_version_unreadable_this_time_is_left_alone(store: Store, tmp_path: Path) -> None:
+    ml = mf.build_file_store(tmp_path / "proj")
+    import_mlflow(store, ml)
+    (ml / "1" / mf.RUN_A / "artifacts" / "model" / "MLmodel").write_text("- not a mapping\n")
+    report = import_mlflow(store, ml)
+    # both versions come from that run's model folder; the invalid alias is said each time
+    assert [s["what"] for s in report.skipped] == ["churn-model version 1",
+                                                   "churn-model version 2", "vision-net @9lives"]
+    assert not report.deprecated and not report.created and not report.updated
+    assert [v.ref for v in report.versions] == ["vision-net:1", "vision-net:2"]
+    v1, v2 = store.get("churn-model:1"), store.get("churn-model:2")
+    assert not v1.deprecated and v1.aliases == ["challenger"]
+    assert not v2.deprecated and v2.aliases == ["champion"]
+
+
+def test_versions_and_models_gone_from_mlflow_are_deprecated(store: Store,
+                                                             tmp_path: Path) -> None:
+    ml = mf.build_file_store(tmp_path / "proj")
+    import_mlflow(store, ml)
+    shutil.rmtree(ml / "models" / "vision-net")
+    shutil.rmtree(ml / "models" / "churn-model" / "version-2")
+    (ml / "models" / "churn-model" / "aliases" / "champion").unlink()
+    report = import_mlflow(store, ml)
+    assert set(report.deprecated) == {"churn-model:2", "vision-net:1", "vision-net:2"}
+    assert "no longer has the registered model vision-net" in report.deprecated["vision-net:1"]
+    assert "no longer has churn-model version 2" in report.deprecated["churn-model:2"]
+    assert store.get("churn-model:2").deprecated and store.get("churn-model:2").aliases == []
+    assert not store.get("churn-model:1").deprecated
+    again = import_mlflow(store, ml)
+    assert not again.deprecated and not again.updated and not again.created
