@@ -84,6 +84,9 @@ def test_import_change_reimport_is_a_sync(mlflow_workload: dict[str, Path], back
     assert [v.ref for v in first.versions] == ["churn:1", "churn:2", "churn:3"]
     assert first.created == ["churn:1", "churn:2", "churn:3"] and not first.deprecated
     check_against_mlflow(store, view(folder, 1), uri_end)
+    autologged = {f["path"] for f in store.get("churn:2").files}  # sklearn autolog's files
+    assert {"mlflow-run/estimator.html", "mlflow-run/training_roc_curve.png",
+            "mlflow-run/training_confusion_matrix.png"} <= autologged
 
     copy_phase(folder, 2, work)
     second = import_mlflow(store, work)

@@ -43,8 +43,9 @@ def frame(seed: int) -> pd.DataFrame:
                          "churned": (x[:, 0] + x[:, 2] > 0).astype(int)})
 
 
-def train(name: str, c: float, seed: int) -> tuple[str, str]:
-    """One run: params, curves, two data sets, artifacts, a registered model version."""
+def train(name: str, c: float, seed: int, *, autolog: bool = False) -> tuple[str, str]:
+    """One run: params, curves, two data sets, artifacts, a registered model version; with
+    `autolog`, sklearn autolog's own artifacts too (estimator.html, plots)."""
     data = frame(seed)
     features, target = data[["age", "tenure", "spend"]], data["churned"]
     with mlflow.start_run(run_name=name) as run:
@@ -66,7 +67,11 @@ def train(name: str, c: float, seed: int) -> tuple[str, str]:
         png = Path(os.environ["WORKLOAD_TMP"]) / "roc.png"
         png.write_bytes(PNG + name.encode())
         mlflow.log_artifact(str(png), "plots")
+        if autolog:
+            mlflow.sklearn.autolog(log_models=False, log_datasets=False, silent=True)
         model = LogisticRegression(C=c).fit(features, target)
+        if autolog:
+            mlflow.sklearn.autolog(disable=True)
         mlflow.log_metric("accuracy", float(model.score(features, target)))
         info = mlflow.sklearn.log_model(
             model, name="model", signature=infer_signature(features, model.predict(features)),
@@ -77,7 +82,7 @@ def train(name: str, c: float, seed: int) -> tuple[str, str]:
 def phase1(client: MlflowClient) -> dict[str, str]:
     runs = {}
     for name, c, seed in (("lr-base", 1.0, 1), ("lr-tuned", 0.5, 2), ("lr-bad", 9.0, 3)):
-        runs[name], _ = train(name, c, seed)
+        runs[name], _ = train(name, c, seed, autolog=name == "lr-tuned")
     client.update_registered_model(MODEL, description="Predicts churn")
     client.set_registered_model_alias(MODEL, "champion", "1")
     client.set_registered_model_alias(MODEL, "challenger", "2")
