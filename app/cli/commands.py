@@ -280,17 +280,37 @@ def cmd_watch(args: argparse.Namespace, path: Path) -> int:
                      report=emit_json if as_json else None)
 
 
+def _import_progress():
+    """`done/total model version n` on one line of a terminal's stderr, at most 5 a second."""
+    if not sys.stderr.isatty():
+        return None
+    import time
+
+    last = [0.0]
+
+    def show(done: int, total: int, what: str) -> None:
+        now = time.monotonic()
+        if done == total or now - last[0] >= 0.2:
+            last[0] = now
+            end = "\n" if done == total else ""
+            print(f"\r\x1b[K{done}/{total} {safe(what)}", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
 def cmd_import_mlflow(args: argparse.Namespace, path: Path) -> int:
     from modelyard.store.ingest.mlflow_tracking import import_mlflow
 
     store = open_store(args, path)
-    report = import_mlflow(store, Path(args.path), max_artifact_bytes=args.max_artifact_bytes)
+    report = import_mlflow(store, Path(args.path), max_artifact_bytes=args.max_artifact_bytes,
+                           progress=_import_progress())
     if args.json:
         emit_json(report.to_json())
         return 0
     for v in report.versions:
         if v.ref in report.created:
-            emit(f"imported {safe(v.ref)}")
+            aliases = "".join(f" @{a}" for a in v.aliases)
+            emit(f"imported {safe(v.ref)}{safe(aliases)}")
         elif v.ref in report.updated:
             emit(f"updated {safe(v.ref)}: {safe('; '.join(report.updated[v.ref]))}")
         else:

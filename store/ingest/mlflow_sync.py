@@ -56,7 +56,9 @@ class ImportReport:
         self.skipped.append({"what": what, "reason": reason})
 
     def change(self, ref: str, what: str) -> None:
-        self.updated.setdefault(ref, []).append(what)
+        """A change to a version that was there before (a new one is `created`)."""
+        if ref not in self.created:
+            self.updated.setdefault(ref, []).append(what)
 
     def to_json(self) -> dict[str, Any]:
         return {"tracking_store": self.tracking_store,

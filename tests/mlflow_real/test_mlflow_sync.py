@@ -157,9 +157,9 @@ def test_cli_import_reports_in_json(mlflow_workload: dict[str, Path], tmp_path: 
                          env=cli_env)
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
-    assert "imported churn:4" in lines and "imported churn:5" in lines
+    assert "imported churn:4 @challenger" in lines and "imported churn:5" in lines
     assert any(line.startswith("deprecated churn:3: deleted in MLflow") for line in lines)
-    assert lines[-1].endswith("2 created, 4 updated, 1 deprecated, 0 skipped")
+    assert lines[-1].endswith("2 created, 3 updated, 1 deprecated, 0 skipped")
     assert "updated churn:3: @old removed (deleted in MLflow)" in lines
 
 
