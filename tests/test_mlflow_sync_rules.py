@@ -43,3 +43,17 @@ def test_versions_and_models_gone_from_mlflow_are_deprecated(store: Store,
     assert not store.get("churn-model:1").deprecated
     again = import_mlflow(store, ml)
     assert not again.deprecated and not again.updated and not again.created
+
+
+def test_a_purged_run_removes_nothing(store: Store, tmp_path: Path) -> None:
+    """`mlflow gc` purged the run of churn-model:1: its tags are unknown now, not removed."""
+    ml = mf.build_file_store(tmp_path / "proj")
+    import_mlflow(store, ml)
+    before = store.get("churn-model:1")
+    tags, text = before.tags, before.description
+    assert tags["team"] == "risk"  # a tag of the run
+    (ml / "1" / mf.RUN_A / "meta.yaml").unlink()
+    report = import_mlflow(store, ml)
+    assert not report.updated and not report.deprecated
+    after = store.get("churn-model:1")
+    assert after.tags == tags and after.description == text and not after.deprecated

@@ -210,11 +210,13 @@ def _sync_version(store: Store, v: Version, card: dict[str, Any], record: Versio
             changes.append((f"tag {key}={value}",
                             record.last_updated_ms if key == "mlflow.stage" else None,
                             lambda key=key, value=value: store.tag(v.ref, key, value)))
-    for key in sorted(set(was_tags) - set(now_tags)):
-        if key in current.tags:
+    run_gone = bool(card["origin"].get("missing_run"))  # purged (`mlflow gc`): its tags
+    for key in sorted(set(was_tags) - set(now_tags)):  # are unknown now, not removed
+        if key in current.tags and not run_gone:
             changes.append((f"tag {key} removed", None,
                             lambda key=key: store.untag(v.ref, key)))
-    if now_text != was_text and current.description != now_text:
+    if now_text != was_text and current.description != now_text and not (
+            run_gone and not record.description):  # not the run's note, now unknown
         changes.append(("description", record.last_updated_ms,
                         lambda: store.describe(v.ref, now_text)))
     for what, ms, change in changes:
