@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,9 +26,9 @@ from ..clock import frozen_at
 from ..errors import InvalidManifest, InvalidName, ModelNotFound, ModelyardError
 from ..events import Event, extra_data
 from ..names import check_alias
-from .mlflow_artifacts import DEFAULT_MAX_ARTIFACT_BYTES
 from .mlflow_artifacts import max_artifact_bytes as max_artifact_bytes_of
 from .mlflow_common import RegisteredRecord, TrackingBackend, VersionRecord
+from .mlflow_report import ImportReport
 from .mlflow_tracking import close_backend, folder_version, open_backend
 
 if TYPE_CHECKING:
@@ -37,36 +36,6 @@ if TYPE_CHECKING:
     from ..version import Version
 
 Progress = Callable[[int, int, str], None]  # versions done, versions in all, the current one
-
-
-@dataclass
-class ImportReport:
-    """What one import did; `versions` are MLflow's live versions, in its order."""
-
-    tracking_store: str
-    versions: list[Version] = field(default_factory=list)
-    created: list[str] = field(default_factory=list)
-    updated: dict[str, list[str]] = field(default_factory=dict)
-    deprecated: dict[str, str] = field(default_factory=dict)
-    skipped: list[dict[str, str]] = field(default_factory=list)
-    referenced: list[dict[str, Any]] = field(default_factory=list)  # artifacts not copied
-    max_artifact_bytes: int = DEFAULT_MAX_ARTIFACT_BYTES
-
-    def skip(self, what: str, reason: str) -> None:
-        self.skipped.append({"what": what, "reason": reason})
-
-    def change(self, ref: str, what: str) -> None:
-        """A change to a version that was there before (a new one is `created`)."""
-        if ref not in self.created:
-            self.updated.setdefault(ref, []).append(what)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"tracking_store": self.tracking_store,
-                "versions": [{"ref": v.ref, "created": v.ref in self.created,
-                              "updated": self.updated.get(v.ref, [])} for v in self.versions],
-                "created": self.created, "updated": self.updated,
-                "deprecated": self.deprecated, "skipped": self.skipped,
-                "referenced": self.referenced, "max_artifact_bytes": self.max_artifact_bytes}
 
 
 def sync_mlflow(store: Store, path: Path, *, progress: Progress | None = None,

@@ -36,7 +36,7 @@ from .safe_read import clean_tags
 
 if TYPE_CHECKING:
     from ..api import Store
-    from .mlflow_sync import ImportReport
+    from .mlflow_report import ImportReport
 
 _KEPT_MLFLOW_TAGS = ("mlflow.source.",)
 RUN_DELETED_TAG = "mlflow.run.deleted"  # the run behind the version was deleted in MLflow
