@@ -19,6 +19,10 @@ from modelyard.store.ingest.mlflow_tracking import import_mlflow
 ROLES = {"training": "train", "evaluation": "eval"}
 
 
+def iso_ms(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def view(folder: Path, phase: int) -> dict:
     return json.loads((folder / f"p{phase}.json").read_text())
 
@@ -55,6 +59,9 @@ def check_against_mlflow(store: Store, seen: dict, uri_end: str, legacy: tuple =
         assert v.description == expected_description(seen, number)
         assert {k: str(x) for k, x in v.params.items()} == run["params"]
         assert v.training["status"] == run["status"].lower()
+        assert v.training["user"] == run["user"] and v.training["run_id"] == mv["run_id"]
+        assert v.training["started_at"] == iso_ms(run["start_time"])
+        assert v.training["ended_at"] == iso_ms(run["end_time"])
         for key, points in run["metrics"].items():
             frame = v.metric_series(key)
             got = list(zip(frame["step"].to_list(), frame["value"].to_list(),
@@ -66,6 +73,8 @@ def check_against_mlflow(store: Store, seen: dict, uri_end: str, legacy: tuple =
         files = {f["path"]: f["digest"] for f in v.files}
         assert {p.removeprefix("mlflow-run/"): d.removeprefix("sha256:")
                 for p, d in files.items() if p.startswith("mlflow-run/")} == run["artifacts"]
+        assert {p: d.removeprefix("sha256:") for p, d in files.items()
+                if not p.startswith("mlflow-run/")} == mv["model_files"]
         assert {"MLmodel", "conda.yaml", "requirements.txt"} <= set(files)
         assert v.framework == "sklearn"
     aliases = {a: v.number for v in store.versions("churn") for a in v.aliases}
@@ -109,8 +118,7 @@ def test_import_change_reimport_is_a_sync(mlflow_workload: dict[str, Path], back
             ("alias.removed", None, "staging"), ("deprecated.set", 3, "")} <= replayed
     seen = view(folder, 2)
     described = next(e for e in history if e.type == "description.set" and e.version == 2)
-    mlflow_time = datetime.fromtimestamp(seen["versions"]["2"]["last_updated"] / 1000, UTC)
-    assert described.at == mlflow_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert described.at == iso_ms(seen["versions"]["2"]["last_updated"])
 
     events = len(store.history("churn"))
     third = import_mlflow(store, work)

@@ -129,11 +129,17 @@ def view(client: MlflowClient) -> dict:
                                 "stage": mv.current_stage, "source": mv.source,
                                 "aliases": list(mv.aliases), "model_id": mv.model_id,
                                 "last_updated": mv.last_updated_timestamp}
+        logged = client.get_logged_model(mv.source.removeprefix("models:/"))
+        model_root = Path(logged.artifact_location.removeprefix("file://"))
+        versions[mv.version]["model_files"] = {
+            p.relative_to(model_root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(model_root.rglob("*")) if p.is_file()}
         run = client.get_run(mv.run_id)
         root = run.info.artifact_uri.removeprefix("file://")
         runs[mv.run_id] = {
             "name": run.info.run_name, "status": run.info.status,
             "lifecycle_stage": run.info.lifecycle_stage, "user": run.info.user_id,
+            "start_time": run.info.start_time, "end_time": run.info.end_time,
             "params": run.data.params, "tags": run.data.tags,
             "metrics": {key: [[m.step, m.value, m.timestamp]
                               for m in client.get_metric_history(mv.run_id, key)]
