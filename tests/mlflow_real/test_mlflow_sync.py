@@ -229,3 +229,24 @@ def test_large_run_artifacts_are_references(mlflow_workload: dict[str, Path],
     assert all(r["size"] > 60 and r["uri"].endswith(p) for p, r in refs.items())
     assert {(r["ref"], r["path"]) for r in report.referenced} >= {("churn:1", p) for p in refs}
     assert "MLmodel" in {f["path"] for f in v1.files}  # the model is always copied
+
+
+def test_a_gated_alias_is_reported_not_fatal(mlflow_workload: dict[str, Path],
+                                             tmp_path: Path) -> None:
+    """The store's policy gates @champion on a rule MLflow's versions fail: the import
+    stores every version, sets the other aliases and says which alias it could not set."""
+    folder = mlflow_workload["sqlite"]
+    work = copy_phase(folder, 1, tmp_path / "mlflow")
+    store = Store.init(tmp_path / "store")
+    store.set_policy({"rules": {"serving": {"metrics": ["auc"]}},  # never logged
+                      "aliases": {"champion": ["serving"]}})
+    report = import_mlflow(store, work)
+    assert report.created == ["churn:1", "churn:2", "churn:3"]
+    assert [s["what"] for s in report.skipped] == ["churn:1: @champion set"]
+    assert "serving" in report.skipped[0]["reason"]
+    assert {a for v in store.versions("churn") for a in v.aliases} == {"challenger", "old",
+                                                                       "staging"}
+    copy_phase(folder, 2, work)
+    again = import_mlflow(store, work)
+    assert again.created == ["churn:4", "churn:5"] and set(again.deprecated) == {"churn:3"}
+    assert store.get("churn@challenger").number == 4
