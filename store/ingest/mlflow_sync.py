@@ -6,9 +6,10 @@ number and the run. A version seen before is never added again: what MLflow chan
 (tags, description, stage, aliases, a deleted run) becomes events on it, each marked
 `{"mlflow": {"tracking_store": ...}}` so the next import can tell MLflow's changes from edits
 made here, which it keeps. A version deleted in MLflow is not imported; one imported earlier
-is deprecated with the reason. MLflow records when a description or a stage changed and when
-a version was deleted: those events carry MLflow's time. It records no time for tag and alias
-changes, and no user for any registry change: those carry the importer's.
+is deprecated with the reason. A change of the version's own description or stage, and its
+deletion, carry the version's last-update time in MLflow (the time of its latest such
+change). MLflow records no time for tag and alias changes, and no user for any registry
+change: those events carry the importer's.
 
 Versions imported before the identity was recorded (no `tracking_store`) are recognised by
 registered model, version number and run, and so is a store that was moved or copied.
@@ -186,7 +187,8 @@ def _sync_version(store: Store, v: Version, card: dict[str, Any], record: Versio
                             lambda key=key: store.untag(v.ref, key)))
     if now_text != was_text and current.description != now_text and not (
             run_gone and not record.description):  # not the run's note, now unknown
-        changes.append(("description", record.last_updated_ms,
+        own = bool(record.description) and now_text == record.description  # not the model's
+        changes.append(("description", record.last_updated_ms if own else None,
                         lambda: store.describe(v.ref, now_text)))
     for what, ms, change in changes:
         if _apply(report, v.ref, what, ms, record, change):
