@@ -126,6 +126,14 @@ def test_import_change_reimport_is_a_sync(mlflow_workload: dict[str, Path], back
     assert [v.ref for v in third.versions] == ["churn:1", "churn:2", "churn:4", "churn:5"]
     assert len(store.history("churn")) == events
 
+    def state() -> dict:
+        return {v.ref: (v.tags, v.aliases, v.deprecated, v.description)
+                for v in store.versions("churn")}
+
+    before = state()
+    store.reindex()  # the events alone give the same state
+    assert state() == before
+
 
 def test_edits_made_here_survive_a_reimport(mlflow_workload: dict[str, Path],
                                             tmp_path: Path) -> None:
