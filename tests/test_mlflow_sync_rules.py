@@ -57,3 +57,28 @@ def test_a_purged_run_removes_nothing(store: Store, tmp_path: Path) -> None:
     assert not report.updated and not report.deprecated
     after = store.get("churn-model:1")
     assert after.tags == tags and after.description == text and not after.deprecated
+
+
+def test_a_link_among_run_artifacts_keeps_the_version(store: Store, tmp_path: Path) -> None:
+    """The run's other artifacts are extras: a link among them is reported, not fatal."""
+    ml = mf.build_file_store(tmp_path / "proj")
+    artifacts = ml / "1" / mf.RUN_A / "artifacts"
+    (artifacts / "notes.md").write_text("a note")
+    (artifacts / "elsewhere").symlink_to(tmp_path)
+    report = import_mlflow(store, ml)
+    assert "churn-model:1" in report.created
+    v1 = store.get("churn-model:1")
+    assert "MLmodel" in {f["path"] for f in v1.files}
+    assert "symbolic link" in v1.origin["artifact_references"][0]["not_copied"]
+    assert any("symbolic link" in r.get("not_copied", "") for r in report.referenced)
+
+
+def test_run_artifacts_beside_the_model_are_copied(store: Store, tmp_path: Path) -> None:
+    ml = mf.build_file_store(tmp_path / "proj")
+    artifacts = ml / "1" / mf.RUN_A / "artifacts"
+    (artifacts / "plots").mkdir()
+    (artifacts / "plots" / "roc.png").write_bytes(b"\x89PNG fake")
+    import_mlflow(store, ml)
+    paths = {f["path"] for f in store.get("churn-model:1").files}
+    assert "mlflow-run/plots/roc.png" in paths and "MLmodel" in paths
+    assert not any(p.startswith("mlflow-run/model/") for p in paths)  # the model once

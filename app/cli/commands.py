@@ -323,6 +323,9 @@ def cmd_import_mlflow(args: argparse.Namespace, path: Path) -> int:
     for skip in report.skipped:
         emit(f"skipped {safe(skip['what'])}: {safe(skip['reason'])}")
     for ref in report.referenced:
+        if ref.get("not_copied"):
+            emit(f"not copied: {safe(ref['ref'])}: {safe(ref['not_copied'])}")
+            continue
         emit(f"not copied (over {report.max_artifact_bytes:,} bytes, kept as a reference): "
              f"{safe(ref['ref'])} {safe(ref['path'])} ({ref['size']:,} bytes, {safe(ref['uri'])})")
     emit(f"{len(report.versions)} versions from {safe(args.path)}: {len(report.created)} "

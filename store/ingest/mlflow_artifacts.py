@@ -4,7 +4,9 @@ The model's files stay at the top of the version (MLmodel first: that is what se
 export read); the run's other artifacts (plots, configs, predictions, notes, autolog's
 `estimator.html`...) go under `mlflow-run/`, with their paths as MLflow lists them. A file
 above the size limit is not copied: it is recorded in the origin as a reference (its path,
-size and the URI MLflow gave it), and the import's report says so.
+size and the URI MLflow gave it), and the import's report says so. Run artifacts that cannot
+be stored (a link among them, too many files) are one such entry with `not_copied` saying
+why; the version is imported with its model all the same.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..errors import InvalidManifest
 from ..writer import files_of_folder
 from .mlflow_common import RunRecord, TrackingBackend, inside, resolve_artifacts
 
@@ -28,8 +31,13 @@ def run_artifacts(backend: TrackingBackend, run: RunRecord | None, model_dir: Pa
     base = resolve_artifacts(backend.root, run.artifact_uri, {run.run_id})
     if base is None or not base.is_dir():
         return {}, []
+    try:
+        found = files_of_folder(base)
+    except InvalidManifest as exc:  # a link or too many files: the model itself still counts
+        return {}, [{"path": "", "size": 0, "uri": run.artifact_uri,
+                     "not_copied": f"the run's artifacts were not copied: {exc}"}]
     files, refs = {}, []
-    for rel, path in files_of_folder(base).items():
+    for rel, path in found.items():
         if model_dir is not None and _under(path, model_dir):
             continue  # already the version's own files (a `runs:/<id>/model` source)
         size = path.stat().st_size
