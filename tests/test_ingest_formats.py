@@ -399,3 +399,17 @@ def test_ingest_never_writes_into_the_drop(tmp_path: Path, store: Store) -> None
         add(store, fv)
     assert sorted((str(p), p.stat().st_mtime_ns) for p in folder.rglob("*")) == before
     assert os.access(folder, os.R_OK)
+
+
+def test_mlflow_times_are_milliseconds_whatever_their_size(tmp_path: Path) -> None:
+    """5,000 ms after the epoch is 5 s, not 5,000 s (a guess by magnitude would say so)."""
+    import yaml
+
+    ml = mf.build_file_store(tmp_path / "proj")
+    meta = ml / "1" / mf.RUN_A / "meta.yaml"
+    data = yaml.safe_load(meta.read_text())
+    data.update(start_time=5_000, end_time=65_000)
+    meta.write_text(yaml.safe_dump(data))
+    training = read_mlflow_tracking(ml)[0].card["training"]
+    assert training["started_at"] == "1970-01-01T00:00:05.000000Z"
+    assert training["ended_at"] == "1970-01-01T00:01:05.000000Z"

@@ -9,6 +9,7 @@ read. Importing again is a sync (`mlflow_sync.py`).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -143,6 +144,16 @@ def folder_version(backend: TrackingBackend, model: RegisteredRecord, version: V
     return FolderVersion(model.name, card, files, _series(run, logged), _source(run), aliases)
 
 
+def ms_time(ms: int, where: str) -> str | None:
+    """MLflow writes epoch milliseconds, whatever their size (a small one is no epoch
+    second: `parse_time` alone would guess by magnitude)."""
+    try:
+        moment = datetime.fromtimestamp(ms / 1000, UTC)
+    except (OverflowError, ValueError, OSError):
+        moment = ms  # parse_time names the field and the value
+    return parse_time(moment, where)
+
+
 def _logged_id(source: str) -> str:
     """`models:/m-<hex>` (an MLflow 3 logged model) → `m-<hex>`."""
     rest = source.removeprefix("models:/")
@@ -235,8 +246,8 @@ def _card(model: RegisteredRecord, version: VersionRecord, run: RunRecord | None
 def _training(run: RunRecord | None, version: VersionRecord) -> dict[str, Any]:
     if run is None:
         return {"user": version.user}
-    start = parse_time(run.start_ms, "start_time") if run.start_ms else None
-    end = parse_time(run.end_ms, "end_time") if run.end_ms else None
+    start = ms_time(run.start_ms, "start_time") if run.start_ms else None
+    end = ms_time(run.end_ms, "end_time") if run.end_ms else None
     return {"user": run.user or run.tags.get("mlflow.user") or version.user,
             "started_at": start, "ended_at": end if not start or not end or end >= start
             else None, "status": run.status.lower(), "run_id": run.run_id}
@@ -257,7 +268,7 @@ def _origin(backend: TrackingBackend, model: RegisteredRecord, version: VersionR
         "run_lifecycle": run.lifecycle_stage if run else "",
         "logged_model_id": logged.model_id if logged else "",
         "current_stage": version.current_stage, "version_status": version.status,
-        "registered_at": parse_time(version.creation_ms, "creation_time")
+        "registered_at": ms_time(version.creation_ms, "creation_time")
         if version.creation_ms else ""}
     origin.update({k: v for k, v in extras.items() if v and v != "None"})
     if run_id and run is None:
