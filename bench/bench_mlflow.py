@@ -28,18 +28,26 @@ class MlflowUnavailable(RuntimeError):
     pass
 
 
-def venv_python(workdir: Path) -> Path:
-    """The MLflow environment's python, created (and `pip install mlflow`) on first use."""
+def venv_python(workdir: Path, packages: tuple[str, ...] = ("mlflow",)) -> Path:
+    """The MLflow environment's python, created (and `pip install mlflow`) on first use.
+
+    The tests share it (with `packages` such as scikit-learn added to it); `installed` lists
+    what was installed, so a later caller only installs what is missing."""
     venv = workdir / "mlflow-venv"
     python = venv / "bin" / "python"
-    if not (venv / "installed").exists():
+    marker = venv / "installed"
+    if not marker.exists():
         shutil.rmtree(venv, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        out = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "mlflow"],
+    have = marker.read_text().split() if marker.exists() else []
+    missing = [p for p in packages if not any(h == p or h.startswith(p + "=") for h in have)]
+    if missing:
+        out = subprocess.run([str(python), "-m", "pip", "install", "--quiet", *missing],
                              capture_output=True, text=True)
         if out.returncode != 0:
-            raise MlflowUnavailable(f"pip install mlflow failed: {out.stderr.strip()[-500:]}")
-        (venv / "installed").write_text("mlflow\n")
+            raise MlflowUnavailable(f"pip install {' '.join(missing)} failed: "
+                                    f"{out.stderr.strip()[-500:]}")
+        marker.write_text("\n".join([*have, *missing]) + "\n")
     return python
 
 
@@ -145,7 +153,7 @@ def import_mlflow(workdir: Path, folder: Path, runs: int) -> Result:
     seconds = time.perf_counter() - start
     if out.returncode != 0:
         raise AssertionError(f"import-mlflow failed: {out.stderr[-800:]}")
-    imported = len(json.loads(out.stdout))
+    imported = len(json.loads(out.stdout)["versions"])
     rate = imported / seconds
     shutil.rmtree(root, ignore_errors=True)
     return Result(GROUP, f"import-mlflow of MLflow's {runs} runs", Stats(rate, rate, rate, 1),

@@ -8,6 +8,9 @@ the highest number. Folding the events in order gives the current state.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +30,21 @@ EVENT_TYPES = (
     "policy.checked",     # data: policy, versions {number: {rule: {status, blocking, reasons}}}
     "hook.ran",           # data: hook, trigger, cause, command, ok, exit_code, timed_out…
 )
+
+
+_EXTRA: ContextVar[dict[str, Any] | None] = ContextVar("modelyard_event_extra", default=None)
+
+
+@contextmanager
+def extra_data(**extra: Any) -> Iterator[None]:
+    """Events written inside the block also carry `extra` in their data. An importer marks
+    the changes it replays from another system this way, so its next run can tell them from
+    edits made here."""
+    token = _EXTRA.set({**(_EXTRA.get() or {}), **extra})
+    try:
+        yield
+    finally:
+        _EXTRA.reset(token)
 
 
 @dataclass
@@ -63,6 +81,7 @@ def append_event(layout: Layout, model: str, type_: str, version: int | None,
     """Write one event file under the next free number; retries on collision."""
     if type_ not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type_}")
+    data = {**(_EXTRA.get() or {}), **data}
     folder = layout.events_dir(model)
     atomic.ensure_dir(folder)
     existing = numbered_files(folder)

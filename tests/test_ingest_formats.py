@@ -212,7 +212,7 @@ def test_file_store_every_registered_version_in_order(tmp_path: Path) -> None:
 
 def test_file_store_import_carries_run_history_aliases_and_artifacts(store: Store,
                                                                     tmp_path: Path) -> None:
-    versions = import_mlflow(store, mf.build_file_store(tmp_path / "proj"))
+    versions = import_mlflow(store, mf.build_file_store(tmp_path / "proj")).versions
     assert [v.ref for v in versions] == ["churn-model:1", "churn-model:2", "vision-net:1",
                                          "vision-net:2"]
     v1, v2 = store.get("churn-model:1"), store.get("churn-model:2")
@@ -263,11 +263,11 @@ def test_file_store_logged_model_and_missing_artifacts(store: Store, tmp_path: P
 
 def test_import_twice_adds_nothing(store: Store, tmp_path: Path) -> None:
     ml = mf.build_file_store(tmp_path / "proj")
-    first = import_mlflow(store, ml)
+    first = import_mlflow(store, ml).versions
     events = {m: len(store.history(m)) for m in ("churn-model", "vision-net")}
-    again = import_mlflow(store, ml)
-    assert [v.ref for v in again] == [v.ref for v in first]
-    assert all(v.deduplicated for v in again)
+    report = import_mlflow(store, ml)
+    assert [v.ref for v in report.versions] == [v.ref for v in first]
+    assert not report.created and not report.updated and not report.deprecated
     assert {m.name: m.versions for m in store.models()} == {"churn-model": 2, "vision-net": 2}
     assert {m: len(store.history(m)) for m in events} == events
 
@@ -308,7 +308,7 @@ def test_sqlite_store_imported_read_only(store: Store, tmp_path: Path) -> None:
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         conn.execute("DELETE FROM runs")
     conn.close()
-    versions = import_mlflow(store, folder)
+    versions = import_mlflow(store, folder).versions
     assert [v.ref for v in versions] == ["forecaster:1", "forecaster:2"]
     assert _digest(db) == before
     assert sorted(p.name for p in folder.iterdir()) == ["mlflow.db", "mlruns"]  # no journal
@@ -326,7 +326,8 @@ def test_sqlite_store_imported_read_only(store: Store, tmp_path: Path) -> None:
     assert v2.origin["logged_model_id"] == mf.SQL_LOGGED_ID
     assert v1.framework == "xgboost" and v1.serving["framework_version"] == "2.0.3"
     assert store.get("forecaster@champion").number == 2
-    assert [v.ref for v in import_mlflow(store, folder)] == ["forecaster:1", "forecaster:2"]
+    assert [v.ref for v in import_mlflow(store, folder).versions] == ["forecaster:1",
+                                                                       "forecaster:2"]
     assert store.model("forecaster").versions == 2
 
 
@@ -398,3 +399,17 @@ def test_ingest_never_writes_into_the_drop(tmp_path: Path, store: Store) -> None
         add(store, fv)
     assert sorted((str(p), p.stat().st_mtime_ns) for p in folder.rglob("*")) == before
     assert os.access(folder, os.R_OK)
+
+
+def test_mlflow_times_are_milliseconds_whatever_their_size(tmp_path: Path) -> None:
+    """5,000 ms after the epoch is 5 s, not 5,000 s (a guess by magnitude would say so)."""
+    import yaml
+
+    ml = mf.build_file_store(tmp_path / "proj")
+    meta = ml / "1" / mf.RUN_A / "meta.yaml"
+    data = yaml.safe_load(meta.read_text())
+    data.update(start_time=5_000, end_time=65_000)
+    meta.write_text(yaml.safe_dump(data))
+    training = read_mlflow_tracking(ml)[0].card["training"]
+    assert training["started_at"] == "1970-01-01T00:00:05.000000Z"
+    assert training["ended_at"] == "1970-01-01T00:01:05.000000Z"

@@ -280,17 +280,57 @@ def cmd_watch(args: argparse.Namespace, path: Path) -> int:
                      report=emit_json if as_json else None)
 
 
+def _import_progress():
+    """`done/total model version n` on one line of a terminal's stderr, at most 5 a second."""
+    if not sys.stderr.isatty():
+        return None
+    import time
+
+    last = [0.0]
+
+    def show(done: int, total: int, what: str) -> None:
+        now = time.monotonic()
+        if done == total or now - last[0] >= 0.2:
+            last[0] = now
+            end = "\n" if done == total else ""
+            print(f"\r\x1b[K{done}/{total} {safe(what)}", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
 def cmd_import_mlflow(args: argparse.Namespace, path: Path) -> int:
     from modelyard.store.ingest.mlflow_tracking import import_mlflow
 
     store = open_store(args, path)
-    versions = import_mlflow(store, Path(args.path))
+    report = import_mlflow(store, Path(args.path), max_artifact_bytes=args.max_artifact_bytes,
+                           progress=_import_progress())
     if args.json:
-        emit_json([{"ref": v.ref, "created": not v.deduplicated} for v in versions])
-    else:
-        for v in versions:
-            emit(f"{'imported' if not v.deduplicated else 'unchanged'} {safe(v.ref)}")
-        emit(f"{len(versions)} versions from {safe(args.path)}")
+        emit_json(report.to_json())
+        return 0
+    for v in report.versions:
+        if v.ref in report.created:
+            aliases = "".join(f" @{a}" for a in v.aliases)
+            emit(f"imported {safe(v.ref)}{safe(aliases)}")
+        elif v.ref in report.updated:
+            emit(f"updated {safe(v.ref)}: {safe('; '.join(report.updated[v.ref]))}")
+        else:
+            emit(f"unchanged {safe(v.ref)}")
+    for ref, changes in report.updated.items():
+        if ref not in {v.ref for v in report.versions}:
+            emit(f"updated {safe(ref)}: {safe('; '.join(changes))}")
+    for ref, reason in report.deprecated.items():
+        emit(f"deprecated {safe(ref)}: {safe(reason)}")
+    for skip in report.skipped:
+        emit(f"skipped {safe(skip['what'])}: {safe(skip['reason'])}")
+    for ref in report.referenced:
+        if ref.get("not_copied"):
+            emit(f"not copied: {safe(ref['ref'])}: {safe(ref['not_copied'])}")
+            continue
+        emit(f"not copied (over {report.max_artifact_bytes:,} bytes, kept as a reference): "
+             f"{safe(ref['ref'])} {safe(ref['path'])} ({ref['size']:,} bytes, {safe(ref['uri'])})")
+    emit(f"{len(report.versions)} versions from {safe(args.path)}: {len(report.created)} "
+         f"created, {len(report.updated)} updated, {len(report.deprecated)} deprecated, "
+         f"{len(report.skipped)} skipped")
     return 0
 
 

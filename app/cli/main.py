@@ -124,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: the store's drop_quiet_seconds)")
     p = cmd("import-mlflow")
     p.add_argument("path", help="an mlruns/ folder, a folder holding mlflow.db, or the .db file")
+    p.add_argument("--max-artifact-bytes", type=int, metavar="N",
+                   help="run artifacts larger than N bytes are recorded as references, not "
+                        "copied (default: the store setting mlflow_artifact_max_bytes, else "
+                        "100 MiB)")
     p = cmd("demo", json_flag=False)
     p.add_argument("path", nargs="?", help="where to build it (default: ./demo-store)")
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")

@@ -20,6 +20,20 @@ RUN_STATUS = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILL
 _MODEL_ID = re.compile(r"^m-[0-9a-zA-Z]{8,}$")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 ARTIFACT_BASES = ("", "mlruns", "mlartifacts")
+DELETED_STAGE = "Deleted_Internal"  # MLflow's mark on a deleted model version
+
+
+@dataclass
+class DatasetRecord:
+    """One `mlflow.log_input`: the data set and the context it was logged with."""
+
+    name: str
+    digest: str = ""
+    source_type: str = ""
+    source: str = ""
+    schema: str = ""
+    profile: str = ""
+    context: str = ""
 
 
 @dataclass
@@ -32,9 +46,11 @@ class RunRecord:
     start_ms: int | None = None
     end_ms: int | None = None
     artifact_uri: str = ""
+    lifecycle_stage: str = ""
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     series: dict[str, list[Point]] = field(default_factory=dict)
+    datasets: list[DatasetRecord] = field(default_factory=list)
 
 
 @dataclass
@@ -60,10 +76,16 @@ class VersionRecord:
     description: str = ""
     user: str = ""
     creation_ms: int | None = None
+    last_updated_ms: int | None = None
     current_stage: str = ""
     status: str = ""
     storage_location: str = ""
     tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def deleted(self) -> bool:
+        """MLflow keeps a deleted version's row (SQLite) or folder (file store), marked."""
+        return self.current_stage == DELETED_STAGE
 
 
 @dataclass
@@ -80,6 +102,7 @@ class TrackingBackend(Protocol):
 
     root: Path
     kind: str
+    uri: str  # the tracking store's identity, set by `open_backend`
 
     def registered_models(self) -> list[RegisteredRecord]: ...
     def run(self, run_id: str) -> RunRecord | None: ...

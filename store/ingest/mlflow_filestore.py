@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import InvalidManifest
 from .mlflow_common import (
+    DatasetRecord,
     LoggedModelRecord,
     Point,
     RegisteredRecord,
@@ -94,6 +95,7 @@ class FileStoreBackend:
     """The `mlruns/` folder at `store_dir`; artifacts are resolved inside `root`."""
 
     kind = "file"
+    uri = ""
 
     def __init__(self, store_dir: Path, root: Path) -> None:
         self.store_dir = Path(store_dir)
@@ -131,6 +133,7 @@ class FileStoreBackend:
             run_id=str(meta.get("run_id") or ""), model_id=str(meta.get("model_id") or ""),
             description=str(meta.get("description") or ""),
             user=str(meta.get("user_id") or ""), creation_ms=_int(meta.get("creation_timestamp")),
+            last_updated_ms=_int(meta.get("last_updated_timestamp")),
             current_stage=str(meta.get("current_stage") or ""),
             status=str(meta.get("status") or ""),
             storage_location=str(meta.get("storage_location") or ""),
@@ -157,8 +160,9 @@ class FileStoreBackend:
             name=str(meta.get("run_name") or ""), user=str(meta.get("user_id") or ""),
             status=status_name(meta.get("status")), start_ms=_int(meta.get("start_time")),
             end_ms=_int(meta.get("end_time")), artifact_uri=str(meta.get("artifact_uri") or ""),
+            lifecycle_stage=str(meta.get("lifecycle_stage") or ""),
             params=read_values(folder / "params"), tags=read_values(folder / "tags"),
-            series=read_metrics(folder / "metrics"))
+            series=read_metrics(folder / "metrics"), datasets=_datasets(folder))
 
     def logged_model(self, model_id: str) -> LoggedModelRecord | None:
         if not model_id.startswith("m-") or "/" in model_id:
@@ -192,6 +196,27 @@ class FileStoreBackend:
             source_run_id=str(meta.get("source_run_id") or ""),
             model_type=str(meta.get("model_type") or ""), params=params, tags=tags,
             series=read_metrics(folder / "metrics"))
+
+
+def _datasets(run: Path) -> list[DatasetRecord]:
+    """`inputs/<id>/meta.yaml` of a run point at `<experiment>/datasets/<source_id>/`."""
+    out = []
+    for entry in _dirs(run / "inputs"):
+        link = _meta(entry / "meta.yaml")
+        source_id = str(link.get("source_id") or "")
+        if (link.get("source_type") != "DATASET" or link.get("destination_type") != "RUN"
+                or not source_id or "/" in source_id or source_id.startswith(".")):
+            continue
+        meta = _meta(run.parent / "datasets" / source_id / "meta.yaml")
+        if not meta:
+            continue
+        tags = _pairs(link.get("tags"))
+        out.append(DatasetRecord(
+            name=str(meta.get("name") or ""), digest=str(meta.get("digest") or ""),
+            source_type=str(meta.get("source_type") or ""), source=str(meta.get("source") or ""),
+            schema=str(meta.get("schema") or ""), profile=str(meta.get("profile") or ""),
+            context=tags.get("mlflow.data.context", "")))
+    return out
 
 
 def _is_entry(folder: Path) -> bool:

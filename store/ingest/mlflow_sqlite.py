@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from ..errors import InvalidManifest
 from .mlflow_common import (
+    DatasetRecord,
     LoggedModelRecord,
     Point,
     RegisteredRecord,
@@ -52,6 +53,7 @@ class SqliteBackend:
     """`mlflow.db`; artifacts are resolved inside `root` (the folder holding it)."""
 
     kind = "sqlite"
+    uri = ""
 
     def __init__(self, db_path: Path, root: Path) -> None:
         self.root = Path(root)
@@ -114,7 +116,8 @@ class SqliteBackend:
             name=name, version=number, source=str(row["source"] or ""),
             run_id=str(row["run_id"] or ""), model_id=str(row["model_id"] or ""),
             description=str(row["description"] or ""), user=str(row["user_id"] or ""),
-            creation_ms=row["creation_time"], current_stage=str(row["current_stage"] or ""),
+            creation_ms=row["creation_time"], last_updated_ms=row["last_updated_time"],
+            current_stage=str(row["current_stage"] or ""),
             status=str(row["status"] or ""),
             storage_location=str(row["storage_location"] or ""),
             tags=self._pairs("model_version_tags", "key", "value", "name = ? AND version = ?",
@@ -146,9 +149,32 @@ class SqliteBackend:
             name=str(row["name"] or ""), user=str(row["user_id"] or ""),
             status=status_name(row["status"]), start_ms=row["start_time"],
             end_ms=row["end_time"], artifact_uri=str(row["artifact_uri"] or ""),
+            lifecycle_stage=str(row["lifecycle_stage"] or ""),
             params=self._pairs("params", "key", "value", "run_uuid = ?", run_id),
             tags=self._pairs("tags", "key", "value", "run_uuid = ?", run_id),
-            series={k: sorted(v, key=lambda p: (p[0], p[2] or 0)) for k, v in series.items()})
+            series={k: sorted(v, key=lambda p: (p[0], p[2] or 0)) for k, v in series.items()},
+            datasets=self._datasets(run_id))
+
+    def _datasets(self, run_id: str) -> list[DatasetRecord]:
+        """The run's `log_input` data sets, in logging order; none before MLflow 2.4."""
+        try:
+            found = self.conn.execute(
+                "SELECT i.input_uuid, d.name, d.digest, d.dataset_source_type, d.dataset_source,"
+                " d.dataset_schema, d.dataset_profile FROM inputs i JOIN datasets d"
+                " ON d.dataset_uuid = i.source_id WHERE i.source_type = 'DATASET'"
+                " AND i.destination_type = 'RUN' AND i.destination_id = ? ORDER BY i.rowid",
+                (run_id,)).fetchall()
+        except sqlite3.OperationalError:  # an older schema: no data sets
+            return []
+        out = []
+        for input_id, name, digest, kind, source, schema, profile in found:
+            context = self._pairs("input_tags", "name", "value", "input_uuid = ?",
+                                  input_id).get("mlflow.data.context", "")
+            out.append(DatasetRecord(name=str(name or ""), digest=str(digest or ""),
+                                     source_type=str(kind or ""), source=str(source or ""),
+                                     schema=str(schema or ""), profile=str(profile or ""),
+                                     context=context))
+        return out
 
     def logged_model(self, model_id: str) -> LoggedModelRecord | None:
         found = self.rows("logged_models", _LOGGED_COLUMNS, "model_id = ?", (model_id,))
@@ -180,9 +206,10 @@ class SqliteBackend:
 
 
 _VERSION_COLUMNS = ("version", "source", "run_id", "model_id", "description", "user_id",
-                    "creation_time", "current_stage", "status", "storage_location")
+                    "creation_time", "last_updated_time", "current_stage", "status",
+                    "storage_location")
 _RUN_COLUMNS = ("name", "user_id", "status", "start_time", "end_time", "artifact_uri",
-                "experiment_id")
+                "experiment_id", "lifecycle_stage")
 _LOGGED_COLUMNS = ("model_id", "experiment_id", "name", "artifact_location", "source_run_id",
                    "model_type")
 

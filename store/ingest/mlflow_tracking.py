@@ -1,13 +1,15 @@
 """Import the registered model versions of an MLflow tracking store (file store or SQLite).
 
 Each registered version becomes one modelyard version of the same name, in MLflow's version
-order, carrying its run's params, full metric history, tags, user and times, its aliases and
-the files of its artifacts. Runs that were never registered are not imported: the registry
-is where a team says "this is a model".
+order, carrying its run's params, full metric history, tags, user and times, its data sets,
+its aliases and the files of its artifacts. Runs that were never registered are not imported:
+the registry is where a team says "this is a model". A version MLflow marks deleted is not
+read. Importing again is a sync (`mlflow_sync.py`).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +18,7 @@ from ..errors import InvalidManifest, InvalidName
 from ..manifest import FolderVersion
 from ..names import check_alias
 from ..writer import files_of_folder
+from .mlflow_artifacts import DEFAULT_MAX_ARTIFACT_BYTES, run_artifacts
 from .mlflow_common import (
     LoggedModelRecord,
     Point,
@@ -26,6 +29,7 @@ from .mlflow_common import (
     resolve_artifacts,
     sub_path,
 )
+from .mlflow_datasets import card_datasets
 from .mlflow_filestore import FileStoreBackend, is_file_store
 from .mlflow_model import is_mlflow_model, mlmodel_card
 from .mlflow_sqlite import DB_NAME, SqliteBackend, is_sqlite_file
@@ -33,9 +37,10 @@ from .safe_read import clean_tags
 
 if TYPE_CHECKING:
     from ..api import Store
-    from ..version import Version
+    from .mlflow_report import ImportReport
 
 _KEPT_MLFLOW_TAGS = ("mlflow.source.",)
+RUN_DELETED_TAG = "mlflow.run.deleted"  # the run behind the version was deleted in MLflow
 
 
 def _locate(path: Path) -> tuple[str, Path] | None:
@@ -65,37 +70,53 @@ def open_backend(path: Path) -> TrackingBackend:
                               "mlflow.db)")
     kind, where = found
     root = Path(path) if Path(path).is_dir() else Path(path).parent
-    return SqliteBackend(where, root) if kind == "sqlite" else FileStoreBackend(where, root)
+    backend: TrackingBackend = (SqliteBackend(where, root) if kind == "sqlite"
+                                else FileStoreBackend(where, root))
+    backend.uri = store_uri(kind, where)
+    return backend
+
+
+def store_uri(kind: str, where: Path) -> str:
+    """The tracking store's identity: MLflow's tracking URI of the absolute path."""
+    real = Path(where).resolve()
+    return f"sqlite:///{real}" if kind == "sqlite" else real.as_uri()
+
+
+def close_backend(backend: TrackingBackend) -> None:
+    close = getattr(backend, "close", None)
+    if close:
+        close()
 
 
 def read_mlflow_tracking(path: Path) -> list[FolderVersion]:
-    """Every registered model version, ordered by model name then MLflow version number."""
+    """Every live registered model version, by model name then MLflow version number.
+
+    For drops: a dropped store sits in a claim folder that differs on every drop, so the
+    path is no identity and is left out (an identical drop then dedupes by content, and a
+    later `import-mlflow` recognises these versions by model, version and run)."""
     backend = open_backend(Path(path))
     try:
-        return [_folder_version(backend, model, version)
-                for model in sorted(backend.registered_models(), key=lambda m: m.name)
-                for version in model.versions]
+        found = [folder_version(backend, model, version)
+                 for model in sorted(backend.registered_models(), key=lambda m: m.name)
+                 for version in model.versions if not version.deleted]
     finally:
-        close = getattr(backend, "close", None)
-        if close:
-            close()
+        close_backend(backend)
+    for fv in found:
+        fv.card["origin"].pop("tracking_store", None)
+    return found
 
 
-def import_mlflow(store: Store, path: Path) -> list[Version]:
-    """Add every registered version, then its aliases; importing again changes nothing."""
-    added = []
-    for fv in read_mlflow_tracking(Path(path)):
-        version = store.add_version(fv.model, files=fv.files, metric_series=fv.metric_series,
-                                    source=fv.source, **fv.card)
-        for alias in fv.aliases:
-            if alias not in version.aliases:
-                store.set_alias(version.ref, alias)
-        added.append(version)
-    return added
+def import_mlflow(store: Store, path: Path, **options: Any) -> ImportReport:
+    """Sync every registered version into `store`; see `mlflow_sync.sync_mlflow`."""
+    from .mlflow_sync import sync_mlflow
+
+    return sync_mlflow(store, Path(path), **options)
 
 
-def _folder_version(backend: TrackingBackend, model: RegisteredRecord,
-                    version: VersionRecord) -> FolderVersion:
+def folder_version(backend: TrackingBackend, model: RegisteredRecord, version: VersionRecord,
+                   *, max_artifact_bytes: int = DEFAULT_MAX_ARTIFACT_BYTES) -> FolderVersion:
+    """One version: the model's files at the top, the run's other artifacts below
+    `mlflow-run/` (those above `max_artifact_bytes` as references in the origin)."""
     model_id = version.model_id or _logged_id(version.source)
     logged = backend.logged_model(model_id) if model_id else None
     run_id = version.run_id or (logged.source_run_id if logged else "")
@@ -108,6 +129,10 @@ def _folder_version(backend: TrackingBackend, model: RegisteredRecord,
                                        f"were not found inside {backend.root.name}")
     if skipped:
         origin["skipped_aliases"] = skipped
+    model_dir = artifacts if artifacts is not None and artifacts.is_dir() else None
+    run_files, references = run_artifacts(backend, run, model_dir, max_artifact_bytes)
+    if references:
+        origin["artifact_references"] = references
     card = _card(model, version, run, logged, origin)
     if artifacts is not None and artifacts.is_dir() and is_mlflow_model(artifacts):
         try:
@@ -115,8 +140,18 @@ def _folder_version(backend: TrackingBackend, model: RegisteredRecord,
         except InvalidManifest as exc:
             raise InvalidManifest(f"{model.name} version {version.version}: {exc}") from None
         card["serving"], card["summary"] = extra["serving"], extra["summary"]
-    files = _files(artifacts)
+    files = {**run_files, **_files(artifacts)}
     return FolderVersion(model.name, card, files, _series(run, logged), _source(run), aliases)
+
+
+def ms_time(ms: int, where: str) -> str | None:
+    """MLflow writes epoch milliseconds, whatever their size (a small one is no epoch
+    second: `parse_time` alone would guess by magnitude)."""
+    try:
+        moment = datetime.fromtimestamp(ms / 1000, UTC)
+    except (OverflowError, ValueError, OSError):
+        moment = ms  # parse_time names the field and the value
+    return parse_time(moment, where)
 
 
 def _logged_id(source: str) -> str:
@@ -191,12 +226,17 @@ def _card(model: RegisteredRecord, version: VersionRecord, run: RunRecord | None
     tags = {**model.tags, **_visible_tags(run_tags),
             **_visible_tags(logged.tags if logged else {}), **version.tags,
             "mlflow.model_version": str(version.version)}
+    if version.current_stage and version.current_stage != "None":
+        tags["mlflow.stage"] = version.current_stage
+    if run is not None and run.lifecycle_stage == "deleted":
+        tags[RUN_DELETED_TAG] = "true"
     return {
         "description": (version.description or model.description
                         or run_tags.get("mlflow.note.content", "")),
         "tags": clean_tags(tags),
         "training": _training(run, version),
         "params": {**(run.params if run else {}), **(logged.params if logged else {})},
+        "datasets": card_datasets(run.datasets) if run else [],
         "metrics": {key: _latest(points) for key, points in _merged(run, logged).items()
                     if points},
         "origin": origin,
@@ -206,8 +246,8 @@ def _card(model: RegisteredRecord, version: VersionRecord, run: RunRecord | None
 def _training(run: RunRecord | None, version: VersionRecord) -> dict[str, Any]:
     if run is None:
         return {"user": version.user}
-    start = parse_time(run.start_ms, "start_time") if run.start_ms else None
-    end = parse_time(run.end_ms, "end_time") if run.end_ms else None
+    start = ms_time(run.start_ms, "start_time") if run.start_ms else None
+    end = ms_time(run.end_ms, "end_time") if run.end_ms else None
     return {"user": run.user or run.tags.get("mlflow.user") or version.user,
             "started_at": start, "ended_at": end if not start or not end or end >= start
             else None, "status": run.status.lower(), "run_id": run.run_id}
@@ -221,13 +261,14 @@ def _origin(backend: TrackingBackend, model: RegisteredRecord, version: VersionR
         "kind": "mlflow", "store": backend.kind, "registered_model": model.name,
         "model_version": version.version, "run_id": run_id, "experiment_id": experiment,
         "experiment_name": backend.experiment_name(experiment) if experiment else "",
-        "source": version.source}
+        "source": version.source, "tracking_store": backend.uri}
     extras = {
         "run_name": (run.name or run.tags.get("mlflow.runName", "")) if run else "",
         "parent_run_id": run.tags.get("mlflow.parentRunId", "") if run else "",
+        "run_lifecycle": run.lifecycle_stage if run else "",
         "logged_model_id": logged.model_id if logged else "",
         "current_stage": version.current_stage, "version_status": version.status,
-        "registered_at": parse_time(version.creation_ms, "creation_time")
+        "registered_at": ms_time(version.creation_ms, "creation_time")
         if version.creation_ms else ""}
     origin.update({k: v for k, v in extras.items() if v and v != "None"})
     if run_id and run is None:
