@@ -154,11 +154,13 @@ class Store(PolicyVerbs):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def sync(self) -> index_sync.SyncReport:
-        """Index whatever other processes and hosts wrote since the last look."""
+    def sync(self, *, full: bool = False) -> index_sync.SyncReport:
+        """Index whatever other processes and hosts wrote since the last look; with `full`,
+        also what no writer logged (files written by hand or by a writer killed early),
+        found by listing every model's folders."""
         from .policy.violations import judge_pending
 
-        report = index_sync.catch_up(self._db, self.layout)
+        report = index_sync.catch_up(self._db, self.layout, full_listing=full)
         judge_pending(self)  # alias moves against their gates (store/policy/violations.py)
         return report
 

@@ -119,7 +119,7 @@ def check_index(store: Store, on_disk: set[tuple[str, int]]) -> list[Problem]:
     rebuild it when it is damaged or out of step. The problem names the versions affected."""
     where = str(store.index_path)
     try:
-        store.sync()
+        store.sync(full=True)  # by listing, not the change log: a hand-written file shows
     except sqlite3.DatabaseError:
         pass  # the checks below find it and rebuild
     except Exception as exc:  # noqa: BLE001 - a file the index code cannot take in

@@ -79,3 +79,16 @@ def test_a_torn_log_makes_the_reader_probe_every_model(store: Store, tmp_path: P
         log.write(b"\x00garbage\n")  # two NFS clients' appends landed on the same bytes
     assert reader.sync().versions == 1
     assert {m.name for m in reader.models()} == {"m", "other"}
+
+
+def test_fsck_finds_an_event_written_by_hand_without_a_log_line(store: Store,
+                                                                 tmp_path: Path) -> None:
+    """A group member writes an alias event by hand and does not touch the change log:
+    `fsck` lists every folder, folds it, and judges it against the gates like any other."""
+    reader = Store.open(store.root, index=tmp_path / "reader.sqlite")
+    reader.sync()
+    append_event(store.layout, "m", "alias.set", 1, {"alias": "production"})
+    reader.sync()
+    assert reader.model("m").aliases == {}  # not logged: an ordinary look misses it
+    reader.fsck()
+    assert reader.model("m").aliases == {"production": 1}
