@@ -461,16 +461,19 @@ class Store(PolicyVerbs):
         from .history import merge
 
         created = [Event(seq=0, type="version.created", model=model, version=v.number,
-                     at=v.created_at, user=v.record.get("created_by", {}).get("user", ""),
-                     host=v.record.get("created_by", {}).get("host", ""), data={})
-               for v in self.versions(model)]
+                         at=v.created_at, user=v.record.get("created_by", {}).get("user", ""),
+                         host=v.record.get("created_by", {}).get("host", ""), data={},
+                         file_owner=v.written_by["owner"])
+                   for v in self.versions(model)]
         events = []
         for row in self._db.execute(
-                "SELECT e.* FROM events e JOIN models m ON m.id = e.model_id WHERE m.name = ? "
-                "ORDER BY e.seq", (model,)):
+                "SELECT e.*, o.name AS owner FROM events e JOIN models m ON m.id = e.model_id "
+                "LEFT JOIN owners o ON o.kind = 'e' AND o.model_id = e.model_id "
+                "AND o.number = e.seq WHERE m.name = ? ORDER BY e.seq", (model,)):
             events.append(Event(seq=row["seq"], type=row["type"], model=model,
                                 version=row["version"], at=row["at"], user=row["user"],
-                                host=row["host"], data=_json(row["data"])))
+                                host=row["host"], data=_json(row["data"]),
+                                file_owner=row["owner"] or ""))
         out = merge(created, events)  # event and version numbers, never clocks, give order
         from .policy.violations import annotate_history
 

@@ -324,10 +324,20 @@ class BlobStore:
         for a in sorted(os.listdir(self.root)):
             if len(a) != 2:
                 continue
-            for b in sorted(os.listdir(self.root / a)):
-                for name in sorted(os.listdir(self.root / a / b)):
+            for b in sorted(_listing(self.root / a)):
+                for name in sorted(_listing(self.root / a / b)):
                     if not name.startswith("."):
                         yield "sha256:" + name
+
+
+def _listing(folder: Path) -> list[str]:
+    """A blob folder's names; an unreadable one (made by a member under umask 077, seen
+    by a user outside the group) is empty here, and its blobs are reported when a record
+    uses them."""
+    try:
+        return os.listdir(folder)
+    except PermissionError:
+        return []
 
 
 def _missing(digest: str, path: Path) -> BlobMissing:

@@ -18,6 +18,7 @@ from . import atomic
 from .errors import StoreCorrupt
 from .identity import stamp
 from .layout import Layout, numbered_files, utc_now
+from .owners import name_of, read_owned
 
 EVENT_TYPES = (
     "alias.set",          # data: alias            version: the version it now points at
@@ -57,6 +58,9 @@ class Event:
     user: str
     host: str
     data: dict[str, Any] = field(default_factory=dict)
+    # who owns the event file (store/owners.py); read from the filesystem, never written
+    file_uid: int | None = field(default=None, compare=False)
+    file_owner: str = field(default="", compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"seq": self.seq, "type": self.type, "model": self.model,
@@ -99,10 +103,16 @@ def append_event(layout: Layout, model: str, type_: str, version: int | None,
 def read_event(layout: Layout, model: str, seq: int) -> Event:
     path = layout.event_path(model, seq)
     try:
-        raw = json.loads(path.read_bytes())
+        body, uid = read_owned(path)
+        raw = json.loads(body)
     except ValueError:
         raise StoreCorrupt(f"{path} is not valid JSON") from None
+    except FileNotFoundError:
+        raise
+    except OSError as exc:  # a symlink (O_NOFOLLOW), a folder, a permission
+        raise StoreCorrupt(f"{path} cannot be read: {exc.strerror}") from None
     event = Event.from_json(raw, str(path))
+    event.file_uid, event.file_owner = uid, name_of(uid)
     if event.seq != seq or event.model != model:
         raise StoreCorrupt(f"{path} claims to be event {event.model}#{event.seq}")
     return event

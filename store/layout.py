@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +96,42 @@ class Layout:
             return []
         entries |= {f for f in changes.all_names(self.models) if f not in entries
                     and os.path.isdir(os.path.join(self.models, f))}
-        return sorted(model_from_dirname(e) for e in entries if not e.startswith("."))
+        return sorted(model_from_dirname(e) for e in entries
+                      if not e.startswith(".") and readable_model(self.models, e))
+
+
+_warned: set[str] = set()
+
+
+def readable_model(models: Path | str, folder: str) -> bool:
+    """Whether this user can read a model's folder and its records and events. A group
+    member's private model (made under umask 077 in a store not shared by group) must not
+    stop every command of everyone else: it is left out, with one warning per process."""
+    path = os.path.join(models, folder)
+    inside = [os.path.join(path, sub) for sub in ("versions", "events")]
+    if _can_read(path) and all(_can_read(p) for p in inside if os.path.exists(p)):
+        return True
+    if path not in _warned:
+        _warned.add(path)
+        try:
+            info = os.stat(path)
+            owner, mode = _owner_name(info.st_uid), oct(info.st_mode & 0o7777)
+        except OSError:
+            owner, mode = "?", "?"
+        logging.getLogger("modelyard.store").warning(
+            "skipping model folder %s: this user cannot read it (owner %s, mode %s); ask its "
+            "owner to run `chmod -R g+rX,o+rX %s`", path, owner, mode, path)
+    return False
+
+
+def _can_read(path: str) -> bool:
+    return os.access(path, os.R_OK | os.X_OK)
+
+
+def _owner_name(uid: int) -> str:
+    from .owners import name_of
+
+    return name_of(uid)
 
 
 def numbered_files(folder: Path) -> list[int]:

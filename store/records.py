@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StoreCorrupt
+from .owners import OWNER_KEY, read_owned
 
 RECORD_SCHEMA = "modelyard.version/1"
 REQUIRED = ("created_at", "files")
@@ -16,7 +17,8 @@ REQUIRED = ("created_at", "files")
 def read_record(path: Path, model: str, number: int) -> dict[str, Any]:
     """The record at `path`, or StoreCorrupt saying what is wrong with it."""
     try:
-        record = json.loads(path.read_bytes())
+        body, uid = read_owned(path)
+        record = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise StoreCorrupt(f"record is damaged: {path} is not valid JSON") from None
     except OSError as exc:
@@ -29,4 +31,5 @@ def read_record(path: Path, model: str, number: int) -> dict[str, Any]:
     for key in REQUIRED:
         if key not in record:
             raise StoreCorrupt(f"record is damaged: {path} lacks the field {key!r}")
+    record[OWNER_KEY] = uid  # always set here: a record cannot claim its own owner
     return record

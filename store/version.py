@@ -186,7 +186,30 @@ class Version:
                 "framework": self.framework, "size": self.size,
                 "param_count": self.param_count, "pickle": self.has_pickle,
                 "policy": self.policy_state, "tags": self.tags, "metrics": self.metrics,
-                "mixed_script": self.mixed_script}
+                "mixed_script": self.mixed_script, "written_by": self.written_by}
+
+    @cached_property
+    def written_by(self) -> dict[str, Any]:
+        """Who wrote the record: the user it claims (`created_by`) and the real owner of
+        its file (store/owners.py), with `mismatch` when they differ, e.g. a writer that
+        set MODELYARD_USER to someone else's name."""
+        from .owners import mismatch, name_of
+
+        row = self._store._db.execute(
+            "SELECT uid, name, claimed FROM owners WHERE kind = 'v' AND model_id = "
+            "(SELECT model_id FROM versions WHERE id = ?) AND number = ?",
+            (self.id, self.number)).fetchone()
+        if row is not None:
+            uid, owner, claimed = row[0], row[1], row[2]
+        else:  # indexed before owners were: ask the file
+            try:
+                uid = (self._store.root / self.record_path).stat().st_uid
+            except OSError:
+                return {"claimed": "", "owner": "", "uid": None, "mismatch": False}
+            owner = name_of(uid)
+            claimed = str((self.record.get("created_by") or {}).get("user", ""))
+        return {"claimed": claimed, "owner": owner, "uid": uid,
+                "mismatch": mismatch(claimed, owner)}
 
     @property
     def mixed_script(self) -> bool:

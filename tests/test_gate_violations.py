@@ -147,3 +147,15 @@ def test_the_admin_s_own_weakening_is_not_flagged(gated: Store) -> None:
     assert not [c for c in gated.policy_changes() if c["flagged"]]
     gated.set_alias("am:1", "production")
     assert gated.policy_violations() == []
+
+
+def test_a_deleted_policy_file_is_named_by_fsck(gated: Store) -> None:
+    """Deleting the policy lifts its gate; it must not do so invisibly."""
+    gated.set_alias("am:2", "production")  # the event names policy 1
+    assert gated.fsck().clean
+    path = files.policy_path(gated.root, 1)
+    os.chmod(path.parent, 0o755)
+    path.unlink()
+    report = gated.fsck()
+    (problem,) = [p for p in report.problems if p.kind == "policy-missing"]
+    assert "policy 1 is missing" in problem.message and "events name it" in problem.message

@@ -213,14 +213,23 @@ def cmd_deprecate(args: argparse.Namespace, path: Path) -> int:
     return 0
 
 
+def _who(event) -> str:
+    """user@host as the event claims it, and the file's real owner when that differs."""
+    from modelyard.store.owners import mismatch
+
+    who = f"{event.user}@{event.host}"
+    return f"{who} (file owned by {event.file_owner}!)" if mismatch(event.user,
+                                                                  event.file_owner) else who
+
+
 def cmd_history(args: argparse.Namespace, path: Path) -> int:
     store = open_store(args, path)
     events = store.history(args.model)
     if args.json:
-        emit_json([e.to_json() for e in events])
+        emit_json([{**e.to_json(), "file_owner": e.file_owner} for e in events])
         return 0
     rows = [[e.at[:19].replace("T", " "), safe(e.type),
-             "" if e.version is None else str(e.version), safe(f"{e.user}@{e.host}"),
+             "" if e.version is None else str(e.version), safe(_who(e)),
              safe(" ".join(f"{k}={v}" for k, v in sorted(e.data.items())))] for e in events]
     emit(f"history of {safe(args.model)}: {len(events)} changes")
     for line in table(["WHEN", "WHAT", "VERSION", "WHO", "DETAIL"], rows, max_width=60):

@@ -21,6 +21,13 @@ def _pairs(pairs: list[tuple[str, str]]) -> None:
             emit(f"  {key.ljust(width)}  {value}")
 
 
+def _recorded_by(who: dict) -> str:
+    """The user the record claims, and its file's real owner when they differ."""
+    if who["mismatch"]:
+        return f"{who['claimed']} (but the record file is owned by {who['owner']}!)"
+    return who["claimed"] or who["owner"]
+
+
 def print_version(v: Version) -> None:
     t = v.training
     emit(f"{safe(v.ref)}" + (f"  {safe(' '.join('@' + a for a in v.aliases))}"
@@ -30,6 +37,7 @@ def print_version(v: Version) -> None:
     _section("OVERVIEW")
     _pairs([
         ("trained by", safe(f"{v.user}@{v.host}" if v.host else v.user)),
+        ("recorded by", safe(_recorded_by(v.written_by))),
         ("started", safe(t.get("started_at") or "")),
         ("ended", safe(t.get("ended_at") or "")),
         ("status", safe(t.get("status") or "")),

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..owners import OWNER_KEY, name_of
+
 VERSION_COLUMNS = ("id", "model_id", "model", "number", "created_at", "created_ms", "user",
                    "host", "started_ms", "ended_ms", "duration_s", "status", "description",
                    "deprecated", "format", "framework", "size", "param_count", "n_files",
@@ -20,6 +22,7 @@ VERSION_COLUMNS = ("id", "model_id", "model", "number", "created_at", "created_m
 COLUMNS = {  # the columns each table's rows fill, in the order `record_rows` gives them
     "versions": VERSION_COLUMNS,
     "params": ("version_id", "key", "value", "num"),
+    "owners": ("kind", "model_id", "number", "uid", "name", "claimed"),
     "metrics": ("version_id", "key", "value", "step", "min", "max", "points"),
     "tags": ("version_id", "key", "value"),
     "datasets": ("version_id", "role", "name", "uri", "digest"),
@@ -28,7 +31,7 @@ COLUMNS = {  # the columns each table's rows fill, in the order `record_rows` gi
     "blob_refs": ("digest", "version_id", "role"),
     "versions_fts": ("rowid", "name", "description", "tags", "params", "files"),
 }
-INSERTS = {table: f"INSERT {'OR REPLACE ' if table == 'tags' else ''}INTO {table} "
+INSERTS = {table: f"INSERT {'OR REPLACE ' if table in ('tags', 'owners') else ''}INTO {table} "
                   f"({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
            for table, columns in COLUMNS.items()}
 
@@ -191,6 +194,10 @@ def record_rows(record: dict, vid: int, model_id: int, record_path: str,
         int(any(f.get("pickle") for f in files)),
         str((get("origin") or {}).get("kind") or ""),
         get("content_digest") or "", record_path))
+    uid = get(OWNER_KEY)
+    if type(uid) is int:
+        t["owners"].append(("v", model_id, record["version"], uid, name_of(uid),
+                            str(created_by.get("user", ""))))
     flat: list[tuple[str, Any]] = []
     params = get("params")
     if params:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -220,6 +220,20 @@ MIGRATIONS: dict[int, str] = {
     CREATE INDEX alias_checks_version ON alias_checks(version_id, violation);
     CREATE INDEX alias_checks_pending ON alias_checks(violation);
     UPDATE models SET events_seen = 0;
+    """,
+    # 5: the real owner of each record and event file (store/owners.py), beside the user it
+    # claims. Older indexes fill it as they catch up; what they indexed before is looked up
+    # on the file when shown (Version.owner).
+    5: """
+    CREATE TABLE owners (
+        kind TEXT NOT NULL,                -- 'v': a version record, 'e': an event
+        model_id INTEGER NOT NULL,
+        number INTEGER NOT NULL,           -- the version or event number
+        uid INTEGER NOT NULL,
+        name TEXT NOT NULL,                -- the owner's login name ('' if unknown here)
+        claimed TEXT NOT NULL,             -- the user the file says wrote it
+        PRIMARY KEY (kind, model_id, number)
+    ) WITHOUT ROWID;
     """,
 }
 

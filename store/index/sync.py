@@ -22,7 +22,7 @@ from .. import changes, faults
 from ..errors import StoreCorrupt
 from ..events import Event, read_event
 from ..fsclock import fs_now
-from ..layout import Layout, numbered_files
+from ..layout import Layout, numbered_files, readable_model
 from ..names import model_from_dirname
 from . import bulk, changes_seen, schema
 from .policy_rows import apply_policy_check, check_alias_event
@@ -56,7 +56,8 @@ def catch_up(conn: sqlite3.Connection, layout: Layout, *, full_listing: bool = F
     waiting = changes_seen.waiting(conn)
     if changed is not None and not full_listing:
         todo = sorted(waiting | {model_from_dirname(f) if "%" in f else f for f in changed
-                                 if os.path.isdir(os.path.join(layout.models, f))})
+                                 if os.path.isdir(os.path.join(layout.models, f))
+                                 and readable_model(layout.models, f)})
         if todo:
             _sync_models(conn, layout, todo, report, full_listing)
         changes_seen.remember(conn, counter, full=False)
@@ -88,8 +89,8 @@ def model_folders(layout: Layout) -> list[tuple[str, str]]:
         return []
     entries |= {f for f in changes.all_names(layout.models) if f not in entries
                 and os.path.isdir(os.path.join(layout.models, f))}
-    return sorted((model_from_dirname(e) if "%" in e else e, e)
-                  for e in entries if not e.startswith("."))
+    return sorted((model_from_dirname(e) if "%" in e else e, e) for e in entries
+                  if not e.startswith(".") and readable_model(layout.models, e))
 
 
 def _rebuild(conn: sqlite3.Connection, layout: Layout, names: list[str],
@@ -399,6 +400,9 @@ def apply_event(conn: sqlite3.Connection, mid: int, event: Event) -> None:
     conn.execute("INSERT OR REPLACE INTO events VALUES (?,?,?,?,?,?,?,?)",
                  (mid, event.seq, event.type, event.version, event.at, event.user, event.host,
                   json.dumps(event.data, sort_keys=True)))
+    if event.file_uid is not None:
+        conn.execute("INSERT OR REPLACE INTO owners VALUES ('e', ?, ?, ?, ?, ?)",
+                     (mid, event.seq, event.file_uid, event.file_owner, event.user))
     vid = _version_id(conn, mid, event.version)
     data = event.data
     if event.type == "alias.set" and vid is not None:

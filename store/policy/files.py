@@ -81,7 +81,7 @@ def _read(path: Path) -> tuple[str, Origin]:
 def write_policy(root: Path, policy: Policy) -> Policy:
     """Write `policy` as the next version, stamped with who, where and when."""
     folder = policies_dir(root)
-    atomic.ensure_dir(folder)
+    atomic.ensure_dir(folder, sticky=True)  # write-once: only a file's owner may delete it
     existing = policy_numbers(root)
     number = (existing[-1] if existing else 0) + 1
     who = stamp()

@@ -266,4 +266,24 @@ def fsck_problems(store: Store) -> list[Any]:
                    v["message"], [v["ref"]]) for v in alias_violations(store)]
     out += [Problem("policy-violation", c.path, c.message())
             for c in gate_history(store).changes if c.flagged]
-    return out
+    return out + _missing_policies(store)
+
+
+def _missing_policies(store: Store) -> list[Any]:
+    """Policy versions that were written (a later number exists, or an event names it) but
+    whose file is gone: deleting a policy must not lift its gates invisibly."""
+    from ..fsck import Problem
+    from .files import policy_numbers, policy_path
+
+    present = set(policy_numbers(store.root))
+    named = {int(n) for (n,) in store._db.execute(
+        "SELECT DISTINCT json_extract(data, '$.policy') FROM events "
+        "WHERE type IN ('alias.set', 'policy.checked') AND "
+        "typeof(json_extract(data, '$.policy')) = 'integer'")}
+    expected = set(range(1, max(present | named | {0}) + 1))
+    return [Problem("policy-missing", str(policy_path(store.root, n)),
+                    f"policy {n} is missing ({policy_path(store.root, n)}), though "
+                    + ("events name it" if n in named else "later policies exist")
+                    + "; its gates are no longer known. Restore the file from a backup, or "
+                    "set the policy again with `modelyard policy set FILE`.")
+            for n in sorted(expected - present)]

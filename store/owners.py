@@ -1,0 +1,40 @@
+"""Who really wrote a file: its owner on the filesystem, beside the user a record or event
+claims. `MODELYARD_USER` and `created_by` are whatever the writer said; the owner of the
+file is set by the kernel (and, on NFS, the server) and cannot be claimed. Shown wherever
+the user is, so a spoofed name is visible (the security issue's "every change says truly
+who made it")."""
+
+from __future__ import annotations
+
+import os
+import pwd
+from functools import lru_cache
+
+OWNER_KEY = "\x00file_uid"  # where a freshly read record carries its file's owner uid
+
+
+@lru_cache(maxsize=4096)
+def name_of(uid: int) -> str:
+    """The login name of `uid`, or the number when this host does not know it."""
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except (KeyError, OverflowError):
+        return str(uid)
+
+
+def read_owned(path: os.PathLike | str) -> tuple[bytes, int]:
+    """(the bytes of a record or event file, the uid that owns it), from one open file."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        uid = os.fstat(fd).st_uid
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks), uid
+    finally:
+        os.close(fd)
+
+
+def mismatch(claimed: str, owner: str) -> bool:
+    """Whether the claimed user is not the file's owner (unknown owners never mismatch)."""
+    return bool(owner) and claimed != owner
