@@ -126,6 +126,18 @@ def _tar_members(path: Path) -> Iterator[tuple[str, bool, object, int]]:
                                "hard link" if member.islnk() else
                                "device" if member.ischr() or member.isblk() else
                                "FIFO" if member.isfifo() else "special member")
+        _check_end_marker(tf)
+
+
+def _check_end_marker(tf: tarfile.TarFile) -> None:
+    """A tar archive ends with two zero blocks. tarfile stops quietly at a plain end of
+    file, so an archive cut at a member boundary (a copy not finished) would pass as a
+    smaller model: refuse it."""
+    tf.fileobj.seek(tf.offset)
+    if tf.fileobj.read(2 * tarfile.BLOCKSIZE) != bytes(2 * tarfile.BLOCKSIZE):
+        raise tarfile.ReadError("it ends without tar's end-of-archive marker, so it was cut "
+                                "short (a copy that had not finished?); drop the whole "
+                                "archive again")
 
 
 def _zip_members(path: Path) -> Iterator[tuple[str, bool, object, int]]:
