@@ -323,15 +323,17 @@ class VersionsTable(ScrollView, can_focus=True):
 
     # rendering
     def render_line(self, y: int) -> Strip:
+        # Every segment carries a style: Textual's NO_COLOR filter fails on a None style.
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
+        base = self.rich_style
         if y == 0:
-            return self._header_strip().crop_extend(scroll_x, scroll_x + width, None)
+            return self._header_strip().crop_extend(scroll_x, scroll_x + width, base)
         index = scroll_y + y - 1
         if index >= self.total:
-            return Strip.blank(width)
+            return Strip.blank(width, base)
         row = self.row(index)
-        return self._row_strip(index, row).crop_extend(scroll_x, scroll_x + width, None)
+        return self._row_strip(index, row).crop_extend(scroll_x, scroll_x + width, base)
 
     def _header_strip(self) -> Strip:
         base = self.get_component_rich_style("versions-table--header")

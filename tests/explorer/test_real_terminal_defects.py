@@ -1,0 +1,44 @@
+"""Issue 14: defects seen in a real terminal, reproduced with Pilot where Pilot can see them
+(tests/terminal/ runs the same journeys through tmux)."""
+
+from __future__ import annotations
+
+from explorer_helpers import app_for, export_text, settle
+
+
+async def test_no_color_starts_and_renders_every_row(demo_store, monkeypatch) -> None:
+    """NO_COLOR adds Textual's monochrome filter, which fails on a segment without a style."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = app_for(demo_store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.no_color
+        assert "churn-xgb:25" in export_text(app)
+        await pilot.press("G")  # past the last row: blank lines
+        await settle(pilot)
+        await pilot.press("m")  # the model list too
+        await settle(pilot)
+        assert app.return_code in (None, 0)
+        assert "All models" in export_text(app)
+
+
+async def test_no_color_every_card_tab_and_compare_tab_renders(demo_store, monkeypatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = app_for(demo_store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        for key in "123456789":
+            await pilot.press(key)
+            await settle(pilot)
+            export_text(app)
+        await pilot.press("escape", "space", "space", "c")
+        await settle(pilot)
+        for key in "12345":
+            await pilot.press(key)
+            await settle(pilot)
+            export_text(app)
+        await pilot.press("escape", "question_mark")
+        await settle(pilot)
+        assert app.return_code in (None, 0)
