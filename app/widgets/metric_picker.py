@@ -21,7 +21,10 @@ class MetricPicker(ModalScreen[list[str] | None]):
         border: thick $primary; background: $surface; }
     MetricPicker SelectionList { height: 1fr; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("enter", "done", "Done")]
+    # enter must outrank the SelectionList's own enter (which toggles the highlighted item):
+    # without priority the dialog could never be applied.
+    BINDINGS = [Binding("escape", "cancel", "Cancel"),
+                Binding("enter", "done", "Apply", priority=True)]
 
     def __init__(self, keys: list[str], chosen: list[str]) -> None:
         super().__init__()

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from modelyard.app.widgets.versions_table import VersionsTable
+
 from explorer_helpers import app_for, export_text, settle
 
 
@@ -42,3 +44,26 @@ async def test_no_color_every_card_tab_and_compare_tab_renders(demo_store, monke
         await pilot.press("escape", "question_mark")
         await settle(pilot)
         assert app.return_code in (None, 0)
+
+
+async def test_metric_picker_applies_with_enter(demo_store) -> None:
+    """Enter in the SelectionList toggled the item back and the dialog stayed open."""
+    from modelyard.app.widgets.metric_picker import MetricPicker
+
+    app = app_for(demo_store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(VersionsTable)
+        before = list(table.metric_columns)
+        await pilot.press("M")
+        await settle(pilot)
+        assert isinstance(app.screen, MetricPicker)
+        picker = app.screen.query_one("SelectionList")
+        first = picker.get_option_at_index(0).value
+        await pilot.press("space")  # toggle the first metric
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, MetricPicker)
+        table = app.screen.query_one(VersionsTable)
+        expected = [m for m in before if m != first] if first in before else [*before, first]
+        assert sorted(table.metric_columns) == sorted(expected)
