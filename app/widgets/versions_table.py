@@ -377,8 +377,14 @@ class VersionsTable(ScrollView, can_focus=True):
             self.post_message(self.Highlighted(self.current_ref))
         self.refresh()
 
+    @property
+    def rows_visible(self) -> int:
+        """Rows on screen below the header, above the horizontal scrollbar if it shows
+        (`size` counts the scrollbar's line: the cursor hid under it)."""
+        return max(1, self.scrollable_content_region.height - 1)
+
     def _keep_cursor_visible(self) -> None:
-        visible = max(1, self.size.height - 1)
+        visible = self.rows_visible
         top = int(self.scroll_offset.y)
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False)
@@ -390,7 +396,7 @@ class VersionsTable(ScrollView, can_focus=True):
             self.cursor = max(0, min(self.total - 1, self.cursor + delta))
 
     def action_page(self, direction: int) -> None:
-        self.action_cursor(direction * max(1, self.size.height - 2))
+        self.action_cursor(direction * max(1, self.rows_visible - 1))
 
     def action_jump(self, where: int) -> None:
         if self.total:

@@ -3,9 +3,16 @@
 
 from __future__ import annotations
 
+import re
+
 from modelyard.app.widgets.versions_table import VersionsTable
 
 from explorer_helpers import app_for, export_text, settle
+
+
+def shows_ref(text: str, ref: str) -> bool:
+    """`ref` on screen as a whole ref (churn-xgb:2 is not churn-xgb:25)."""
+    return re.search(rf"(?<![\w-]){re.escape(ref)}(?![\w.-])", text) is not None
 
 
 async def test_no_color_starts_and_renders_every_row(demo_store, monkeypatch) -> None:
@@ -67,3 +74,24 @@ async def test_metric_picker_applies_with_enter(demo_store) -> None:
         table = app.screen.query_one(VersionsTable)
         expected = [m for m in before if m != first] if first in before else [*before, first]
         assert sorted(table.metric_columns) == sorted(expected)
+
+
+async def test_cursor_row_stays_visible_above_the_horizontal_scrollbar(demo_store) -> None:
+    """At 80x24 the table is wider than its pane: its horizontal scrollbar took the last
+    row, and the cursor sank under it."""
+    app = app_for(demo_store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(VersionsTable)
+        assert table.virtual_size.width > table.size.width  # a horizontal scrollbar
+        await pilot.press("g")
+        for step in range(30):
+            await pilot.press("j")
+            await settle(pilot, rounds=3)
+            ref = table.current_ref
+            assert ref is not None
+            assert shows_ref(export_text(app), ref), f"cursor on {ref} hidden, step {step}"
+        for _ in range(30):
+            await pilot.press("k")
+        await settle(pilot)
+        assert shows_ref(export_text(app), table.current_ref)
