@@ -16,6 +16,7 @@ from textual_plotext import PlotextPlot
 from modelyard.store import ModelyardError, Version
 from modelyard.store.diff import source_text_diff
 
+from ..focus import focus_first
 from ..safe_text import fmt_number, plain, printable
 from ..widgets.card.curves import CurveView, prepare
 from ..widgets.card.source import DIFF, code_view
@@ -171,4 +172,6 @@ class CompareScreen(Screen):
         self._params()
 
     def action_tab(self, tab: str) -> None:
+        """Show the tab and focus its content, so down/enter act there at once."""
         self.query_one(TabbedContent).active = tab
+        focus_first(self.query_one(f"#{tab}", TabPane))

@@ -13,6 +13,7 @@ from modelyard.store import ModelyardError, Version
 from modelyard.store.sniff import PICKLE_WARNING
 
 from ..actions import VersionActions
+from ..focus import focus_first
 from ..messages import OpenVersion, StoreChanged
 from ..safe_text import printable
 from ..widgets.card.charts import ChartsPane
@@ -53,6 +54,7 @@ class VersionScreen(VersionActions):
         self.ref = ref
         self.version: Version | None = None
         self._shown: set[str] = set()
+        self._focus_when_shown = False  # a number key chose the tab: focus its content
 
     def current_ref(self) -> str | None:
         return self.version.ref if self.version else self.ref
@@ -138,13 +140,32 @@ class VersionScreen(VersionActions):
                 pane = PANES[active](id=f"{active}-pane")
                 await self.query_one(f"#{active}", TabPane).mount(pane)
             pane.show(self.version)
+        self._focus_content()
 
     async def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated
                                               ) -> None:
         await self._show_active()
+        self._focus_content()
 
     def action_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        """Show the tab and focus its content: keys reach only the focused widget, so its
+        keys (and the footer's list of them) work at once, not after tab."""
+        tabs = self.query_one(TabbedContent)
+        self._focus_when_shown = True
+        if tabs.active == tab:
+            self._focus_content()
+        else:
+            tabs.active = tab
+
+    def _focus_content(self) -> None:
+        if not self._focus_when_shown:
+            return
+        active = self.query_one(TabbedContent).active
+        panes = self.query(f"#{active}-pane")
+        if not panes:
+            return  # not mounted yet (the version is loading): _show_active comes back here
+        self._focus_when_shown = False
+        focus_first(panes.first())
 
     def action_step(self, delta: int) -> None:
         if self.version is None:

@@ -95,3 +95,55 @@ async def test_cursor_row_stays_visible_above_the_horizontal_scrollbar(demo_stor
             await pilot.press("k")
         await settle(pilot)
         assert shows_ref(export_text(app), table.current_ref)
+
+
+async def test_number_keys_focus_the_tab_content_so_its_keys_work_at_once(demo_store) -> None:
+    """A person's keyboard reaches only the focused widget: after `3` the focus stayed on the
+    tab strip and `l` did nothing until tab was pressed."""
+    from textual.widgets import OptionList
+
+    from modelyard.app.screens.compare import CompareScreen
+    from modelyard.app.widgets.card.files import FilesPane
+    from modelyard.app.widgets.card.lineage import LineagePane
+    from modelyard.app.widgets.card.metrics import MetricsPane
+    from modelyard.app.widgets.card.serving import ServingPane
+
+    app = app_for(demo_store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        card = app.screen
+        await pilot.press("3", "l")
+        await settle(pilot)
+        assert card.query_one(MetricsPane).view.log_y
+        assert "Log scale" in export_text(app)  # the footer shows the tab's keys
+        await pilot.press("8")
+        await settle(pilot)
+        assert app.focused is not None and card.query_one(ServingPane) in \
+            [app.focused, *app.focused.ancestors]
+        await pilot.press("7")
+        await settle(pilot)
+        assert card.query_one(FilesPane) in app.focused.ancestors
+        await pilot.press("5")
+        await settle(pilot)
+        assert app.focused is card.query_one(LineagePane)
+        await pilot.press("3")  # back to a tab already shown
+        await settle(pilot)
+        assert card.query_one(MetricsPane) in app.focused.ancestors
+        await pilot.press("escape", "space", "space", "c")
+        await settle(pilot)
+        assert isinstance(app.screen, CompareScreen)
+        await pilot.press("3")
+        await settle(pilot)
+        keys = app.screen.query_one("#cmp-curve-keys", OptionList)
+        before = keys.highlighted
+        await pilot.press("down")
+        await settle(pilot)
+        assert app.focused is keys and keys.highlighted == (before or 0) + 1
+        await pilot.press("4")
+        await settle(pilot)
+        assert app.focused is app.screen.query_one("#cmp-source-files", OptionList)
+        await pilot.press("1")
+        await settle(pilot)
+        assert app.focused is app.screen.query_one("#cmp-params-table")
