@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label, SelectionList
+from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from ..safe_text import plain
@@ -32,7 +32,7 @@ class MetricPicker(ModalScreen[list[str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Metric columns (space to toggle, enter to apply)")
+            yield Static("Metric columns (space to toggle, enter to apply)")  # wraps
             yield SelectionList[str](*[Selection(plain(k), k, k in self._chosen)
                                        for k in self._keys])
 

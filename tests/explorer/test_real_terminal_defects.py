@@ -7,7 +7,7 @@ import re
 
 from modelyard.app.widgets.versions_table import VersionsTable
 
-from explorer_helpers import app_for, export_text, settle
+from explorer_helpers import app_for, export_text, screen_lines, settle
 
 
 def shows_ref(text: str, ref: str) -> bool:
@@ -147,3 +147,65 @@ async def test_number_keys_focus_the_tab_content_so_its_keys_work_at_once(demo_s
         await pilot.press("1")
         await settle(pilot)
         assert app.focused is app.screen.query_one("#cmp-params-table")
+
+
+def dialog_text(app) -> str:
+    """The words inside the open dialog, joined across its wrapped lines."""
+    from textual.containers import Vertical
+
+    box = app.screen.query_one(Vertical).region
+    inner = [line.strip(" ▊▎▌▐▍▋▉█▏") for line in screen_lines(app, box)]
+    return " ".join(" ".join(inner).split())
+
+
+async def test_alias_dialog_wraps_its_text(demo_store) -> None:
+    from modelyard.app.dialogs.prompt import PromptDialog
+
+    app = app_for(demo_store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, PromptDialog)
+        text = dialog_text(app)
+        assert "moving it if it points elsewhere). Prefix with - to remove it from the " \
+               "model." in text, text
+
+
+async def test_gated_alias_refusal_shows_every_failing_rule_and_reason(writable_store
+                                                                        ) -> None:
+    """churn-xgb:9 fails both rules @production requires: serving (a pickle) and quality
+    (auc and logloss thresholds); the refusal cut off after "fails: se"."""
+    from modelyard.app.dialogs.prompt import PromptDialog
+    from modelyard.app.messages import OpenVersion
+
+    store = writable_store
+    report = store.check_results(store.get("churn-xgb:9"))
+    failing = {r.rule: r.reasons for r in report.failing}
+    assert set(failing) == {"serving", "quality"} and len(failing["quality"]) == 2
+    app = app_for(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.post_message(OpenVersion("churn-xgb:9"))
+        await settle(pilot)
+        await pilot.press("a", *"production", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, PromptDialog)
+        text = dialog_text(app)
+        for rule, reasons in failing.items():
+            assert rule in text
+            for reason in reasons:
+                assert " ".join(reason.split()) in text, (reason, text)
+        assert "--force" not in text  # the CLI's advice; here the dialog itself forces
+        await pilot.press("escape")
+        await settle(pilot)
+        assert store.get("churn-xgb:9").aliases == []
+
+
+async def test_metric_picker_title_wraps(demo_store) -> None:
+    app = app_for(demo_store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("M")
+        await settle(pilot)
+        assert "space to toggle, enter to apply)" in dialog_text(app)
