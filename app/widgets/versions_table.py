@@ -328,12 +328,25 @@ class VersionsTable(ScrollView, can_focus=True):
         width = self.size.width
         base = self.rich_style
         if y == 0:
-            return self._header_strip().crop_extend(scroll_x, scroll_x + width, base)
+            return self._scrolled(self._header_strip(), scroll_x, width)
         index = scroll_y + y - 1
         if index >= self.total:
             return Strip.blank(width, base)
         row = self.row(index)
-        return self._row_strip(index, row).crop_extend(scroll_x, scroll_x + width, base)
+        return self._scrolled(self._row_strip(index, row), scroll_x, width)
+
+    @property
+    def frozen_width(self) -> int:
+        """The mark and VERSION column stay put when the table scrolls right (at 80 columns
+        the rest is wider than the pane, and scrolling lost which version a row was)."""
+        return 2 + self.ref_width + 1
+
+    def _scrolled(self, strip: Strip, scroll_x: int, width: int) -> Strip:
+        frozen = min(self.frozen_width, width)
+        base = self.rich_style
+        left = strip.crop_extend(0, frozen, base)
+        right = strip.crop_extend(frozen + scroll_x, scroll_x + width, base)
+        return Strip.join([left, right])
 
     def _header_strip(self) -> Strip:
         base = self.get_component_rich_style("versions-table--header")
@@ -435,7 +448,8 @@ class VersionsTable(ScrollView, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         if event.y == 0:
-            x = event.x + int(self.scroll_offset.x) - 2
+            x = event.x - 2 + (int(self.scroll_offset.x) if event.x >= self.frozen_width
+                               else 0)
             for col in self.columns:
                 w = self._width(col) + 1
                 if 0 <= x < w:

@@ -209,3 +209,56 @@ async def test_metric_picker_title_wraps(demo_store) -> None:
         await pilot.press("M")
         await settle(pilot)
         assert "space to toggle, enter to apply)" in dialog_text(app)
+
+
+async def test_compare_params_elides_long_values_and_keeps_the_key_column(demo_store) -> None:
+    """One list param made its column ~185 cells wide: the other versions went off screen,
+    and scrolling right lost the param names."""
+    from textual.widgets import DataTable
+
+    from modelyard.app.screens.compare import CompareScreen
+
+    refs = ["churn-xgb:25", "churn-xgb:24", "churn-xgb:23"]
+    full = str(demo_store.get(refs[0]).params["features"]["include"])
+    assert len(full) > 100
+    app = app_for(demo_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await app.push_screen(CompareScreen(refs))
+        await settle(pilot)
+        await pilot.press("a")  # every param, the equal ones too
+        await settle(pilot)
+        table = app.screen.query_one("#cmp-params-table", DataTable)
+        header = screen_lines(app, table.region)[0]
+        for ref in refs:
+            assert shows_ref(header, ref), header  # every version on screen at 120 columns
+        assert app.focused is table
+        row = list(table.rows).index("features.include")
+        await pilot.press(*["down"] * row, "right", "enter")  # the long value: all of it
+        await settle(pilot)
+        shown = [n for n in app._notifications if "features.include" in (n.title or "")]
+        assert shown and shown[-1].message == full
+    async with app_for(demo_store).run_test(size=(80, 24)) as pilot:
+        app = pilot.app
+        await settle(pilot)
+        await app.push_screen(CompareScreen(refs))
+        await settle(pilot)
+        await pilot.press("a", *["right"] * 3)  # scrolled to the last version
+        await settle(pilot)
+        table = app.screen.query_one("#cmp-params-table", DataTable)
+        lines = screen_lines(app, table.region)
+        assert shows_ref(lines[0], refs[-1]) and lines[0].split()[0] == "param", lines[0]
+        assert any(line.strip().startswith("features.include") for line in lines)
+
+
+async def test_versions_table_keeps_the_version_column_when_scrolled_right(demo_store) -> None:
+    app = app_for(demo_store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(VersionsTable)
+        await pilot.press(*["right"] * 80)  # as far right as it goes: the FORMAT column
+        await settle(pilot)
+        assert table.scroll_offset.x == table.max_scroll_x > 0
+        lines = screen_lines(app, table.region)
+        assert lines[0].split()[0] == "VERSION" and "FORMAT" in lines[0], lines[0]
+        assert shows_ref(lines[1], "churn-xgb:25"), lines[1]
