@@ -262,3 +262,26 @@ async def test_versions_table_keeps_the_version_column_when_scrolled_right(demo_
         lines = screen_lines(app, table.region)
         assert lines[0].split()[0] == "VERSION" and "FORMAT" in lines[0], lines[0]
         assert shows_ref(lines[1], "churn-xgb:25"), lines[1]
+
+
+async def test_model_list_counts_are_not_painted_over_by_its_scrollbar(store) -> None:
+    """With more models than rows the list's scrollbar took the last two cells of each
+    line: the count column lost its last digits."""
+    from modelyard.app.widgets.model_list import ModelList
+
+    for i in range(40):
+        for n in range(1 + i % 3):
+            store.add_version(f"bert-{i:05d}", params={"n": n}, metrics={"acc": 0.5 + n / 10})
+    app = app_for(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("m")
+        await settle(pilot)
+        models = app.screen.query_one(ModelList)
+        assert models.display and models.virtual_size.height > models.size.height
+        lines = screen_lines(app, models.scrollable_content_region)
+        total = sum(1 + i % 3 for i in range(40))
+        assert lines[0].split()[-1] == str(total), lines[0]  # All models
+        for line in lines[1:4]:
+            name, count = line.split()
+            assert count == str(1 + int(name[-5:]) % 3), line
