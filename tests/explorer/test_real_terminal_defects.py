@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from modelyard.app.widgets.versions_table import VersionsTable
 
 from explorer_helpers import app_for, export_text, screen_lines, settle
@@ -285,3 +287,34 @@ async def test_model_list_counts_are_not_painted_over_by_its_scrollbar(store) ->
         for line in lines[1:4]:
             name, count = line.split()
             assert count == str(1 + int(name[-5:]) % 3), line
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_card_metric_table_never_cuts_a_number(demo_store, size) -> None:
+    """The metric table's pane was 34 columns at every size: `learning_rate` min showed as
+    `4.672` for 4.672e-09, and a cut column ran into the plot's labels."""
+    from textual.widgets import DataTable
+
+    from modelyard.app.messages import OpenVersion
+    from modelyard.app.safe_text import fmt_number
+
+    ref = "llama-mini-support-lora:14"
+    version = demo_store.get(ref)
+    info = version.record["metric_series"]["keys"]
+    app = app_for(demo_store)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        app.post_message(OpenVersion(ref))
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        table = app.screen.query_one("#metric-table", DataTable)
+        lines = screen_lines(app, table.region)
+        assert table.row_count == len(version.metrics) < len(lines)  # no vertical scroll
+        for row, (key, value) in enumerate(version.metrics.items()):
+            line = lines[1 + row]  # under the header; a long name may be elided, not cut
+            assert key[:7] in line, (key, line)
+            s = info.get(key) or {}
+            cells = line.split()
+            for number in (value, s.get("min"), s.get("max")):
+                assert fmt_number(number) in cells, (key, number, line)
