@@ -81,6 +81,9 @@ class VersionScreen(VersionActions):
             version.record  # noqa: B018 - read the record file here, not on the event loop
             version.aliases  # noqa: B018
             version.policy_report = self.store.check_results(version)  # type: ignore[attr-defined]
+            version.violations = [  # type: ignore[attr-defined]
+                x["message"] for x in self.store.policy_violations(version.model)
+                if x["ref"] == version.ref] if version.policy_state == "violation" else []
             try:
                 version.charts  # noqa: B018
             except StoreCorrupt as exc:  # show the rest of the card, and mark it corrupt
@@ -114,6 +117,11 @@ class VersionScreen(VersionActions):
         for reason in getattr(version, "corrupt", [])[:2]:
             title.append("\n✗ CORRUPT: " + printable(reason)[:110], style="bold red")
         report = getattr(version, "policy_report", None)
+        if getattr(version, "violations", None):
+            title.append("  ✗ policy violation: an alias was moved onto it past its gate",
+                         style="bold red")
+        if version.mixed_script:
+            title.append("  ⚠ name mixes scripts", style="bold red")
         if report is not None and report.state == "failing":
             title.append("  ✗ fails policy: " + printable(", ".join(r.rule for r in
                                                                    report.failing)),

@@ -75,7 +75,9 @@ class ModelList(ScrollView, can_focus=True):
         """Replace the list, keeping the highlighted model when it is still there."""
         keep = self.highlighted_id or ALL
         self.entries = [(ALL, "All models", total)]
-        self.entries += [(m.name, printable(m.name), m.versions) for m in models]
+        # ⚠: the name mixes look-alike scripts and may impersonate another model's name
+        self.entries += [(m.name, ("⚠ " if m.mixed_script else "") + printable(m.name),
+                          m.versions) for m in models]
         self._count_width = 1 + max(len(str(entry[2])) for entry in self.entries)
         self.virtual_size = Size(0, len(self.entries))
         index = next((i for i, entry in enumerate(self.entries) if entry[0] == keep), 0)

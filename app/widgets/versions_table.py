@@ -38,7 +38,7 @@ class Row:
     ref: str
     cells: dict[str, str]
     deprecated: bool = False
-    pickle: bool = False  # a warning flag: a pickle file or a failing policy
+    pickle: bool = False  # a warning flag: pickle, failing policy or violation, mixed script
 
 
 @dataclass
@@ -55,8 +55,12 @@ def row_of(version, corrupt: frozenset[str] = frozenset()) -> Row:
     if version.has_pickle:
         flags.append("pickle")
     policy = version.policy_state
-    if policy in ("failing", "warning"):
-        flags.append("✗policy" if policy == "failing" else "~policy")
+    if policy in ("failing", "warning", "violation"):
+        # violation: an alias was moved onto it past its gate (policy/violations.py)
+        flags.append({"failing": "✗policy", "warning": "~policy",
+                      "violation": "✗violation"}[policy])
+    if version.mixed_script:
+        flags.append("mixed-script")  # its model name mixes look-alike scripts
     cells = {"ref": printable(version.ref),
              "aliases": printable(" ".join("@" + a for a in version.aliases)),
              "user": printable(version.user),
@@ -66,7 +70,8 @@ def row_of(version, corrupt: frozenset[str] = frozenset()) -> Row:
     for key, value in metrics.items():
         cells[f"metric:{key}"] = fmt_number(value)
     return Row(version.ref, cells, version.deprecated,
-               version.has_pickle or policy == "failing" or version.ref in corrupt)
+               version.has_pickle or policy in ("failing", "violation")
+               or version.mixed_script or version.ref in corrupt)
 
 
 class VersionsTable(ScrollView, can_focus=True):

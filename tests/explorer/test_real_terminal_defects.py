@@ -318,3 +318,32 @@ async def test_card_metric_table_never_cuts_a_number(demo_store, size) -> None:
             cells = line.split()
             for number in (value, s.get("min"), s.get("max")):
                 assert fmt_number(number) in cells, (key, number, line)
+
+
+async def test_violation_and_mixed_script_show_in_the_table_and_the_card(store) -> None:
+    from modelyard.app.messages import OpenVersion
+
+    from policy_display_fixtures import MIXED, violation_store
+
+    store = violation_store(store)
+    app = app_for(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(VersionsTable)
+        lines = screen_lines(app, table.region)
+        am1 = next(line for line in lines if shows_ref(line, "am:1"))
+        assert "✗violation" in am1, am1
+        mixed = next(line for line in lines if f"{MIXED}:1" in line)
+        assert "mixed-script" in mixed, mixed
+        assert "✗violation" not in next(line for line in lines if shows_ref(line, "am:2"))
+        models = app.screen.query_one("ModelList")
+        assert any(f"⚠ {MIXED}" in line for line in screen_lines(app, models.region))
+        app.post_message(OpenVersion("am:1"))
+        await settle(pilot)
+        text = export_text(app)
+        assert "violation" in text and "@production was moved onto am:1" in text, text
+        await pilot.press("escape")
+        await settle(pilot)
+        app.post_message(OpenVersion(f"{MIXED}:1"))
+        await settle(pilot)
+        assert "mixes scripts" in export_text(app)
