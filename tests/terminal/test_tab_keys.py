@@ -34,6 +34,8 @@ def test_card_tab_keys_work_right_after_the_number_key(terminal, term: str) -> N
 
 
 def plot_title(screen: str) -> str:
-    """The compare plot's title: the first line under the tabs, right of the curve list."""
+    """The compare plot's title: the line under the tabs' underline, right of the curve
+    list."""
     lines = screen.splitlines()
-    return lines[4][34:] if len(lines) > 4 else ""
+    under = next((i for i, line in enumerate(lines) if line.startswith("━")), None)
+    return lines[under + 1][34:] if under is not None and under + 1 < len(lines) else ""
