@@ -42,6 +42,23 @@ class Terminal:
     def screen(self) -> str:
         return self._tmux("capture-pane", "-p", "-t", "t")
 
+    def styled_screen(self) -> str:
+        """The screen with its escape sequences: focus and toggles show only as styles."""
+        return self._tmux("capture-pane", "-p", "-e", "-t", "t")
+
+    def wait_stable(self, timeout: float = 10.0) -> str:
+        """The styled screen once it stops changing (two captures 0.1 s apart agree): a
+        dialog has drawn and focused its content, so typed keys reach it."""
+        deadline = time.monotonic() + timeout
+        last = self.styled_screen()
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            now = self.styled_screen()
+            if now == last:
+                return now
+            last = now
+        raise AssertionError(f"the screen kept changing:\n{self.screen()}")
+
     def press(self, *keys: str) -> None:
         for key in keys:
             self._tmux("send-keys", "-t", "t", key)
