@@ -62,7 +62,17 @@ class VersionActions(Screen):
             return
         dialog = PromptDialog("Tag", "KEY=VALUE sets a tag; -KEY removes it.", subject=ref,
                               placeholder="stage=prod", suggestions=self.store.keys("tags"))
-        self.app.push_screen(dialog, lambda text: text and self._write("tag", ref, text))
+
+        def answered(text: str | None) -> None:
+            if not text:
+                return
+            if not text.startswith("-") and "=" not in text:  # as the CLI refuses it
+                self.notify(f"Write tags as KEY=VALUE (got {printable(text)!r}); -KEY "
+                            "removes one", title="Not done", severity="warning", markup=False)
+                return
+            self._write("tag", ref, text)
+
+        self.app.push_screen(dialog, answered)
 
     def action_describe(self) -> None:
         ref = self._need_ref()

@@ -81,6 +81,7 @@ class VersionScreen(VersionActions):
             version.record  # noqa: B018 - read the record file here, not on the event loop
             version.aliases  # noqa: B018
             version.policy_report = self.store.check_results(version)  # type: ignore[attr-defined]
+            version.newest_number = self.store.get(version.model).number  # type: ignore
             version.violations = [  # type: ignore[attr-defined]
                 x["message"] for x in self.store.policy_violations(version.model)
                 if x["ref"] == version.ref] if version.policy_state == "violation" else []
@@ -176,9 +177,17 @@ class VersionScreen(VersionActions):
         focus_first(panes.first())
 
     def action_step(self, delta: int) -> None:
+        """[ and ]: the previous or next version of this model; at either end, say so
+        (asking the store for a version past the newest raised a red error toast)."""
         if self.version is None:
             return
-        self.load(f"{self.version.model}:{max(1, self.version.number + delta)}")
+        number = self.version.number + delta
+        newest = getattr(self.version, "newest_number", None)  # read by load()
+        if number < 1 or (newest is not None and number > newest):
+            where = "oldest" if number < 1 else "newest"
+            self.notify(f"{printable(self.version.ref)} is the {where} version", markup=False)
+            return
+        self.load(f"{self.version.model}:{number}")
 
     def on_store_changed(self, event: StoreChanged) -> None:
         if self.version is not None:

@@ -347,3 +347,38 @@ async def test_violation_and_mixed_script_show_in_the_table_and_the_card(store) 
         app.post_message(OpenVersion(f"{MIXED}:1"))
         await settle(pilot)
         assert "mixes scripts" in export_text(app)
+
+
+async def test_small_ones_m_focuses_the_model_list_brackets_stop_at_the_ends_tag_needs_a_value(
+        writable_store) -> None:
+    """Issue 14, defect 10 (part): `m` showed the model list without focusing it; `]` on
+    the newest version raised a red error toast; `t justakey` stored justakey=""."""
+    from modelyard.app.screens.version_card import VersionScreen
+    from modelyard.app.widgets.model_list import ModelList
+
+    store = writable_store
+    app = app_for(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("m")
+        await settle(pilot)
+        models = app.screen.query_one(ModelList)
+        assert models.display and app.focused is models
+        await pilot.press("m")
+        await settle(pilot)
+        assert not models.display and isinstance(app.focused, VersionsTable)
+        await pilot.press("t", *"justakey", "enter")
+        await settle(pilot)
+        assert "justakey" not in store.get("churn-xgb:25").tags
+        assert any("KEY=VALUE" in n.message for n in app._notifications)
+        await pilot.press("enter")  # the newest version's card
+        await settle(pilot)
+        assert isinstance(app.screen, VersionScreen)
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        assert app.screen.version.ref == "churn-xgb:25"
+        assert not [n for n in app._notifications if n.severity == "error"]
+        assert any("is the newest version" in n.message for n in app._notifications)
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
+        assert app.screen.version.ref == "churn-xgb:24"
