@@ -382,3 +382,29 @@ async def test_small_ones_m_focuses_the_model_list_brackets_stop_at_the_ends_tag
         await pilot.press("left_square_bracket")
         await settle(pilot)
         assert app.screen.version.ref == "churn-xgb:24"
+
+
+async def test_card_metric_table_refits_when_the_terminal_grows(demo_store) -> None:
+    from textual.widgets import DataTable
+
+    from modelyard.app.messages import OpenVersion
+    from modelyard.app.widgets.card.metrics import MetricsPane
+
+    app = app_for(demo_store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.post_message(OpenVersion("llama-mini-support-lora:14"))
+        await settle(pilot)
+        await pilot.press("3", "down")
+        await settle(pilot)
+        table = app.screen.query_one("#metric-table", DataTable)
+        assert "points" not in screen_lines(app, table.region)[0]  # no room at 80 columns
+        await pilot.resize_terminal(120, 40)
+        await settle(pilot)
+        table = app.screen.query_one("#metric-table", DataTable)
+        assert "points" in screen_lines(app, table.region)[0]
+        assert table.cursor_row == 1
+        pane = app.screen.query_one(MetricsPane)
+        marked = [k for k in pane.plotted]
+        assert marked and all("●" in str(table.get_cell(k, table.ordered_columns[0].key))
+                              for k in marked)

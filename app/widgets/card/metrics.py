@@ -105,26 +105,42 @@ class MetricsPane(Horizontal):
         self.view = CurveView()
         self.series = SeriesCache.of(v)
         self.plotted: list[str] = []
-        table = self.query_one(DataTable)
-        table.clear(columns=True)
         info = (v.record.get("metric_series") or {}).get("keys") or {}
-        rows = []
+        self._rows = []
         for key, value in v.metrics.items():
             s = info.get(key) or {}
-            rows.append((key, [printable(key), fmt_number(value), fmt_number(s.get("min")),
-                               fmt_number(s.get("max")), f"{s.get('points', 0):,}"]))
-        headers, name_cells = self._fit_table([cells for _key, cells in rows])
-        table.add_columns(*headers)
-        for key, (name, *numbers) in rows:
-            label = Text(name)
-            label.truncate(name_cells, overflow="ellipsis")
-            cells = [Text(n) for n in numbers][: len(headers) - 2]
-            table.add_row(Text(" "), label, *cells, key=key)
+            self._rows.append((key, [printable(key), fmt_number(value),
+                                     fmt_number(s.get("min")), fmt_number(s.get("max")),
+                                     f"{s.get('points', 0):,}"]))
+        self._fill_table()
         first = first_curve(v)
         if first is not None:
             self._toggle(first)
         else:
             self._draw([], "this version has no metric curves")
+
+    def _fill_table(self) -> None:
+        """The rows, fitted to the screen's width now (again on a resize), keeping the
+        cursor and the marks of plotted curves."""
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        table.clear(columns=True)
+        headers, name_cells = self._fit_table([cells for _key, cells in self._rows])
+        self._fitted_width = self.app.size.width
+        table.add_columns(*headers)
+        for key, (name, *numbers) in self._rows:
+            label = Text(name)
+            label.truncate(name_cells, overflow="ellipsis")
+            cells = [Text(n) for n in numbers][: len(headers) - 2]
+            mark = Text("●" if key in self.plotted else " ", style="bold")
+            table.add_row(mark, label, *cells, key=key)
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1))
+
+    def on_resize(self) -> None:
+        if getattr(self, "_rows", None) is not None and \
+                self.app.size.width != getattr(self, "_fitted_width", None):
+            self._fill_table()
 
     def _fit_table(self, rows: list[list[str]]) -> tuple[tuple[str, ...], int]:
         """Size the table's pane to its content, within 60% of the screen, so no number is
