@@ -28,12 +28,18 @@ class Terminal:
         self.socket = f"modelyard-test-{uuid.uuid4().hex[:8]}"
         self.status_file = Path(env["HOME"]) / f"exit-{self.socket}"
         shell = " ".join(_quote(c) for c in command)
+        # TERM inside a pane is tmux's default-terminal whatever `-e TERM=` says, and the
+        # server may inherit COLUMNS/LINES from the test process (they would override the
+        # pane's size): set the one and drop the others on the command itself.
+        self.seen_file = Path(env["HOME"]) / f"seen-{self.socket}"
+        seen = (f"env -u COLUMNS -u LINES TERM={_quote(term)} sh -c "
+                f"'echo $TERM $(stty size)' > {_quote(str(self.seen_file))}")
+        shell = f"{seen}; env -u COLUMNS -u LINES TERM={_quote(term)} {shell}"
         script = f"{shell}; echo $? > {_quote(str(self.status_file))}; sleep 60"
         width, height = size
         settings = [f"{k}={v}" for k, v in env.items() if k in ENV_KEYS]
         self._tmux("new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height),
-                   *[a for kv in settings for a in ("-e", kv)], "-e", f"TERM={term}",
-                   "sh", "-c", script)
+                   *[a for kv in settings for a in ("-e", kv)], "sh", "-c", script)
 
     def _tmux(self, *args: str) -> str:
         return subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args],
@@ -58,6 +64,19 @@ class Terminal:
                 return now
             last = now
         raise AssertionError(f"the screen kept changing:\n{self.screen()}")
+
+    def press_and_settle(self, key: str, timeout: float = 10.0) -> str:
+        """Press `key`, wait until the styled screen changed and then stopped changing: a
+        key that moves the focus (/, M) has been handled, so the next keys go where it
+        moved (Textual gives typed-ahead keys to the old focus)."""
+        before = self.styled_screen()
+        self.press(key)
+        deadline = time.monotonic() + timeout
+        while self.styled_screen() == before:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{key} changed nothing:\n{self.screen()}")
+            time.sleep(0.05)
+        return self.wait_stable(timeout)
 
     def press(self, *keys: str) -> None:
         for key in keys:
@@ -87,6 +106,10 @@ class Terminal:
                 return int(self.status_file.read_text())
             time.sleep(0.05)
         raise AssertionError(f"the app did not exit; the screen:\n{self.screen()}")
+
+    def seen(self) -> str:
+        """What the command saw: `$TERM rows columns`."""
+        return self.seen_file.read_text().strip() if self.seen_file.exists() else ""
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True,

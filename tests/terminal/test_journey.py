@@ -13,8 +13,7 @@ import pytest
 def test_search_gated_alias_refusal_and_metric_picker(terminal, term: str) -> None:
     t = terminal(term=term, size=(80, 24))
     t.wait_for("62 versions", timeout=15)
-    t.press("/")
-    t.wait_for(lambda s: "⏎ Open" not in s.splitlines()[-1])  # the search bar has focus
+    t.press_and_settle("/")  # the search bar has focus (typed-ahead keys went to the table)
     t.type("model:churn-xgb and metrics.logloss > 0.49 and metrics.auc < 0.815")
     t.press("Enter")
     t.wait_for("1 versions")
@@ -31,9 +30,8 @@ def test_search_gated_alias_refusal_and_metric_picker(terminal, term: str) -> No
     t.press("Escape")
     t.wait_for(lambda s: "1 versions" in s and "is gated" not in s)
     assert "@production" not in t.screen().split("churn-xgb:9", 1)[1].splitlines()[0]
-    t.press("M")
-    t.wait_for("enter to")
-    before = t.wait_stable()  # keys typed before the list has focus are lost (Textual)
+    before = t.press_and_settle("M")  # keys typed before the list has focus are lost
+    assert "enter to" in t.screen()
     t.press("Space")  # toggles the first metric (accuracy, shown) off
     deadline = time.monotonic() + 5
     while t.styled_screen() == before and time.monotonic() < deadline:

@@ -13,12 +13,14 @@ def test_card_tab_keys_work_right_after_the_number_key(terminal, term: str) -> N
     t.wait_for("Overview")
     t.press("3")
     t.wait_for("log y: off")
+    t.wait_stable()  # the focus moves just after the pane shows (a deferred call)
     t.press("l")
     t.wait_for("log y: on")
     t.press("o")
     t.wait_for("smoothing: 0.6")
     t.press("8")
     t.wait_for("y Copy YAML")  # the footer shows the tab's keys at once
+    t.wait_stable()
     t.press("y")
     t.wait_for("copied")
     t.press("Escape")
@@ -27,6 +29,7 @@ def test_card_tab_keys_work_right_after_the_number_key(terminal, term: str) -> N
     t.wait_for("Comparing 2 versions")
     t.press("3")
     t.wait_for(lambda s: "eval/auc" in plot_title(s))  # the first curve, plotted
+    t.wait_stable()
     t.press("Down")
     t.wait_for(lambda s: "eval/logloss" in plot_title(s))  # down reached the curve list
     t.press("q")
