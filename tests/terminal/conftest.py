@@ -112,8 +112,13 @@ class Terminal:
         return self.seen_file.read_text().strip() if self.seen_file.exists() else ""
 
     def close(self) -> None:
+        """Kill this test's tmux server and remove its socket file (kill-server keeps it)."""
+        found = subprocess.run(["tmux", "-L", self.socket, "display-message", "-p",
+                                "#{socket_path}"], capture_output=True, text=True, timeout=10)
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True,
                        timeout=10)
+        if found.returncode == 0 and found.stdout.strip():
+            Path(found.stdout.strip()).unlink(missing_ok=True)
 
 
 ENV_KEYS = ("HOME", "MODELYARD_CACHE_DIR", "XDG_DATA_HOME", "XDG_CACHE_HOME", "NO_COLOR",
