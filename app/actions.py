@@ -16,6 +16,20 @@ from .dialogs.prompt import PromptDialog
 from .safe_text import printable
 
 
+def refusal_text(alias: str, ref: str, refused) -> str:
+    """Every rule a gated alias requires and the version fails, each reason on its own line
+    (the store's one-line message ends in CLI advice, --force --reason)."""
+    failures = getattr(refused, "failures", None) or []
+    if not failures:
+        return printable(str(refused))
+    lines = [f"@{printable(alias)} requires passing "
+             f"{', '.join(printable(r.rule) for r in failures)}; {printable(ref)} fails:"]
+    for rule in failures:
+        lines.append(f"✗ {printable(rule.rule)}")
+        lines += [f"  - {printable(reason)}" for reason in rule.reasons]
+    return "\n".join(lines)
+
+
 class VersionActions(Screen):
     """Mixin for screens that have a current version (`current_ref`)."""
 
@@ -48,7 +62,17 @@ class VersionActions(Screen):
             return
         dialog = PromptDialog("Tag", "KEY=VALUE sets a tag; -KEY removes it.", subject=ref,
                               placeholder="stage=prod", suggestions=self.store.keys("tags"))
-        self.app.push_screen(dialog, lambda text: text and self._write("tag", ref, text))
+
+        def answered(text: str | None) -> None:
+            if not text:
+                return
+            if not text.startswith("-") and "=" not in text:  # as the CLI refuses it
+                self.notify(f"Write tags as KEY=VALUE (got {printable(text)!r}); -KEY "
+                            "removes one", title="Not done", severity="warning", markup=False)
+                return
+            self._write("tag", ref, text)
+
+        self.app.push_screen(dialog, answered)
 
     def action_describe(self) -> None:
         ref = self._need_ref()
@@ -83,7 +107,7 @@ class VersionActions(Screen):
     def _offer_force(self, ref: str, alias: str, refusal: str) -> None:
         """A gated alias was refused: say why, and let the user force it with a reason."""
         dialog = PromptDialog(
-            f"@{alias} is gated", printable(refusal) + "\n\nForce it anyway? Give the reason "
+            f"@{alias} is gated", refusal + "\n\nForce it anyway? Give the reason "
             "(recorded in the history), or escape to leave the alias where it is.",
             subject=ref, placeholder="hotfix approved by the on-call lead")
         self.app.push_screen(dialog, lambda reason: reason and self._write(
@@ -127,7 +151,9 @@ class VersionActions(Screen):
                 dest = store.export(ref, Path(arg).expanduser())
                 message = f"exported {ref} to {dest}"
         except AliasRefused as exc:
-            self.app.call_from_thread(self._offer_force, ref, arg.strip(), str(exc))
+            alias = arg.partition("\n")[0].strip()
+            self.app.call_from_thread(self._offer_force, ref, alias,
+                                      refusal_text(alias, ref, exc))
             return
         except (ModelyardError, OSError) as exc:
             self.app.call_from_thread(self.notify, printable(str(exc)), title="Not done",

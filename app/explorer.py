@@ -166,5 +166,7 @@ def make_app(store: Store, *, watch: bool = False, live: bool = True,
 
 
 def run_explorer(store: Store, *, watch: bool = False) -> int:
-    make_app(store, watch=watch).run()
-    return 0
+    """Run the explorer; a crash inside it exits non-zero (Textual prints the traceback)."""
+    app = make_app(store, watch=watch)
+    app.run()
+    return app.return_code or 0

@@ -29,3 +29,13 @@ def export_text(app) -> str:
 
     texts = re.findall(r">([^<]*)</text>", app.export_screenshot())
     return html.unescape("".join(texts)).replace("\xa0", " ")
+
+
+def screen_lines(app, region=None) -> list[str]:
+    """The screen as lines of text with their columns kept (export_text drops blank runs),
+    optionally cropped to a widget's region: what a person reads inside a dialog."""
+    update = app.screen._compositor.render_full_update()
+    lines = ["".join(segment.text for segment in strip) for strip in update.strips]
+    if region is not None:
+        lines = [line[region.x:region.right] for line in lines[region.y:region.bottom]]
+    return lines

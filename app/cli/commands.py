@@ -77,7 +77,8 @@ def cmd_ls(args: argparse.Namespace, path: Path) -> int:
     for v in versions:
         vm = v.metrics
         flags = ",".join(f for f, on in (("deprecated", v.deprecated), ("pickle", v.has_pickle),
-                                          ("policy-failing", v.policy_state == "failing"))
+                                          ("policy-failing",
+                                           v.policy_state in ("failing", "violation")))
                          if on)
         rows.append([safe(v.ref), safe(" ".join("@" + a for a in v.aliases)),
                      v.created_at[:16].replace("T", " "), safe(v.user), safe(v.format),
@@ -112,7 +113,9 @@ def cmd_show(args: argparse.Namespace, path: Path) -> int:
     if args.json:
         emit_json(version.to_dict())
     else:
-        print_version(version)
+        violations = [x["message"] for x in store.policy_violations(version.model)
+                      if x["ref"] == version.ref] if version.policy_state == "violation" else []
+        print_version(version, violations=violations)
     return 0
 
 

@@ -28,10 +28,15 @@ def _recorded_by(who: dict) -> str:
     return who["claimed"] or who["owner"]
 
 
-def print_version(v: Version) -> None:
+def print_version(v: Version, *, violations: list[str] | None = None) -> None:
+    """The card; `violations`: why its policy state is `violation` (alias moves past a
+    gate, from Store.policy_violations)."""
     t = v.training
     emit(f"{safe(v.ref)}" + (f"  {safe(' '.join('@' + a for a in v.aliases))}"
                              if v.aliases else "") + ("  [deprecated]" if v.deprecated else ""))
+    if v.mixed_script:
+        emit(f"  warning: the model name mixes scripts (look-alike letters): "
+             f"{safe(ascii(v.model))}")
     if v.description:
         emit("  " + safe(v.description, multiline=True).replace("\n", "\n  "))
     _section("OVERVIEW")
@@ -48,7 +53,10 @@ def print_version(v: Version) -> None:
         ("parameters", f"{v.param_count:,}" if v.param_count else ""),
         ("tags", safe(", ".join(f"{k}={val}" for k, val in v.tags.items()))),
         ("origin", safe((v.origin or {}).get("kind", ""))),
+        ("policy", v.policy_state),
     ])
+    for message in violations or []:
+        emit(f"  ✗ {safe(message)}")
     if v.params:
         _section("PARAMS")
         _pairs([(safe(k), safe(val)) for k, val in flatten_params(v.params).items()])

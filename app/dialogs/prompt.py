@@ -5,10 +5,10 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Static
 
 from ..safe_text import plain
 
@@ -18,12 +18,13 @@ class PromptDialog(ModalScreen[str | None]):
 
     DEFAULT_CSS = """
     PromptDialog { align: center middle; }
-    PromptDialog > Vertical { width: 70; max-width: 95%; height: auto; padding: 1 2;
-        border: thick $primary; background: $surface; }
-    PromptDialog .dialog-title { text-style: bold; margin-bottom: 1; }
-    PromptDialog .dialog-help { color: $text-muted; margin-bottom: 1; }
+    PromptDialog > Vertical { width: 70; max-width: 95%; height: auto; max-height: 100%;
+        padding: 0 2; border: thick $primary; background: $surface; }
+    PromptDialog .dialog-title { width: 1fr; text-style: bold; margin-bottom: 1; }
+    PromptDialog #help-box { height: auto; max-height: 50vh; margin-bottom: 1; }
+    PromptDialog .dialog-help { width: 1fr; color: $text-muted; }
     PromptDialog Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
-    PromptDialog Button { margin-left: 1; }
+    PromptDialog Button { margin-left: 2; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
@@ -36,16 +37,20 @@ class PromptDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(Text(self._title), classes="dialog-title")
+            # Static, not Label: a Label is as wide as its text and was cut off at the
+            # dialog's edge; a Static wraps. A long help (every rule a gated alias fails)
+            # scrolls rather than pushing the input off screen.
+            yield Static(Text(self._title), classes="dialog-title")
             if self._subject:
                 yield Static(plain(self._subject, "bold"))
-            yield Label(Text(self._help), classes="dialog-help")  # may quote stored text
+            with VerticalScroll(id="help-box"):
+                yield Static(Text(self._help), classes="dialog-help")  # may quote stored text
             suggester = SuggestFromList(self._suggestions) if self._suggestions else None
             yield Input(value=self._value, placeholder=self._placeholder, suggester=suggester,
                         id="answer")
             with Horizontal():
-                yield Button("OK", variant="primary", id="ok")
-                yield Button("Cancel", id="cancel")
+                yield Button("OK", variant="primary", id="ok", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

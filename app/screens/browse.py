@@ -162,8 +162,12 @@ class BrowseScreen(VersionActions):
         self.table.focus()
 
     def action_toggle_models(self) -> None:
+        """Show the model list and focus it (its keys are what the person wants next),
+        or hide it and go back to the table."""
         models = self.query_one(ModelList)
-        models.display = not models.display
+        showing = not (models.display and models.has_focus)
+        models.display = showing
+        (models if showing else self.table).focus()
         self._models_chosen = True
 
     def on_resize(self, event) -> None:

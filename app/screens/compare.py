@@ -16,10 +16,21 @@ from textual_plotext import PlotextPlot
 from modelyard.store import ModelyardError, Version
 from modelyard.store.diff import source_text_diff
 
+from ..focus import focus_first
 from ..safe_text import fmt_number, plain, printable
 from ..widgets.card.curves import CurveView, prepare
 from ..widgets.card.source import DIFF, code_view
 from .compare_data import lineage_rows, metric_rows, param_rows, source_paths
+
+VALUE_CELLS = 24  # a longer param value (a list, say) is elided; enter shows all of it
+
+
+def elided(value: object) -> Text:
+    """A param value in at most VALUE_CELLS cells: one long list made its column ~185
+    cells wide and pushed the other versions off screen."""
+    text = plain(value)
+    text.truncate(VALUE_CELLS, overflow="ellipsis")
+    return text
 
 
 class CompareScreen(Screen):
@@ -39,15 +50,17 @@ class CompareScreen(Screen):
         self.versions: list[Version] = []
         self.only_diff = True
         self.curve_refs: list[str] = []
+        self.param_values: dict[str, list] = {}  # the full values behind elided cells
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="compare-title")
         with TabbedContent():
+            # The first column (the key) stays put when scrolling right.
             with TabPane("Params", id="cmp-params"):
-                yield DataTable(id="cmp-params-table", zebra_stripes=True)
+                yield DataTable(id="cmp-params-table", zebra_stripes=True, fixed_columns=1)
             with TabPane("Metrics", id="cmp-metrics"):
-                yield DataTable(id="cmp-metrics-table", zebra_stripes=True)
+                yield DataTable(id="cmp-metrics-table", zebra_stripes=True, fixed_columns=1)
             with TabPane("Curves", id="cmp-curves"), Horizontal():
                 yield OptionList(id="cmp-curve-keys", classes="pane-left")
                 yield PlotextPlot(id="cmp-plot", classes="pane-right")
@@ -56,7 +69,7 @@ class CompareScreen(Screen):
                 with VerticalScroll(classes="pane-right"):
                     yield Static(id="cmp-diff")
             with TabPane("Lineage", id="cmp-lineage"):
-                yield DataTable(id="cmp-lineage-table", zebra_stripes=True)
+                yield DataTable(id="cmp-lineage-table", zebra_stripes=True, fixed_columns=1)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -81,6 +94,8 @@ class CompareScreen(Screen):
         self.versions = versions
         title = Text(f"Comparing {len(versions)} versions: ", style="bold")
         title.append(printable(", ".join(v.ref for v in versions)))
+        title.append("\na: all params or only differences · enter on a value: all of it",
+                     style="dim")
         self.query_one("#compare-title", Static).update(title)
         self._params()
         self._metrics()
@@ -95,6 +110,9 @@ class CompareScreen(Screen):
             files.add_options([Option(plain(p), id=p) for p in source_paths(*versions[:2])])
             if files.option_count:
                 files.highlighted = 0
+        tabs = self.query_one(TabbedContent)
+        if tabs.active and not isinstance(self.focused, DataTable | OptionList):
+            focus_first(self.query_one(f"#{tabs.active}", TabPane))  # arrows reach the rows
 
     def _header(self, table: DataTable, first: str) -> None:
         table.clear(columns=True)
@@ -104,11 +122,24 @@ class CompareScreen(Screen):
 
     def _params(self) -> None:
         table = self.query_one("#cmp-params-table", DataTable)
-        self._header(table, "param" + (" (differences; a: all)" if self.only_diff else ""))
+        self._header(table, "param (differences)" if self.only_diff else "param")
+        self.param_values = {}
         for key, values in param_rows(self.versions, only_diff=self.only_diff):
             differs = len({repr(v) for v in values}) > 1
+            self.param_values[key] = values
             table.add_row(plain(key, "bold" if differs else ""),
-                          *[plain("-" if v is None else v) for v in values])
+                          *[elided("-" if v is None else v) for v in values], key=key)
+
+    @on(DataTable.CellSelected, "#cmp-params-table")
+    def _full_value(self, event: DataTable.CellSelected) -> None:
+        """Enter on a value: the whole of it (the table shows at most VALUE_CELLS)."""
+        column = event.coordinate.column
+        key = str(event.cell_key.row_key.value)
+        if column == 0 or key not in self.param_values:
+            return
+        value = self.param_values[key][column - 1]
+        self.notify(printable("-" if value is None else value), markup=False, timeout=15,
+                    title=printable(f"{key} in {self.versions[column - 1].ref}"))
 
     def _metrics(self) -> None:
         table = self.query_one("#cmp-metrics-table", DataTable)
@@ -171,4 +202,6 @@ class CompareScreen(Screen):
         self._params()
 
     def action_tab(self, tab: str) -> None:
+        """Show the tab and focus its content, so down/enter act there at once."""
         self.query_one(TabbedContent).active = tab
+        focus_first(self.query_one(f"#{tab}", TabPane))

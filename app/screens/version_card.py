@@ -13,6 +13,7 @@ from modelyard.store import ModelyardError, Version
 from modelyard.store.sniff import PICKLE_WARNING
 
 from ..actions import VersionActions
+from ..focus import focus_first
 from ..messages import OpenVersion, StoreChanged
 from ..safe_text import printable
 from ..widgets.card.charts import ChartsPane
@@ -53,6 +54,7 @@ class VersionScreen(VersionActions):
         self.ref = ref
         self.version: Version | None = None
         self._shown: set[str] = set()
+        self._focus_when_shown = False  # a number key chose the tab: focus its content
 
     def current_ref(self) -> str | None:
         return self.version.ref if self.version else self.ref
@@ -79,6 +81,10 @@ class VersionScreen(VersionActions):
             version.record  # noqa: B018 - read the record file here, not on the event loop
             version.aliases  # noqa: B018
             version.policy_report = self.store.check_results(version)  # type: ignore[attr-defined]
+            version.newest_number = self.store.get(version.model).number  # type: ignore
+            version.violations = [  # type: ignore[attr-defined]
+                x["message"] for x in self.store.policy_violations(version.model)
+                if x["ref"] == version.ref] if version.policy_state == "violation" else []
             try:
                 version.charts  # noqa: B018
             except StoreCorrupt as exc:  # show the rest of the card, and mark it corrupt
@@ -112,6 +118,11 @@ class VersionScreen(VersionActions):
         for reason in getattr(version, "corrupt", [])[:2]:
             title.append("\n✗ CORRUPT: " + printable(reason)[:110], style="bold red")
         report = getattr(version, "policy_report", None)
+        if getattr(version, "violations", None):
+            title.append("  ✗ policy violation: an alias was moved onto it past its gate",
+                         style="bold red")
+        if version.mixed_script:
+            title.append("  ⚠ name mixes scripts", style="bold red")
         if report is not None and report.state == "failing":
             title.append("  ✗ fails policy: " + printable(", ".join(r.rule for r in
                                                                    report.failing)),
@@ -138,18 +149,45 @@ class VersionScreen(VersionActions):
                 pane = PANES[active](id=f"{active}-pane")
                 await self.query_one(f"#{active}", TabPane).mount(pane)
             pane.show(self.version)
+        self._focus_content()
 
     async def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated
                                               ) -> None:
         await self._show_active()
+        self._focus_content()
 
     def action_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        """Show the tab and focus its content: keys reach only the focused widget, so its
+        keys (and the footer's list of them) work at once, not after tab."""
+        tabs = self.query_one(TabbedContent)
+        self._focus_when_shown = True
+        if tabs.active == tab:
+            self._focus_content()
+        else:
+            tabs.active = tab
+
+    def _focus_content(self) -> None:
+        if not self._focus_when_shown:
+            return
+        active = self.query_one(TabbedContent).active
+        panes = self.query(f"#{active}-pane")
+        if not panes:
+            return  # not mounted yet (the version is loading): _show_active comes back here
+        self._focus_when_shown = False
+        focus_first(panes.first())
 
     def action_step(self, delta: int) -> None:
+        """[ and ]: the previous or next version of this model; at either end, say so
+        (asking the store for a version past the newest raised a red error toast)."""
         if self.version is None:
             return
-        self.load(f"{self.version.model}:{max(1, self.version.number + delta)}")
+        number = self.version.number + delta
+        newest = getattr(self.version, "newest_number", None)  # read by load()
+        if number < 1 or (newest is not None and number > newest):
+            where = "oldest" if number < 1 else "newest"
+            self.notify(f"{printable(self.version.ref)} is the {where} version", markup=False)
+            return
+        self.load(f"{self.version.model}:{number}")
 
     def on_store_changed(self, event: StoreChanged) -> None:
         if self.version is not None:

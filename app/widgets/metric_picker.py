@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label, SelectionList
+from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from ..safe_text import plain
@@ -21,7 +21,10 @@ class MetricPicker(ModalScreen[list[str] | None]):
         border: thick $primary; background: $surface; }
     MetricPicker SelectionList { height: 1fr; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("enter", "done", "Done")]
+    # enter must outrank the SelectionList's own enter (which toggles the highlighted item):
+    # without priority the dialog could never be applied.
+    BINDINGS = [Binding("escape", "cancel", "Cancel"),
+                Binding("enter", "done", "Apply", priority=True)]
 
     def __init__(self, keys: list[str], chosen: list[str]) -> None:
         super().__init__()
@@ -29,7 +32,7 @@ class MetricPicker(ModalScreen[list[str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Metric columns (space to toggle, enter to apply)")
+            yield Static("Metric columns (space to toggle, enter to apply)")  # wraps
             yield SelectionList[str](*[Selection(plain(k), k, k in self._chosen)
                                        for k in self._keys])
 

@@ -61,6 +61,7 @@ class ModelList(ScrollView, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.entries: list[tuple[str, str, int]] = []  # (id, shown name, versions)
+        self._count_width = 7  # a space and the widest count
 
     @property
     def ids(self) -> list[str]:
@@ -74,7 +75,10 @@ class ModelList(ScrollView, can_focus=True):
         """Replace the list, keeping the highlighted model when it is still there."""
         keep = self.highlighted_id or ALL
         self.entries = [(ALL, "All models", total)]
-        self.entries += [(m.name, printable(m.name), m.versions) for m in models]
+        # ⚠: the name mixes look-alike scripts and may impersonate another model's name
+        self.entries += [(m.name, ("⚠ " if m.mixed_script else "") + printable(m.name),
+                          m.versions) for m in models]
+        self._count_width = 1 + max(len(str(entry[2])) for entry in self.entries)
         self.virtual_size = Size(0, len(self.entries))
         index = next((i for i, entry in enumerate(self.entries) if entry[0] == keep), 0)
         self.highlighted = index
@@ -82,7 +86,9 @@ class ModelList(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         index = int(self.scroll_offset.y) + y
-        width = self.size.width
+        # Not size.width: that counts the vertical scrollbar's cells, which then painted
+        # over the last digits of every count.
+        width = self.scrollable_content_region.width
         if index >= len(self.entries):
             return Strip.blank(width, self.rich_style)
         _id, name, count = self.entries[index]
@@ -93,7 +99,7 @@ class ModelList(ScrollView, can_focus=True):
         if index == self.highlighted:
             cursor = self.get_component_rich_style("model-list--highlighted")
             style, count_style = style + cursor, count_style + cursor
-        digits = f"{count:>6}"
+        digits = f"{count:>{self._count_width}}"
         room = max(1, width - len(digits))
         shown = name if cell_len(name) <= room else set_cell_size(name, room - 1) + "…"
         segments = [Segment(set_cell_size(shown, room), style), Segment(digits, count_style)]

@@ -38,7 +38,7 @@ class Row:
     ref: str
     cells: dict[str, str]
     deprecated: bool = False
-    pickle: bool = False  # a warning flag: a pickle file or a failing policy
+    pickle: bool = False  # a warning flag: pickle, failing policy or violation, mixed script
 
 
 @dataclass
@@ -55,8 +55,12 @@ def row_of(version, corrupt: frozenset[str] = frozenset()) -> Row:
     if version.has_pickle:
         flags.append("pickle")
     policy = version.policy_state
-    if policy in ("failing", "warning"):
-        flags.append("✗policy" if policy == "failing" else "~policy")
+    if policy in ("failing", "warning", "violation"):
+        # violation: an alias was moved onto it past its gate (policy/violations.py)
+        flags.append({"failing": "✗policy", "warning": "~policy",
+                      "violation": "✗violation"}[policy])
+    if version.mixed_script:
+        flags.append("mixed-script")  # its model name mixes look-alike scripts
     cells = {"ref": printable(version.ref),
              "aliases": printable(" ".join("@" + a for a in version.aliases)),
              "user": printable(version.user),
@@ -66,7 +70,8 @@ def row_of(version, corrupt: frozenset[str] = frozenset()) -> Row:
     for key, value in metrics.items():
         cells[f"metric:{key}"] = fmt_number(value)
     return Row(version.ref, cells, version.deprecated,
-               version.has_pickle or policy == "failing" or version.ref in corrupt)
+               version.has_pickle or policy in ("failing", "violation")
+               or version.mixed_script or version.ref in corrupt)
 
 
 class VersionsTable(ScrollView, can_focus=True):
@@ -323,15 +328,30 @@ class VersionsTable(ScrollView, can_focus=True):
 
     # rendering
     def render_line(self, y: int) -> Strip:
+        # Every segment carries a style: Textual's NO_COLOR filter fails on a None style.
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
+        base = self.rich_style
         if y == 0:
-            return self._header_strip().crop_extend(scroll_x, scroll_x + width, None)
+            return self._scrolled(self._header_strip(), scroll_x, width)
         index = scroll_y + y - 1
         if index >= self.total:
-            return Strip.blank(width)
+            return Strip.blank(width, base)
         row = self.row(index)
-        return self._row_strip(index, row).crop_extend(scroll_x, scroll_x + width, None)
+        return self._scrolled(self._row_strip(index, row), scroll_x, width)
+
+    @property
+    def frozen_width(self) -> int:
+        """The mark and VERSION column stay put when the table scrolls right (at 80 columns
+        the rest is wider than the pane, and scrolling lost which version a row was)."""
+        return 2 + self.ref_width + 1
+
+    def _scrolled(self, strip: Strip, scroll_x: int, width: int) -> Strip:
+        frozen = min(self.frozen_width, width)
+        base = self.rich_style
+        left = strip.crop_extend(0, frozen, base)
+        right = strip.crop_extend(frozen + scroll_x, scroll_x + width, base)
+        return Strip.join([left, right])
 
     def _header_strip(self) -> Strip:
         base = self.get_component_rich_style("versions-table--header")
@@ -375,8 +395,14 @@ class VersionsTable(ScrollView, can_focus=True):
             self.post_message(self.Highlighted(self.current_ref))
         self.refresh()
 
+    @property
+    def rows_visible(self) -> int:
+        """Rows on screen below the header, above the horizontal scrollbar if it shows
+        (`size` counts the scrollbar's line: the cursor hid under it)."""
+        return max(1, self.scrollable_content_region.height - 1)
+
     def _keep_cursor_visible(self) -> None:
-        visible = max(1, self.size.height - 1)
+        visible = self.rows_visible
         top = int(self.scroll_offset.y)
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False)
@@ -388,7 +414,7 @@ class VersionsTable(ScrollView, can_focus=True):
             self.cursor = max(0, min(self.total - 1, self.cursor + delta))
 
     def action_page(self, direction: int) -> None:
-        self.action_cursor(direction * max(1, self.size.height - 2))
+        self.action_cursor(direction * max(1, self.rows_visible - 1))
 
     def action_jump(self, where: int) -> None:
         if self.total:
@@ -427,7 +453,8 @@ class VersionsTable(ScrollView, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         if event.y == 0:
-            x = event.x + int(self.scroll_offset.x) - 2
+            x = event.x - 2 + (int(self.scroll_offset.x) if event.x >= self.frozen_width
+                               else 0)
             for col in self.columns:
                 w = self._width(col) + 1
                 if 0 <= x < w:

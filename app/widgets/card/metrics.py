@@ -16,7 +16,7 @@ from textual_plotext import PlotextPlot
 
 from modelyard.store import Version
 
-from ...safe_text import fmt_number, plain, printable
+from ...safe_text import fmt_number, printable
 from .curves import SMOOTHING_STEPS, CurveView, prepare, zoom
 
 
@@ -105,20 +105,64 @@ class MetricsPane(Horizontal):
         self.view = CurveView()
         self.series = SeriesCache.of(v)
         self.plotted: list[str] = []
-        table = self.query_one(DataTable)
-        table.clear(columns=True)
-        table.add_columns("", "metric", "final", "min", "max", "points")
         info = (v.record.get("metric_series") or {}).get("keys") or {}
+        self._rows = []
         for key, value in v.metrics.items():
             s = info.get(key) or {}
-            table.add_row(Text(" "), plain(key), Text(fmt_number(value)),
-                          Text(fmt_number(s.get("min"))), Text(fmt_number(s.get("max"))),
-                          Text(f"{s.get('points', 0):,}"), key=key)
+            self._rows.append((key, [printable(key), fmt_number(value),
+                                     fmt_number(s.get("min")), fmt_number(s.get("max")),
+                                     f"{s.get('points', 0):,}"]))
+        self._fill_table()
         first = first_curve(v)
         if first is not None:
             self._toggle(first)
         else:
             self._draw([], "this version has no metric curves")
+
+    def _fill_table(self) -> None:
+        """The rows, fitted to the screen's width now (again on a resize), keeping the
+        cursor and the marks of plotted curves."""
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        table.clear(columns=True)
+        headers, name_cells = self._fit_table([cells for _key, cells in self._rows])
+        self._fitted_width = self.app.size.width
+        table.add_columns(*headers)
+        for key, (name, *numbers) in self._rows:
+            label = Text(name)
+            label.truncate(name_cells, overflow="ellipsis")
+            cells = [Text(n) for n in numbers][: len(headers) - 2]
+            mark = Text("●" if key in self.plotted else " ", style="bold")
+            table.add_row(mark, label, *cells, key=key)
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1))
+
+    def on_resize(self) -> None:
+        if getattr(self, "_rows", None) is not None and \
+                self.app.size.width != getattr(self, "_fitted_width", None):
+            self._fill_table()
+
+    def _fit_table(self, rows: list[list[str]]) -> tuple[tuple[str, ...], int]:
+        """Size the table's pane to its content, within 60% of the screen, so no number is
+        ever cut (the pane was 34 columns at every size: `4.672` for 4.672e-09). When it
+        does not fit, the points column goes first (the plot's note says how many), then
+        metric names are elided. Returns the columns to show and the cells a name may take.
+        """
+        headers = ("", "metric", "final", "min", "max", "points")
+        padding = 2 * self.query_one(DataTable).cell_padding
+        gutter = 2  # the table's vertical scrollbar
+        limit = max(34, int(self.app.size.width * 0.6))
+        widths = [1] + [max([len(h)] + [len(r[i]) for r in rows])
+                        for i, h in enumerate(headers[1:])]
+        total = sum(w + padding for w in widths) + gutter
+        if total > limit:
+            headers, total = headers[:-1], total - widths[-1] - padding
+        name = widths[1]
+        if total > limit:
+            name = max(8, name - (total - limit))
+            total -= widths[1] - name
+        self.query_one(".pane-left").styles.width = total
+        return headers, name
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:

@@ -38,14 +38,24 @@ def _signature(serving: dict) -> str:
     return "   ".join(parts)
 
 
-def policy_text(report) -> Text | str:
-    """The policy verdict and, for each rule that fails, why."""
+def policy_text(report, violations: list[str] | None = None) -> Text | str:
+    """The policy verdict and, for each rule that fails, why; a violation (an alias moved
+    onto the version past its gate) comes first, with what the index found."""
     if report is None:
         return ""
-    if report.policy is None:
+    if report.policy is None and not violations:
         return Text("no policy in this store", style="dim")
     styles = {"failing": "bold red", "warning": "bold yellow", "passing": "bold green"}
-    text = Text(f"{report.state} (policy {report.policy})", style=styles.get(report.state, ""))
+    text = Text()
+    if violations:
+        text.append("violation", style="bold red")
+        for message in violations:
+            text.append("\n✗ " + printable(message), style="red")
+        text.append("\n")
+    if report.policy is None:
+        text.append("no policy in force now", style="dim")
+        return text
+    text.append(f"{report.state} (policy {report.policy})", style=styles.get(report.state, ""))
     for rule in report.rules:
         mark = "pass" if rule.passed else ("FAIL" if rule.blocking else "warn")
         text.append(f"\n{mark}  ", style="bold")
@@ -65,7 +75,12 @@ class OverviewPane(VerticalScroll):
         if v.deprecated:
             flags.append("deprecated  ", style="bold")
         if v.has_pickle:
-            flags.append(f"⚠ {PICKLE_WARNING}", style="bold red")
+            flags.append(f"⚠ {PICKLE_WARNING}  ", style="bold red")
+        if getattr(v, "violations", None):
+            flags.append("✗ policy violation  ", style="bold red")
+        if v.mixed_script:
+            flags.append("⚠ the model name mixes scripts (look-alike letters): "
+                         + ascii(v.model), style="bold red")
         rows = [
             ("Version", plain(v.ref, "bold")),
             ("Aliases", " ".join("@" + a for a in v.aliases)),
@@ -89,6 +104,7 @@ class OverviewPane(VerticalScroll):
             ("Parameters", f"{v.param_count:,}" if v.param_count else ""),
             ("Signature", _signature(v.serving)),
             ("Origin", (v.origin or {}).get("kind", "")),
-            ("Policy", policy_text(getattr(v, "policy_report", None))),
+            ("Policy", policy_text(getattr(v, "policy_report", None),
+                                   getattr(v, "violations", None))),
         ]
         self.query_one("#overview-body", Static).update(Group(kv_table(rows)))

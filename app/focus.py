@@ -1,0 +1,20 @@
+"""Focus helpers: a person's keyboard reaches only the focused widget."""
+
+from __future__ import annotations
+
+from textual.widget import Widget
+from textual.widgets import Input
+
+
+def focus_first(widget: Widget) -> None:
+    """Focus `widget`, or else its first focusable descendant (a tab's content after its
+    number key, so the content's keys work at once, not after tab). A text box comes last:
+    focused, it would take the next number key as text instead of switching tabs."""
+    if widget.focusable:
+        widget.focus()
+        return
+    focusable = [w for w in widget.query("*") if w.focusable]
+    target = next((w for w in focusable if not isinstance(w, Input)), None) or \
+        next(iter(focusable), None)
+    if target is not None:
+        target.focus()

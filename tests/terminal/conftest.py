@@ -1,0 +1,166 @@
+"""The installed `modelyard` command in a real terminal: tmux at a fixed size, real key
+strokes with `send-keys`, the screen read with `capture-pane`. Waits on screen content,
+never on fixed sleeps."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+MODELYARD = Path(sys.executable).parent / "modelyard"
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+
+
+class Terminal:
+    """One tmux server (its own socket) running one command at a fixed size."""
+
+    def __init__(self, command: list[str], *, term: str, size: tuple[int, int],
+                 env: dict[str, str]) -> None:
+        self.socket = f"modelyard-test-{uuid.uuid4().hex[:8]}"
+        self.status_file = Path(env["HOME"]) / f"exit-{self.socket}"
+        shell = " ".join(_quote(c) for c in command)
+        # TERM inside a pane is tmux's default-terminal whatever `-e TERM=` says, and the
+        # server may inherit COLUMNS/LINES from the test process (they would override the
+        # pane's size): set the one and drop the others on the command itself.
+        self.seen_file = Path(env["HOME"]) / f"seen-{self.socket}"
+        seen = (f"env -u COLUMNS -u LINES TERM={_quote(term)} sh -c "
+                f"'echo $TERM $(stty size)' > {_quote(str(self.seen_file))}")
+        shell = f"{seen}; env -u COLUMNS -u LINES TERM={_quote(term)} {shell}"
+        script = f"{shell}; echo $? > {_quote(str(self.status_file))}; sleep 60"
+        width, height = size
+        settings = [f"{k}={v}" for k, v in env.items() if k in ENV_KEYS]
+        self._tmux("new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height),
+                   *[a for kv in settings for a in ("-e", kv)], "sh", "-c", script)
+
+    def _tmux(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args],
+                              capture_output=True, text=True, check=True, timeout=10).stdout
+
+    def screen(self) -> str:
+        return self._tmux("capture-pane", "-p", "-t", "t")
+
+    def styled_screen(self) -> str:
+        """The screen with its escape sequences: focus and toggles show only as styles."""
+        return self._tmux("capture-pane", "-p", "-e", "-t", "t")
+
+    def wait_stable(self, timeout: float = 10.0) -> str:
+        """The styled screen once it stops changing (two captures 0.1 s apart agree): a
+        dialog has drawn and focused its content, so typed keys reach it."""
+        deadline = time.monotonic() + timeout
+        last = self.styled_screen()
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            now = self.styled_screen()
+            if now == last:
+                return now
+            last = now
+        raise AssertionError(f"the screen kept changing:\n{self.screen()}")
+
+    def press_and_settle(self, key: str, timeout: float = 10.0) -> str:
+        """Press `key`, wait until the styled screen changed and then stopped changing: a
+        key that moves the focus (/, M) has been handled, so the next keys go where it
+        moved (Textual gives typed-ahead keys to the old focus)."""
+        before = self.styled_screen()
+        self.press(key)
+        deadline = time.monotonic() + timeout
+        while self.styled_screen() == before:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{key} changed nothing:\n{self.screen()}")
+            time.sleep(0.05)
+        return self.wait_stable(timeout)
+
+    def press(self, *keys: str) -> None:
+        for key in keys:
+            self._tmux("send-keys", "-t", "t", key)
+
+    def type(self, text: str) -> None:
+        self._tmux("send-keys", "-t", "t", "-l", text)
+
+    def wait_for(self, predicate: Callable[[str], bool] | str, timeout: float = 10.0) -> str:
+        """The screen once `predicate` holds (a string: once it is on screen)."""
+        check = (lambda s: predicate in s) if isinstance(predicate, str) else predicate
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if check(screen):
+                return screen
+            if self.status_file.exists():  # the app ended (crashed, or quit): stop waiting
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {predicate!r}; the screen:\n{screen}")
+
+    def exit_status(self, timeout: float = 10.0) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.status_file.exists() and self.status_file.read_text().strip():
+                return int(self.status_file.read_text())
+            time.sleep(0.05)
+        raise AssertionError(f"the app did not exit; the screen:\n{self.screen()}")
+
+    def seen(self) -> str:
+        """What the command saw: `$TERM rows columns`."""
+        return self.seen_file.read_text().strip() if self.seen_file.exists() else ""
+
+    def close(self) -> None:
+        """Kill this test's tmux server and remove its socket file (kill-server keeps it)."""
+        found = subprocess.run(["tmux", "-L", self.socket, "display-message", "-p",
+                                "#{socket_path}"], capture_output=True, text=True, timeout=10)
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True,
+                       timeout=10)
+        if found.returncode == 0 and found.stdout.strip():
+            Path(found.stdout.strip()).unlink(missing_ok=True)
+
+
+ENV_KEYS = ("HOME", "MODELYARD_CACHE_DIR", "XDG_DATA_HOME", "XDG_CACHE_HOME", "NO_COLOR",
+            "PATH", "LANG", "LC_ALL")
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+@pytest.fixture(scope="session")
+def terminal_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo store, built once by the installed command (tests must not write to it)."""
+    root = tmp_path_factory.mktemp("terminal-demo")
+    env = dict(os.environ, MODELYARD_CACHE_DIR=str(root / "cache"), HOME=str(root))
+    subprocess.run([str(MODELYARD), "demo", str(root / "demo-store"), "--no-open"], env=env,
+                   check=True, capture_output=True, timeout=120)
+    return root / "demo-store"
+
+
+@pytest.fixture
+def terminal(terminal_demo: Path, isolated_env: Path, tmp_path: Path
+             ) -> Iterator[Callable[..., Terminal]]:
+    """Start `modelyard --store <demo copy>` in tmux: terminal(term=..., size=...)."""
+    opened: list[Terminal] = []
+
+    def start(*, term: str = "xterm-256color", size: tuple[int, int] = (80, 24),
+              args: tuple[str, ...] = (), no_color: bool = True) -> Terminal:
+        store = tmp_path / "store"
+        if not store.exists():
+            shutil.copytree(terminal_demo, store, symlinks=True)
+            for folder, _dirs, _files in os.walk(store):
+                os.chmod(folder, 0o775)
+        env = dict(os.environ, LANG="C.UTF-8")
+        env.pop("NO_COLOR", None)
+        if no_color:
+            env["NO_COLOR"] = "1"
+        t = Terminal([str(MODELYARD), "--store", str(store), *args], term=term, size=size,
+                     env=env)
+        opened.append(t)
+        return t
+
+    yield start
+    for t in opened:
+        t.close()

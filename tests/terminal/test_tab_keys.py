@@ -1,0 +1,44 @@
+"""Issue 14, defect 4: a tab's keys work right after its number key, in a real terminal."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize("term", ["xterm-256color", "screen"])
+def test_card_tab_keys_work_right_after_the_number_key(terminal, term: str) -> None:
+    t = terminal(term=term, size=(80, 24))
+    t.wait_for("62 versions", timeout=15)
+    t.press("Enter")
+    t.wait_for("Overview")
+    t.press("3")
+    t.wait_for("log y: off")
+    t.wait_stable()  # the focus moves just after the pane shows (a deferred call)
+    t.press("l")
+    t.wait_for("log y: on")
+    t.press("o")
+    t.wait_for("smoothing: 0.6")
+    t.press("8")
+    t.wait_for("y Copy YAML")  # the footer shows the tab's keys at once
+    t.wait_stable()
+    t.press("y")
+    t.wait_for("copied")
+    t.press("Escape")
+    t.wait_for("62 versions")
+    t.press("Space", "Space", "c")
+    t.wait_for("Comparing 2 versions")
+    t.press("3")
+    t.wait_for(lambda s: "eval/auc" in plot_title(s))  # the first curve, plotted
+    t.wait_stable()
+    t.press("Down")
+    t.wait_for(lambda s: "eval/logloss" in plot_title(s))  # down reached the curve list
+    t.press("q")
+    assert t.exit_status() == 0
+
+
+def plot_title(screen: str) -> str:
+    """The compare plot's title: the line under the tabs' underline, right of the curve
+    list."""
+    lines = screen.splitlines()
+    under = next((i for i, line in enumerate(lines) if line.startswith("━")), None)
+    return lines[under + 1][34:] if under is not None and under + 1 < len(lines) else ""
