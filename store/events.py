@@ -103,7 +103,7 @@ def append_event(layout: Layout, model: str, type_: str, version: int | None,
 def read_event(layout: Layout, model: str, seq: int) -> Event:
     path = layout.event_path(model, seq)
     try:
-        body, uid = read_owned(path)
+        body, uid, _ = read_owned(path)
         raw = json.loads(body)
     except ValueError:
         raise StoreCorrupt(f"{path} is not valid JSON") from None

@@ -11,6 +11,7 @@ import pwd
 from functools import lru_cache
 
 OWNER_KEY = "\x00file_uid"  # where a freshly read record carries its file's owner uid
+MTIME_KEY = "\x00file_mtime_ms"  # and its file's mtime, set by the file server
 
 
 @lru_cache(maxsize=4096)
@@ -22,15 +23,16 @@ def name_of(uid: int) -> str:
         return str(uid)
 
 
-def read_owned(path: os.PathLike | str) -> tuple[bytes, int]:
-    """(the bytes of a record or event file, the uid that owns it), from one open file."""
+def read_owned(path: os.PathLike | str) -> tuple[bytes, int, int]:
+    """(the bytes of a record or event file, the uid that owns it, its mtime in ms), from
+    one open file."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     try:
-        uid = os.fstat(fd).st_uid
+        info = os.fstat(fd)
         chunks = []
         while chunk := os.read(fd, 1 << 20):
             chunks.append(chunk)
-        return b"".join(chunks), uid
+        return b"".join(chunks), info.st_uid, info.st_mtime_ns // 1_000_000
     finally:
         os.close(fd)
 

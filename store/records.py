@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StoreCorrupt
-from .owners import OWNER_KEY, read_owned
+from .owners import MTIME_KEY, OWNER_KEY, read_owned
 
 RECORD_SCHEMA = "modelyard.version/1"
 REQUIRED = ("created_at", "files")
@@ -17,7 +17,7 @@ REQUIRED = ("created_at", "files")
 def read_record(path: Path, model: str, number: int) -> dict[str, Any]:
     """The record at `path`, or StoreCorrupt saying what is wrong with it."""
     try:
-        body, uid = read_owned(path)
+        body, uid, mtime_ms = read_owned(path)
         record = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise StoreCorrupt(f"record is damaged: {path} is not valid JSON") from None
@@ -32,4 +32,5 @@ def read_record(path: Path, model: str, number: int) -> dict[str, Any]:
         if key not in record:
             raise StoreCorrupt(f"record is damaged: {path} lacks the field {key!r}")
     record[OWNER_KEY] = uid  # always set here: a record cannot claim its own owner
+    record[MTIME_KEY] = mtime_ms
     return record

@@ -92,3 +92,35 @@ def test_fsck_finds_an_event_written_by_hand_without_a_log_line(store: Store,
     assert reader.model("m").aliases == {}  # not logged: an ordinary look misses it
     reader.fsck()
     assert reader.model("m").aliases == {"production": 1}
+
+
+def test_a_host_clock_ahead_does_not_sort_its_version_above_newer_ones(store: Store,
+                                                                       tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from modelyard.store.clock import frozen_at
+
+    with frozen_at(datetime.now(UTC) + timedelta(days=1)):  # this writer's clock: a day ahead
+        store.add_version("ahead", files={"w.bin": b"a"})
+    newer = store.add_version("later", files={"w.bin": b"b"})
+    assert [v.ref for v in store.search("")][:2] == [newer.ref, "ahead:1"]
+    reader = Store.open(store.root, index=tmp_path / "reader.sqlite")  # the same on a rebuild
+    assert [v.ref for v in reader.search("")][:2] == [newer.ref, "ahead:1"]
+    history = [e.type for e in store.history("m")]
+    assert history == ["version.created"]
+
+
+def test_history_is_in_number_order_whatever_the_clocks(store: Store) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from modelyard.store.clock import frozen_at
+
+    two = store.add_version("m", files={"w.bin": b"2"})
+    with frozen_at(datetime.now(UTC) + timedelta(days=1)):
+        store.set_alias("m:1", "champion")  # a host a day ahead moves it first
+    with frozen_at(datetime.now(UTC) - timedelta(days=1)):
+        store.set_alias(two.ref, "champion")  # then a host a day behind moves it on
+    moves = [(e.type, e.version) for e in store.history("m")]
+    assert moves == [("version.created", 1), ("version.created", 2), ("alias.set", 1),
+                     ("alias.set", 2)]
+    assert store.model("m").aliases == {"champion": 2}

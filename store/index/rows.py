@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..owners import OWNER_KEY, name_of
+from ..owners import MTIME_KEY, OWNER_KEY, name_of
 
 VERSION_COLUMNS = ("id", "model_id", "model", "number", "created_at", "created_ms", "user",
                    "host", "started_ms", "ended_ms", "duration_s", "status", "description",
@@ -186,7 +186,7 @@ def record_rows(record: dict, vid: int, model_id: int, record_path: str,
     description = get("description") or ""
     t["versions"].append((
         vid, model_id, record["model"], record["version"], record["created_at"],
-        iso_to_ms(record["created_at"]) or 0, user, host, started, ended,
+        _created_ms(record["created_at"], get(MTIME_KEY)), user, host, started, ended,
         (ended - started) / 1000 if started is not None and ended is not None else None,
         training.get("status") or "", description, 0, main_format(files),
         str(serving.get("framework") or ""), sum(f.get("size", 0) for f in files),
@@ -240,6 +240,15 @@ def insert_record(conn: sqlite3.Connection, model_id: int, record: dict, record_
     vid = int(row[0])
     record_rows(record, vid, model_id, record_path).insert(conn)
     return vid
+
+
+def _created_ms(created_at: str, file_mtime_ms: int | None) -> int:
+    """When the version was recorded, for sorting and `created` queries: the writer's
+    clock, but never later than the record file's mtime, which the file server set when the
+    record was written. A host whose clock runs ahead cannot sort its versions above newer
+    ones (a copy restored later has a later mtime, and keeps its own time)."""
+    ms = iso_to_ms(created_at) or 0
+    return min(ms, file_mtime_ms) if type(file_mtime_ms) is int and file_mtime_ms > 0 else ms
 
 
 def tags_text(tags: dict[str, str]) -> str:

@@ -55,5 +55,7 @@ class HistoryPane(DataTable):
             self.add_row(Text(e.at[:19].replace("T", " "), style=style),
                          Text(e.type, style=style),
                          Text("" if e.version is None else f"v{e.version}", style=style),
-                         plain(f"{e.user}@{e.host}", style),
+                         plain(f"{e.user}@{e.host}" + (f" ✗ file owned by {e.file_owner}"
+                                                       if e.file_owner and e.file_owner
+                                                       != e.user else ""), style),
                          Text(printable(describe_event(e)), style=style))

@@ -91,7 +91,9 @@ class OverviewPane(VerticalScroll):
             ("Duration", duration(_seconds(t.get("started_at"), t.get("ended_at")))),
             ("Status", t.get("status")),
             ("Recorded", f"{v.created_at[:19].replace('T', ' ')} by "
-                         f"{v.created_by.get('user', '')}@{v.created_by.get('host', '')}"),
+                         f"{v.created_by.get('user', '')}@{v.created_by.get('host', '')}"
+                         + (f"  ✗ but its file is owned by {v.written_by['owner']}"
+                            if v.written_by["mismatch"] else "")),
             ("Description", v.description),
             ("Tags", "  ".join(f"{k}={val}" for k, val in v.tags.items())),
             ("Data sets", "\n".join(f"{d['role']}: {d.get('name') or d.get('uri')}"
