@@ -5,6 +5,7 @@ WAIT_FOR_RECORD_SECONDS and is reported. Files are written the way a second host
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,7 @@ def test_a_host_clock_ahead_does_not_sort_its_version_above_newer_ones(store: St
 
     with frozen_at(datetime.now(UTC) + timedelta(days=1)):  # this writer's clock: a day ahead
         store.add_version("ahead", files={"w.bin": b"a"})
+    time.sleep(1.1)  # mtimes count in whole seconds (sshfs reports no finer)
     newer = store.add_version("later", files={"w.bin": b"b"})
     assert [v.ref for v in store.search("")][:2] == [newer.ref, "ahead:1"]
     reader = Store.open(store.root, index=tmp_path / "reader.sqlite")  # the same on a rebuild

@@ -246,9 +246,13 @@ def _created_ms(created_at: str, file_mtime_ms: int | None) -> int:
     """When the version was recorded, for sorting and `created` queries: the writer's
     clock, but never later than the record file's mtime, which the file server set when the
     record was written. A host whose clock runs ahead cannot sort its versions above newer
-    ones (a copy restored later has a later mtime, and keeps its own time)."""
+    ones (a copy restored later has a later mtime, and keeps its own time). The mtime is
+    taken to the end of its second: sshfs reports whole seconds, and every host must
+    compute the same value."""
     ms = iso_to_ms(created_at) or 0
-    return min(ms, file_mtime_ms) if type(file_mtime_ms) is int and file_mtime_ms > 0 else ms
+    if type(file_mtime_ms) is not int or file_mtime_ms <= 0:
+        return ms
+    return min(ms, (file_mtime_ms // 1000 + 1) * 1000)
 
 
 def tags_text(tags: dict[str, str]) -> str:
