@@ -3,6 +3,8 @@ rows about this version are bold."""
 
 from __future__ import annotations
 
+import os
+
 from rich.text import Text
 from textual.widgets import DataTable
 
@@ -42,6 +44,22 @@ def describe_event(event) -> str:
     return ""
 
 
+def _spoofed(event) -> bool:
+    """The event claims a user other than its file's owner, and that owner is not you
+    (what you wrote yourself under another name you know about; a demo store is all
+    yours)."""
+    return bool(event.file_owner) and event.file_owner not in (event.user, _me())
+
+
+def _me() -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return str(os.getuid())
+
+
 class HistoryPane(DataTable):
     def show(self, v: Version) -> None:
         self.cursor_type = "row"
@@ -56,6 +74,5 @@ class HistoryPane(DataTable):
                          Text(e.type, style=style),
                          Text("" if e.version is None else f"v{e.version}", style=style),
                          plain(f"{e.user}@{e.host}" + (f" ✗ file owned by {e.file_owner}"
-                                                       if e.file_owner and e.file_owner
-                                                       != e.user else ""), style),
+                                                       if _spoofed(e) else ""), style),
                          Text(printable(describe_event(e)), style=style))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 from rich.console import Group
@@ -93,7 +94,8 @@ class OverviewPane(VerticalScroll):
             ("Recorded", f"{v.created_at[:19].replace('T', ' ')} by "
                          f"{v.created_by.get('user', '')}@{v.created_by.get('host', '')}"
                          + (f"  ✗ but its file is owned by {v.written_by['owner']}"
-                            if v.written_by["mismatch"] else "")),
+                            if v.written_by["mismatch"]
+                            and v.written_by["uid"] != os.getuid() else "")),
             ("Description", v.description),
             ("Tags", "  ".join(f"{k}={val}" for k, val in v.tags.items())),
             ("Data sets", "\n".join(f"{d['role']}: {d.get('name') or d.get('uri')}"
