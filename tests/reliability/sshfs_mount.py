@@ -128,3 +128,18 @@ def sshfs_mount(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path
             yield pair
     except MountFailed as exc:
         pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="module")
+def two_hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, list[Path]]]:
+    """(served folder, [two sshfs mounts of it]): two clients with their own caches, as two
+    hosts are. Through one mount the kernel knows every name the other writers made and
+    answers EEXIST itself; across mounts the sftp server answers, with EPERM."""
+    reason = missing()
+    if reason:
+        pytest.skip(f"sshfs tests skipped: {reason}")
+    try:
+        with sshfs_mounts(tmp_path_factory.mktemp("sshfs2"), 2) as pair:
+            yield pair
+    except MountFailed as exc:
+        pytest.skip(str(exc))

@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from reliability_kit import wait_for
-from sshfs_mount import MountFailed, missing, sshfs_mounts
+from sshfs_mount import two_hosts  # noqa: F401  (the module-scoped fixture)
 
 from modelyard.store import Store
 from modelyard.store.errors import ReadOnlyStore
@@ -44,23 +43,8 @@ store.close()
 """
 
 
-@pytest.fixture(scope="module")
-def two_hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, list[Path]]]:
-    """(served folder, [two sshfs mounts of it]): two clients with their own caches, as two
-    hosts are. Through one mount the kernel knows every name the other writers made and
-    answers EEXIST itself; across mounts the sftp server answers, with EPERM."""
-    reason = missing()
-    if reason:
-        pytest.skip(f"sshfs tests skipped: {reason}")
-    try:
-        with sshfs_mounts(tmp_path_factory.mktemp("sshfs2"), 2) as pair:
-            yield pair
-    except MountFailed as exc:
-        pytest.skip(str(exc))
-
-
 def test_writers_racing_through_sshfs_all_survive(
-        two_hosts: tuple[Path, list[Path]], tmp_path: Path) -> None:
+        two_hosts: tuple[Path, list[Path]], tmp_path: Path) -> None:  # noqa: F811
     _, mounts = two_hosts
     Store.init(mounts[0] / "race").close()
     go = tmp_path / "go"

@@ -14,29 +14,16 @@ from pathlib import Path
 
 import pytest
 from multihost import RACER, Host, assert_hosts_agree
-from sshfs_mount import MountFailed, missing, sshfs_mounts
+from sshfs_mount import two_hosts  # noqa: F401  (the module-scoped fixture)
 
 pytestmark = pytest.mark.reliability
 SSHFS_BOUND = 20 + 2  # sshfs's cache_timeout and one poll: the README's bound for sshfs
 
 
-@pytest.fixture(scope="module")
-def mounts(tmp_path_factory: pytest.TempPathFactory):
-    """(served folder, [mount, mount2]): two sshfs clients of one folder, as two hosts."""
-    reason = missing()
-    if reason:
-        pytest.skip(f"sshfs tests skipped: {reason}")
-    try:
-        with sshfs_mounts(tmp_path_factory.mktemp("multihost"), 2) as pair:
-            yield pair
-    except MountFailed as exc:
-        pytest.skip(str(exc))
-
-
 @pytest.fixture
-def hosts(mounts, request, tmp_path: Path) -> list[Host]:
+def hosts(two_hosts, request, tmp_path: Path) -> list[Host]:  # noqa: F811
     """A fresh store for one test and three hosts on it: local disk, two sshfs clients."""
-    served, (mnt, mnt2) = mounts
+    served, (mnt, mnt2) = two_hosts
     name = request.node.name[:40]
     local = Host("local", served / name, tmp_path / "cache-local")
     local.cli("init")
