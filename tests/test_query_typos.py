@@ -75,3 +75,31 @@ def test_the_cli_prints_the_typo_and_exits_non_zero(tmp_path: Path, cli_env: dic
     err = out.stderr.decode()
     assert "unexpected word 'adn'" in err and "did you mean AND?" in err
     assert "column 24" in err
+
+
+MLFLOW_SPELLINGS: list[tuple[str, str]] = [  # MLflow's forms, and what they compile to
+    ("`metric`.a >= 0.1", "metrics WHERE key = ? AND value >= ?"),
+    ("`tags`.source_name = 'a notebook'", "tags WHERE key = ? AND value = ?"),
+    ("attributes.`Run name` = 'x'", "= ?"),
+    ("attribute.status = 'FAILED'", "lower(v.status) = ?"),
+    ("version_number > 1", "v.number > ?"),
+]
+
+
+@pytest.mark.parametrize(("query", "sql"), MLFLOW_SPELLINGS)
+def test_mlflow_spellings(query: str, sql: str) -> None:
+    assert sql in compile_query(query, now_ms=NOW).where
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("params.abc > 'my-param-value'", "compares only with =, !=, LIKE, ILIKE and IN"),
+    ("datasets.name <= 'x'", "compares only with"),
+    ("metric.model = '5'", "leave out the quotes"),
+])
+def test_what_mlflow_refuses_is_refused(query: str, message: str) -> None:
+    with pytest.raises(QueryError, match=message):
+        compile_query(query, now_ms=NOW)
+
+
+def test_status_ignores_case() -> None:
+    assert compile_query("status = 'FAILED'", now_ms=NOW).params == ["failed"]

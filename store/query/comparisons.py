@@ -63,6 +63,13 @@ class ComparisonParser(TokenCursor):
         if field.type == "verdict" and op not in ("=", "!="):
             self.fail(f"{field} is pass or fail; compare it with = or !=", token.start)
         raw, quoted, pos = self.raw_value(token, field.type)
+        if quoted and op in ("<", "<=", ">", ">=") and field.type in ("text", "param"):
+            self.fail(f"{field} holds text, which MLflow compares only with =, !=, LIKE, ILIKE "
+                      f"and IN; to compare a number, leave out the quotes: {field} {op} 0.5",
+                      token.start)
+        if quoted and field.kind == "metric":
+            self.fail(f"{field} is a number: leave out the quotes, like {field} {op} {raw}",
+                      pos)
         low, dots, high = raw.partition("..")
         if not dots and not quoted and self.peek().kind is Kind.WORD:
             if self.peek().text == "..":  # a range written with spaces: 0.8 .. 0.9

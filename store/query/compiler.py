@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .fields import Field
 from .lexer import Ago, Instant, Value
@@ -149,6 +149,8 @@ class _Compiler:
     def condition(self, node: Compare | InList | Between) -> _Sql:
         """A comparison, on a `versions` column or inside a side-table subquery."""
         f = node.field
+        if f.kind == "attr" and f.column == "status" and not _pattern(node):
+            return self.predicate("lower(v.status)", _lowered(node))  # MLflow: 'FAILED'
         if f.kind == "attr":
             return self.predicate(f"v.{f.column}", node)
         where, params = _side_filter(f)
@@ -238,6 +240,22 @@ def _side_filter(f: Field) -> tuple[list[str], list[object]]:
     if f.kind == "policy":
         return ["rule = ?"], [f.key]
     return ["key = ?"], [f.key]
+
+
+def _pattern(node: Compare | InList | Between) -> bool:
+    return isinstance(node, Compare) and node.op.endswith(("LIKE", "GLOB"))
+
+
+def _lowered(node: Compare | InList | Between) -> Compare | InList | Between:
+    """The same condition with its text values in lower case (statuses are stored so)."""
+    def low(value: Value) -> Value:
+        return value.lower() if isinstance(value, str) else value
+
+    if isinstance(node, Compare):
+        return replace(node, value=low(node.value))
+    if isinstance(node, InList):
+        return replace(node, values=tuple(low(v) for v in node.values))
+    return replace(node, low=low(node.low), high=low(node.high))
 
 
 def _numeric(node: Compare | InList | Between) -> bool:

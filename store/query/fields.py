@@ -27,7 +27,7 @@ _PREFIX = {"metric": "metrics", "param": "params", "tag": "tags", "attr": "attri
 # canonical attribute: (versions column, value type, other spellings)
 _ATTRS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "model": ("model", "text", ("name", "run_name")),
-    "version": ("number", "number", ("number",)),
+    "version": ("number", "number", ("number", "version_number")),
     "user": ("user", "text", ("user_id",)),
     "host": ("host", "text", ()),
     "status": ("status", "text", ()),
@@ -107,7 +107,7 @@ def entity_field(head: str, key: str, start: int, key_pos: int, text: str) -> Fi
 
 def attribute(name: str, pos: int, text: str) -> Field:
     """A column of `versions` under any of its spellings (`name`, `run_name`, `model`)."""
-    canonical = ATTRIBUTE_SPELLINGS.get(name.lower())
+    canonical = ATTRIBUTE_SPELLINGS.get(name.lower().replace(" ", "_"))  # MLflow: `Run name`
     if canonical is None:
         guess = difflib.get_close_matches(name.lower(), list(ATTRIBUTE_SPELLINGS), n=1)
         hint = f"did you mean '{guess[0]}'? " if guess else ""

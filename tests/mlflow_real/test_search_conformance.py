@@ -32,15 +32,14 @@ EXTENSIONS = {
     "metrics.A > 0.1 AND (params.B = 'LR')": "parentheses",
     "metrics.acc IS NULL": "IS NULL on a metric",
     "attribute.status IS NULL": "IS NULL on an attribute",
-    "model >= 'LR'": "model, an attribute of modelyard's",
     "params.acc = 5": "an unquoted number compares a param as a number",
     "metrics.common > 0 NAND metrics.m_a > 0": "",  # never: a typo (kept to fail loudly)
 }
 EXTENSIONS = {k: v for k, v in EXTENSIONS.items() if v}
 
 # The scoreboard this code reaches; a change may raise these, never lower them.
-FLOOR = {"accepted-and-equal": 129, "accepted-but-different": 8, "wrongly rejected": 27,
-         "wrongly accepted": 11}
+FLOOR = {"accepted-and-equal": 138, "accepted-but-different": 6, "wrongly rejected": 20,
+         "wrongly accepted": 0}
 
 
 @pytest.fixture(scope="session")
