@@ -55,7 +55,7 @@ VALID: list[tuple[str, object]] = [
     ("params.optimizer.lr = 0.1", "num = ?"),
     ("attributes.status = 'FINISHED'", "lower(v.status) = ?"),
     ("attr.user_id = 'alice'", "v.user = ?"),
-    ("run.run_name LIKE 'res%'", "v.model GLOB ?"),
+    ("run.run_name LIKE 'res%'", "run_fields WHERE key = ? AND value GLOB ?"),
     ("name ILIKE 'RES%'", "v.model GLOB ?"),
     ("status IN ('FINISHED', 'FAILED')", "lower(v.status) IN (?, ?)"),
     ("status not in ('FAILED')", "lower(v.status) NOT IN (?)"),

@@ -25,6 +25,7 @@ COLUMNS = {  # the columns each table's rows fill, in the order `record_rows` gi
     "owners": ("kind", "model_id", "number", "uid", "name", "claimed"),
     "metrics": ("version_id", "key", "value", "step", "min", "max", "points"),
     "tags": ("version_id", "key", "value"),
+    "run_fields": ("version_id", "key", "value"),
     "datasets": ("version_id", "role", "name", "uri", "digest"),
     "parents": ("version_id", "ref", "model", "number", "relation"),
     "files": ("version_id", "path", "size", "digest", "format", "pickle"),
@@ -216,6 +217,12 @@ def record_rows(record: dict, vid: int, model_id: int, record_path: str,
     tags = get("tags") or {}
     if tags:
         t["tags"] += [(vid, k, v) for k, v in tags.items()]
+    origin = get("origin") or {}
+    for key, value in (("run_id", origin.get("run_id") or training.get("run_id")),
+                       ("run_name", origin.get("run_name")),
+                       ("source_path", origin.get("kind") == "mlflow" and origin.get("source"))):
+        if value and isinstance(value, str):
+            t["run_fields"].append((vid, key, value))
     datasets = get("datasets")
     if datasets:
         t["datasets"] += [(vid, d["role"], d.get("name", ""), d.get("uri", ""),

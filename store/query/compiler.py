@@ -35,7 +35,7 @@ from .parser import parse
 DEFAULT_ORDER = "v.created_ms DESC, v.model, v.number DESC"
 FTS_SET = "SELECT rowid FROM versions_fts WHERE versions_fts MATCH ?"
 _TABLES = {"metric": "metrics", "param": "params", "tag": "tags", "dataset": "datasets",
-           "policy": "policy_results"}
+           "policy": "policy_results", "run": "run_fields"}
 _POLICY_STATES = {  # policy:<state>, over the per-version summary of its last check
     "failing": "SELECT version_id FROM policy_checks WHERE failing > 0",
     "passing": "SELECT version_id FROM policy_checks WHERE failing = 0 AND rules > 0",
@@ -284,7 +284,7 @@ def _param_in(node: InList) -> _Sql:
 
 
 def _has(f: Field) -> _Sql:
-    if f.kind in ("metric", "param", "tag"):
+    if f.kind in ("metric", "param", "tag", "run"):
         return _in(f"SELECT version_id FROM {_TABLES[f.kind]} WHERE key = ?", [f.key])
     if f.kind == "policy":
         return _in("SELECT version_id FROM policy_results WHERE rule = ?", [f.key])
@@ -384,7 +384,7 @@ WORD_TEST = ("EXISTS (SELECT 1 FROM versions_fts WHERE rowid = v.id AND "
              "modelyard_has_word(?, name, description, tags, params, files))")
 _SET_QUERY = re.compile(r"SELECT (version_id|rowid) FROM (\w+)(?: WHERE (.*))?", re.S)
 _ROW_TABLES = {"metrics", "params", "tags", "datasets", "parents", "policy_results",
-               "policy_checks", "versions_fts"}  # tables with an index on the version
+               "policy_checks", "versions_fts", "run_fields"}  # tables with an index on the version
 _INDEXED_ATTRS = {"model", "user", "created_ms", "content_digest"}
 
 

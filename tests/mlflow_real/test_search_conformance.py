@@ -38,7 +38,7 @@ EXTENSIONS = {
 EXTENSIONS = {k: v for k, v in EXTENSIONS.items() if v}
 
 # The scoreboard this code reaches; a change may raise these, never lower them.
-FLOOR = {"accepted-and-equal": 138, "accepted-but-different": 6, "wrongly rejected": 20,
+FLOOR = {"accepted-and-equal": 157, "accepted-but-different": 1, "wrongly rejected": 6,
          "wrongly accepted": 0}
 
 
