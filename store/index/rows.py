@@ -220,7 +220,8 @@ def record_rows(record: dict, vid: int, model_id: int, record_path: str,
     origin = get("origin") or {}
     for key, value in (("run_id", origin.get("run_id") or training.get("run_id")),
                        ("run_name", origin.get("run_name")),
-                       ("source_path", origin.get("kind") == "mlflow" and origin.get("source"))):
+                       ("source_path", origin.get("kind") == "mlflow" and origin.get("source")),
+                       ("artifact_uri", origin.get("artifact_uri"))):
         if value and isinstance(value, str):
             t["run_fields"].append((vid, key, value))
     datasets = get("datasets")

@@ -235,14 +235,15 @@ MIGRATIONS: dict[int, str] = {
         PRIMARY KEY (kind, model_id, number)
     ) WITHOUT ROWID;
     """,
-    # 6: the MLflow run behind an imported version (its run_id, run_name, source_path), so
-    # MLflow's `run_id IN (...)`, `attributes.run_name` and `source_path` filters answer.
+    # 6: the MLflow run behind an imported version (run_id, run_name, source_path,
+    # artifact_uri), so MLflow's `run_id IN (...)`, `attributes.run_name`, `source_path` and
+    # `artifact_uri` filters answer.
     # An index made before fills it for the versions it indexes from now on; `reindex`
     # fills it for the rest.
     6: """
     CREATE TABLE run_fields (
         version_id INTEGER NOT NULL,
-        key TEXT NOT NULL,                 -- run_id, run_name, source_path
+        key TEXT NOT NULL,                 -- run_id, run_name, source_path, artifact_uri
         value TEXT NOT NULL,
         PRIMARY KEY (version_id, key)
     ) WITHOUT ROWID;

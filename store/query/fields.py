@@ -48,7 +48,8 @@ _ATTRS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 }
 # the MLflow run behind an imported version, in the index's run_fields table
 RUN_FIELDS = {"run_id": "run_id", "run_uuid": "run_id", "run_name": "run_name",
-              "source_path": "source_path", "source": "source_path"}
+              "source_path": "source_path", "source": "source_path",
+              "artifact_uri": "artifact_uri"}
 ATTRIBUTE_SPELLINGS = {s: name for name, (_, _, more) in _ATTRS.items() for s in (name, *more)}
 _DATASET_KEYS = {"name": "name", "digest": "digest", "role": "role", "context": "role",
                  "uri": "uri"}
@@ -56,7 +57,7 @@ QUALIFIERS = ("model", "name", "user", "host", "format", "framework", "status", 
               "dataset", "parent", "is", "has", "tag", "policy")
 
 ATTRIBUTE_SPELLINGS.update({s: s for s in RUN_FIELDS})
-ATTRIBUTES: list[str] = [*_ATTRS, "run_id", "run_name", "source_path"]
+ATTRIBUTES: list[str] = [*_ATTRS, "run_id", "run_name", "source_path", "artifact_uri"]
 FIELD_PREFIXES: list[str] = ["metrics.", "params.", "tags.", "datasets.", "attributes.", "policy.",
                              *(f"{q}:" for q in QUALIFIERS if q != "name"), "@"]
 KEYWORDS: list[str] = ["AND", "OR", "NOT", "IN", "LIKE", "ILIKE", "GLOB", "BETWEEN", "IS",

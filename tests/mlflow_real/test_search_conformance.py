@@ -38,7 +38,7 @@ EXTENSIONS = {
 EXTENSIONS = {k: v for k, v in EXTENSIONS.items() if v}
 
 # The scoreboard this code reaches; a change may raise these, never lower them.
-FLOOR = {"accepted-and-equal": 157, "accepted-but-different": 1, "wrongly rejected": 6,
+FLOOR = {"accepted-and-equal": 164, "accepted-but-different": 0, "wrongly rejected": 0,
          "wrongly accepted": 0}
 
 
