@@ -185,9 +185,13 @@ def record_rows(record: dict, vid: int, model_id: int, record_path: str,
     host = training.get("host") or created_by.get("host", "")
     param_count = summary.get("param_count")
     description = get("description") or ""
+    origin = get("origin") or {}
+    created_ms = _created_ms(record["created_at"], get(MTIME_KEY))
+    if origin.get("kind") == "mlflow" and started is not None:
+        created_ms = min(created_ms, started)  # MLflow's `created` is the run's start
     t["versions"].append((
         vid, model_id, record["model"], record["version"], record["created_at"],
-        _created_ms(record["created_at"], get(MTIME_KEY)), user, host, started, ended,
+        created_ms, user, host, started, ended,
         (ended - started) / 1000 if started is not None and ended is not None else None,
         training.get("status") or "", description, 0, main_format(files),
         str(serving.get("framework") or ""), sum(f.get("size", 0) for f in files),
@@ -217,7 +221,6 @@ def record_rows(record: dict, vid: int, model_id: int, record_path: str,
     tags = get("tags") or {}
     if tags:
         t["tags"] += [(vid, k, v) for k, v in tags.items()]
-    origin = get("origin") or {}
     for key, value in (("run_id", origin.get("run_id") or training.get("run_id")),
                        ("run_name", origin.get("run_name")),
                        ("source_path", origin.get("kind") == "mlflow" and origin.get("source")),

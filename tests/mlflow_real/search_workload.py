@@ -84,6 +84,7 @@ def build(client: MlflowClient, experiment: str) -> dict[str, str]:
         values[key] = rid
         values[f"{key}_artifact_uri"] = client.get_run(rid).info.artifact_uri
         values[f"{key}_name"] = spec["name"]
+        values[f"{key}_start"] = str(START + 1000 * i)
     return values
 
 

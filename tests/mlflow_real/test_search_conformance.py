@@ -1,6 +1,7 @@
 """Every filter string of MLflow's own search tests (`search_filters.json`), run through real
-MLflow 3 (`search_workload.py`, in the cached MLflow environment) and through modelyard after
-`import-mlflow` of the same store; the result sets are compared run by run.
+MLflow 3 (`search_workload.py`, in the cached MLflow environment, SQLite and file backends)
+and through modelyard after `import-mlflow` of the same store; the result sets are compared
+run by run.
 
 The scoreboard is printed at the end (`pytest -s` shows it) and may not fall below `FLOOR`;
 raise the floor when a fix makes more filters agree. Filters MLflow rejects that modelyard
@@ -21,7 +22,7 @@ from modelyard.store import Store
 from modelyard.store.errors import QueryError
 from modelyard.store.ingest.mlflow_tracking import import_mlflow
 
-from .conftest import mlflow_python
+from .conftest import BACKENDS, mlflow_python
 
 HERE = Path(__file__).parent
 FILTERS = HERE / "search_filters.json"
@@ -38,23 +39,28 @@ EXTENSIONS = {
 EXTENSIONS = {k: v for k, v in EXTENSIONS.items() if v}
 
 # The scoreboard this code reaches; a change may raise these, never lower them.
-FLOOR = {"accepted-and-equal": 164, "accepted-but-different": 0, "wrongly rejected": 0,
+FLOOR = {"accepted-and-equal": 169, "accepted-but-different": 0, "wrongly rejected": 0,
          "wrongly accepted": 0}
 
 
 @pytest.fixture(scope="session")
-def mlflow_search(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    """The MLflow store (SQLite backend) and what MLflow answered for every filter."""
+def mlflow_search(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict]]:
+    """`{backend: (MLflow store, what MLflow answered for every filter)}`, both backends
+    written at once."""
     python = mlflow_python()
-    out = tmp_path_factory.mktemp("mlflow-search")
+    base = tmp_path_factory.mktemp("mlflow-search")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MODELYARD", "MLFLOW"))}
-    env.update(HOME=str(out), PYTHONDONTWRITEBYTECODE="1", MLFLOW_ALLOW_FILE_STORE="true")
-    run = subprocess.run([str(python), str(HERE / "search_workload.py"), "sqlite",
-                          str(FILTERS), str(out)], env=env, cwd=out, capture_output=True,
-                         text=True, timeout=600)
-    if run.returncode != 0:
-        pytest.fail(f"the MLflow search workload failed:\n{(run.stderr or run.stdout)[-3000:]}")
-    return out / "work", json.loads((out / "results.json").read_text())
+    env.update(HOME=str(base), PYTHONDONTWRITEBYTECODE="1", MLFLOW_ALLOW_FILE_STORE="true")
+    runs = {b: subprocess.Popen([str(python), str(HERE / "search_workload.py"), b,
+                                 str(FILTERS), str(base / b)], env=env, cwd=base,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for b in BACKENDS}
+    for backend, proc in runs.items():
+        out, _ = proc.communicate(timeout=600)
+        if proc.returncode != 0:
+            pytest.fail(f"the MLflow search workload ({backend}) failed:\n{out[-3000:]}")
+    return {b: (base / b / "work", json.loads((base / b / "results.json").read_text()))
+            for b in BACKENDS}
 
 
 def modelyard_answer(store: Store, text: str) -> dict:
@@ -76,9 +82,10 @@ def outcome(theirs: dict, ours: dict, filter_text: str) -> str:
     return "documented extension" if filter_text in EXTENSIONS else "wrongly accepted"
 
 
-def test_every_mlflow_filter_answers_as_mlflow(mlflow_search: tuple[Path, dict],
-                                               tmp_path: Path) -> None:
-    work, seen = mlflow_search
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_every_mlflow_filter_answers_as_mlflow(mlflow_search: dict[str, tuple[Path, dict]],
+                                               backend: str, tmp_path: Path) -> None:
+    work, seen = mlflow_search[backend]
     sources = {e["filter"]: e["source"] for e in json.loads(FILTERS.read_text())["filters"]}
     store = Store.init(tmp_path / "store")
     import_mlflow(store, work)
@@ -95,7 +102,7 @@ def test_every_mlflow_filter_answers_as_mlflow(mlflow_search: tuple[Path, dict],
                                         f"modelyard {len(ours.get('runs', []))}"
                                         if theirs["ok"] else theirs["error"][:80])
             lines.append(f"  {result}: {text}  [{why}]  ({sources[template].split('::')[-1]})")
-    print("\n".join(["", "MLflow search conformance (SQLite backend):", *sorted(lines)]))
+    print("\n".join(["", f"MLflow search conformance ({backend} backend):", *sorted(lines)]))
     print("scoreboard: " + ", ".join(f"{k} {board[k]}" for k in (
         "accepted-and-equal", "accepted-but-different", "wrongly rejected", "wrongly accepted",
         "documented extension", "rejected by both")) + f" (of {sum(board.values())})")
