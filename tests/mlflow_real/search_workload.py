@@ -10,7 +10,8 @@ OUT/work holds the MLflow store; OUT/results.json maps each filter, its placehol
 The runs follow `test_search_params`, `_tags`, `_metrics`, `_attrs`, `_full`, `_run_name`,
 `_run_id`, `_datasets` of tests/store/tracking/sqlalchemy_store/test_sqlalchemy_store_runs.py
 and `test_correct_filtering` of tests/utils/test_search_utils.py, merged into three runs;
-each run is registered as a version of the model `conf`.
+each run is registered as a version of the model `conf`, versions 1 and 2 with the version
+tags of `test_search_model_versions_by_tag` (tests/store/model_registry/test_sqlalchemy_store.py).
 """
 
 from __future__ import annotations
@@ -85,6 +86,12 @@ def build(client: MlflowClient, experiment: str) -> dict[str, str]:
         values[f"{key}_artifact_uri"] = client.get_run(rid).info.artifact_uri
         values[f"{key}_name"] = spec["name"]
         values[f"{key}_start"] = str(START + 1000 * i)
+        values[f"{key}_upper"] = rid.upper()
+        values[f"{key}_prefix"] = rid[:30]
+        values[f"{key}_prefix_upper"] = rid[:30].upper()
+    for number, tags in (("1", {"t1": "abc", "t2": "xyz"}), ("2", {"t1": "abc", "t2": "x123"})):
+        for k, v in tags.items():  # test_search_model_versions_by_tag's version tags
+            client.set_model_version_tag(MODEL, number, k, v)
     return values
 
 

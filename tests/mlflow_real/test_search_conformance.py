@@ -39,7 +39,7 @@ EXTENSIONS = {
 EXTENSIONS = {k: v for k, v in EXTENSIONS.items() if v}
 
 # The scoreboard this code reaches; a change may raise these, never lower them.
-FLOOR = {"accepted-and-equal": 169, "accepted-but-different": 0, "wrongly rejected": 0,
+FLOOR = {"accepted-and-equal": 195, "accepted-but-different": 0, "wrongly rejected": 0,
          "wrongly accepted": 0}
 
 
