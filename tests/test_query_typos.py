@@ -30,6 +30,8 @@ TYPOS: list[tuple[str, str, str]] = [  # query, the word pointed at, what the me
     ("a NAND b", "NAND", "did you mean AND?"),
     ("resnet ADN bert", "ADN", "did you mean AND?"),
     ("resnet NOR bert", "NOR", "did you mean OR?"),
+    ("resnet adn metrics.acc > 0.9", "adn", "did you mean AND?"),
+    ("bert ro tags.team = 'risk'", "ro", "did you mean OR?"),
     ("params.acc = LR", "LR", "quote the value, like params.acc = 'LR'"),
     ("name!=something", "something", "quote the value, like model = 'something'"),
     ("tags.team = risk", "risk", "quote the value"),
@@ -53,6 +55,7 @@ FREE_TEXT = [
     "user:alice resnet", "@champion resnet", "metrics.acc > 0.9 params.lr = 0.1",
     "metrics.acc > 0.9 or resnet", "(metrics.acc > 0.9) or bert", "BERT GPT", "AND-OR",
     "params.lr = 0.01", "user = 'alice'", "size > 10MB", "created > -7d",
+    "an image classifier", "bert an", "ad metrics.acc > 0.9 and ot",
 ]
 
 

@@ -157,7 +157,10 @@ class _Parser(ComparisonParser):
             node = self.comparison(width)
             self.after_comparison = True
             return node
-        check_keyword_lookalike(token, self.text)
+        between = self.i > 0 and self.peek(-1).kind in (Kind.WORD, Kind.STRING, Kind.RPAREN) \
+            and not self.peek(-1).is_word("AND", "OR", "NOT")  # a term on its left
+        check_keyword_lookalike(token, self.text,
+                                before_comparison=between and self.at_comparison(1))
         if token.text.startswith("@"):
             return self.alias(token)
         qualifier = re.match(r"([A-Za-z_]+):", token.text)
@@ -171,6 +174,11 @@ class _Parser(ComparisonParser):
                       self.peek(width).start)
         self.take()
         return Text(token.text, True, token.start)
+
+    def at_comparison(self, ahead: int) -> bool:
+        """True when a `field op` starts `ahead` tokens on (`metrics.acc >`)."""
+        token = self.peek(ahead)
+        return token.kind is Kind.WORD and "." in token.text and self.at_comparator(ahead + 1)
 
     # -- qualifiers: model:x user:x is:x has:x parent:x dataset:x @alias ----------------------
 

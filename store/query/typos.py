@@ -6,7 +6,9 @@ Two places are kept for filters, where a word can only be a broken one:
 
 - directly after a complete comparison, a bare word must be AND, OR, NOT, ORDER BY or a
   qualifier; `metrics.auc > 0.9 resnet` is refused (write `and resnet`, or put the text first);
-- a word in capitals one letter away from AND, OR or NOT (`NAND`, `ADN`, `NOR`) is refused.
+- a word in capitals one letter away from AND, OR or NOT (`NAND`, `ADN`, `NOR`) is refused,
+  and so is such a word in any case between a term and a comparison
+  (`bert adn metrics.acc > 0.9`).
 
 Every refusal points at the word, says what it was taken for, and how to search for it.
 """
@@ -36,11 +38,14 @@ def check_word_after_comparison(word: Token, after: Token, text: str) -> None:
                      f"the text as well, write AND \"{word.text}\"", text, word.start)
 
 
-def check_keyword_lookalike(word: Token, text: str) -> None:
-    """Refuse `NAND`, `ADN`, `NTO`: capitals one edit from a connective are a typo."""
-    if word.kind is not Kind.WORD or not word.text.isalpha() or not word.text.isupper():
+def check_keyword_lookalike(word: Token, text: str, *, before_comparison: bool = False) -> None:
+    """Refuse `NAND`, `ADN`, `NTO`: capitals one edit from a connective are a typo, and so is
+    such a word in any case between a term and a comparison (`resnet adn metrics.acc > 0.9`)."""
+    if word.kind is not Kind.WORD or not word.text.isalpha() or len(word.text) < 2:
         return
-    guess = next((k for k in CONNECTIVES if _one_edit(word.text, k)), None)
+    if not word.text.isupper() and not before_comparison:
+        return
+    guess = next((k for k in CONNECTIVES if _one_edit(word.text.upper(), k)), None)
     if guess is not None and word.text != guess:
         raise QueryError(f"'{word.text}' is not a keyword; did you mean {guess}? To search "
                          f"for the word, quote it: \"{word.text}\"", text, word.start)
