@@ -42,3 +42,14 @@ def test_run_fields_answer_as_mlflow(store: Store, query: str, numbers: list[int
 def test_a_reindex_gives_the_same_answers(store: Store) -> None:
     store.reindex()
     assert [v.number for v in store.search("run_id = 'bbb222'")] == [2]
+
+
+def test_created_of_an_imported_version_is_its_runs_start(tmp_path: Path) -> None:
+    store = Store.init(tmp_path / "store")
+    started = "2020-01-02T03:04:05.000000Z"
+    store.add_version("churn", files={"w.bin": b"1"}, origin={"kind": "mlflow", "run_id": "r"},
+                      training={"started_at": started, "ended_at": "2020-01-02T04:00:00.000000Z"})
+    store.add_version("local", files={"w.bin": b"2"},
+                      training={"started_at": started, "ended_at": "2020-01-02T04:00:00.000000Z"})
+    assert [v.ref for v in store.search("created < 2021-01-01")] == ["churn:1"]
+    assert [v.ref for v in store.search("created = 2020-01-02")] == ["churn:1"]
