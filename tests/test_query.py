@@ -53,12 +53,12 @@ VALID: list[tuple[str, object]] = [
     ("metrics.`f1-score` >= 0.5", "metrics WHERE key = ? AND value >= ?"),
     ('tags."mlflow.user" = \'bob\'', "tags WHERE key = ?"),
     ("params.optimizer.lr = 0.1", "num = ?"),
-    ("attributes.status = 'FINISHED'", "v.status = ?"),
+    ("attributes.status = 'FINISHED'", "lower(v.status) = ?"),
     ("attr.user_id = 'alice'", "v.user = ?"),
-    ("run.run_name LIKE 'res%'", "v.model GLOB ?"),
+    ("run.run_name LIKE 'res%'", "run_fields WHERE key = ? AND value GLOB ?"),
     ("name ILIKE 'RES%'", "v.model GLOB ?"),
-    ("status IN ('FINISHED', 'FAILED')", "v.status IN (?, ?)"),
-    ("status not in ('FAILED')", "v.status NOT IN (?)"),
+    ("status IN ('FINISHED', 'FAILED')", "lower(v.status) IN (?, ?)"),
+    ("status not in ('FAILED')", "lower(v.status) NOT IN (?)"),
     ("metrics.acc BETWEEN 0.8 AND 0.9", "value BETWEEN ? AND ?"),
     ("metrics.acc = 0.8..0.9", Between),
     ("metrics.acc = 0.8 .. 0.9", Between),
@@ -278,10 +278,10 @@ RESULTS: list[tuple[str, set[int]]] = [
     ("metrics.acc > 0.9", {2}),
     ("metrics.acc != 0.8", {2}),  # NaN (NULL) and missing keys never match
     ("NOT metrics.acc > 0.9", {1, 3, 4, 5}),  # NOT is the complement, missing keys included
-    ("metrics.acc <= 0.8 OR user = bob", {1, 2}),
-    ("user = alice OR user = bob AND host = gpu2", {1, 2, 3}),
-    ("(user = alice OR user = bob) AND host = gpu2", {2}),
-    ("(user = alice OR user = bob) AND NOT is:deprecated", {1, 2}),
+    ("metrics.acc <= 0.8 OR user = 'bob'", {1, 2}),
+    ("user = 'alice' OR user = 'bob' AND host = 'gpu2'", {1, 2, 3}),
+    ("(user = 'alice' OR user = 'bob') AND host = 'gpu2'", {2}),
+    ("(user = 'alice' OR user = 'bob') AND NOT is:deprecated", {1, 2}),
     ("tags.env LIKE 'prod'", {2}),
     ("tags.env LIKE 'P%'", {1}),
     ("tags.env ILIKE 'PROD'", {1, 2}),
@@ -380,7 +380,7 @@ def _tree_depth(node: object) -> int:
 def test_deepest_allowed_query_runs(index: sqlite3.Connection, leaf: str, shape: str) -> None:
     query, deepest = leaf, 0
     while deepest <= MAX_DEPTH:
-        query = shape.format(query).replace("x", "metrics.acc > 1").replace("y", "user = a")
+        query = shape.format(query).replace("x", "metrics.acc > 1").replace("y", "user = 'a'")
         try:
             deepest = _tree_depth(parse(query).where)
         except QueryError as error:

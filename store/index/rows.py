@@ -25,6 +25,7 @@ COLUMNS = {  # the columns each table's rows fill, in the order `record_rows` gi
     "owners": ("kind", "model_id", "number", "uid", "name", "claimed"),
     "metrics": ("version_id", "key", "value", "step", "min", "max", "points"),
     "tags": ("version_id", "key", "value"),
+    "run_fields": ("version_id", "key", "value"),
     "datasets": ("version_id", "role", "name", "uri", "digest"),
     "parents": ("version_id", "ref", "model", "number", "relation"),
     "files": ("version_id", "path", "size", "digest", "format", "pickle"),
@@ -184,9 +185,13 @@ def record_rows(record: dict, vid: int, model_id: int, record_path: str,
     host = training.get("host") or created_by.get("host", "")
     param_count = summary.get("param_count")
     description = get("description") or ""
+    origin = get("origin") or {}
+    created_ms = _created_ms(record["created_at"], get(MTIME_KEY))
+    if origin.get("kind") == "mlflow" and started is not None:
+        created_ms = min(created_ms, started)  # MLflow's `created` is the run's start
     t["versions"].append((
         vid, model_id, record["model"], record["version"], record["created_at"],
-        _created_ms(record["created_at"], get(MTIME_KEY)), user, host, started, ended,
+        created_ms, user, host, started, ended,
         (ended - started) / 1000 if started is not None and ended is not None else None,
         training.get("status") or "", description, 0, main_format(files),
         str(serving.get("framework") or ""), sum(f.get("size", 0) for f in files),
@@ -216,6 +221,12 @@ def record_rows(record: dict, vid: int, model_id: int, record_path: str,
     tags = get("tags") or {}
     if tags:
         t["tags"] += [(vid, k, v) for k, v in tags.items()]
+    for key, value in (("run_id", origin.get("run_id") or training.get("run_id")),
+                       ("run_name", origin.get("run_name")),
+                       ("source_path", origin.get("kind") == "mlflow" and origin.get("source")),
+                       ("artifact_uri", origin.get("artifact_uri"))):
+        if value and isinstance(value, str):
+            t["run_fields"].append((vid, key, value))
     datasets = get("datasets")
     if datasets:
         t["datasets"] += [(vid, d["role"], d.get("name", ""), d.get("uri", ""),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -234,6 +234,20 @@ MIGRATIONS: dict[int, str] = {
         claimed TEXT NOT NULL,             -- the user the file says wrote it
         PRIMARY KEY (kind, model_id, number)
     ) WITHOUT ROWID;
+    """,
+    # 6: the MLflow run behind an imported version (run_id, run_name, source_path,
+    # artifact_uri), so MLflow's `run_id IN (...)`, `attributes.run_name`, `source_path` and
+    # `artifact_uri` filters answer.
+    # An index made before fills it for the versions it indexes from now on; `reindex`
+    # fills it for the rest.
+    6: """
+    CREATE TABLE run_fields (
+        version_id INTEGER NOT NULL,
+        key TEXT NOT NULL,                 -- run_id, run_name, source_path, artifact_uri
+        value TEXT NOT NULL,
+        PRIMARY KEY (version_id, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX run_fields_key_value ON run_fields(key, value);
     """,
 }
 

@@ -39,7 +39,9 @@ if TYPE_CHECKING:
     from ..api import Store
     from .mlflow_report import ImportReport
 
-_KEPT_MLFLOW_TAGS = ("mlflow.source.",)
+# MLflow's bookkeeping tags kept under their own keys: searches such as
+# tags.`mlflow.runName` = 'x' answer as in MLflow
+_KEPT_MLFLOW_TAGS = ("mlflow.source.", "mlflow.runName")
 RUN_DELETED_TAG = "mlflow.run.deleted"  # the run behind the version was deleted in MLflow
 
 
@@ -215,7 +217,7 @@ def _aliases(model: RegisteredRecord, number: int) -> tuple[list[str], list[str]
 
 
 def _visible_tags(tags: dict[str, str]) -> dict[str, str]:
-    """User tags; MLflow's own `mlflow.*` bookkeeping is dropped except `mlflow.source.*`."""
+    """User tags; MLflow's own `mlflow.*` bookkeeping is dropped except `_KEPT_MLFLOW_TAGS`."""
     return {k: v for k, v in tags.items()
             if not k.startswith("mlflow.") or k.startswith(_KEPT_MLFLOW_TAGS)}
 
@@ -266,6 +268,7 @@ def _origin(backend: TrackingBackend, model: RegisteredRecord, version: VersionR
         "run_name": (run.name or run.tags.get("mlflow.runName", "")) if run else "",
         "parent_run_id": run.tags.get("mlflow.parentRunId", "") if run else "",
         "run_lifecycle": run.lifecycle_stage if run else "",
+        "artifact_uri": run.artifact_uri if run else "",  # MLflow's `attributes.artifact_uri`
         "logged_model_id": logged.model_id if logged else "",
         "current_stage": version.current_stage, "version_status": version.status,
         "registered_at": ms_time(version.creation_ms, "creation_time")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .cursor import TokenCursor, describe
 from .fields import TYPE_HINTS, Field, attribute, entity_field
-from .lexer import Kind, Token, Value, convert_literal
+from .lexer import Kind, Token, Value, convert_literal, to_number
 from .nodes import Between, Compare, Has, InList, Node, Not
 
 # what a metric can be beside finite numbers: `metrics.loss = nan`, `metrics.loss < inf`
@@ -50,7 +50,10 @@ class ComparisonParser(TokenCursor):
             if field.type not in ("text", "param"):
                 self.fail(f"{word} compares text, but {field} is a {field.type}; use =, <, > "
                           "or BETWEEN", op.start)
-            value = self.raw_value(op)[0]
+            value, quoted, pos = self.raw_value(op)
+            if not quoted:
+                self.fail(f"the pattern after {word} is text: quote it, like {field} {word} "
+                          f"'{value}'", pos)
             return Compare(field, f"NOT {word}" if negated else word, value, field.pos)
         return self.operator(field, "!=" if word == "<>" else word, op)
 
@@ -60,6 +63,13 @@ class ComparisonParser(TokenCursor):
         if field.type == "verdict" and op not in ("=", "!="):
             self.fail(f"{field} is pass or fail; compare it with = or !=", token.start)
         raw, quoted, pos = self.raw_value(token, field.type)
+        if quoted and op in ("<", "<=", ">", ">=") and field.type in ("text", "param"):
+            self.fail(f"{field} holds text, which MLflow compares only with =, !=, LIKE, ILIKE "
+                      f"and IN; to compare a number, leave out the quotes: {field} {op} 0.5",
+                      token.start)
+        if quoted and field.kind == "metric":
+            self.fail(f"{field} is a number: leave out the quotes, like {field} {op} {raw}",
+                      pos)
         low, dots, high = raw.partition("..")
         if not dots and not quoted and self.peek().kind is Kind.WORD:
             if self.peek().text == "..":  # a range written with spaces: 0.8 .. 0.9
@@ -133,6 +143,10 @@ class ComparisonParser(TokenCursor):
     def convert(self, field: Field, raw: str, quoted: bool, pos: int) -> Value:
         if field.kind == "metric" and not quoted and raw.strip().lower() in NONFINITE:
             return NONFINITE[raw.strip().lower()]
+        if not quoted and (field.type == "text"
+                           or (field.type == "param" and to_number(raw.strip()) is None)):
+            self.fail(f"{field} compares text: quote the value, like {field} = '{raw}' "
+                      "(a bare word would be a search or a typo)", pos)
         value = convert_literal(field.type, raw, quoted)
         if value is None:
             self.fail(f"{field} needs {TYPE_HINTS[field.type]}, not {raw!r}", pos)

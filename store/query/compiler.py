@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .fields import Field
 from .lexer import Ago, Instant, Value
@@ -35,7 +35,7 @@ from .parser import parse
 DEFAULT_ORDER = "v.created_ms DESC, v.model, v.number DESC"
 FTS_SET = "SELECT rowid FROM versions_fts WHERE versions_fts MATCH ?"
 _TABLES = {"metric": "metrics", "param": "params", "tag": "tags", "dataset": "datasets",
-           "policy": "policy_results"}
+           "policy": "policy_results", "run": "run_fields"}
 _POLICY_STATES = {  # policy:<state>, over the per-version summary of its last check
     "failing": "SELECT version_id FROM policy_checks WHERE failing > 0",
     "passing": "SELECT version_id FROM policy_checks WHERE failing = 0 AND rules > 0",
@@ -149,6 +149,8 @@ class _Compiler:
     def condition(self, node: Compare | InList | Between) -> _Sql:
         """A comparison, on a `versions` column or inside a side-table subquery."""
         f = node.field
+        if f.kind == "attr" and f.column == "status" and not _pattern(node):
+            return self.predicate("lower(v.status)", _lowered(node))  # MLflow: 'FAILED'
         if f.kind == "attr":
             return self.predicate(f"v.{f.column}", node)
         where, params = _side_filter(f)
@@ -240,6 +242,22 @@ def _side_filter(f: Field) -> tuple[list[str], list[object]]:
     return ["key = ?"], [f.key]
 
 
+def _pattern(node: Compare | InList | Between) -> bool:
+    return isinstance(node, Compare) and node.op.endswith(("LIKE", "GLOB"))
+
+
+def _lowered(node: Compare | InList | Between) -> Compare | InList | Between:
+    """The same condition with its text values in lower case (statuses are stored so)."""
+    def low(value: Value) -> Value:
+        return value.lower() if isinstance(value, str) else value
+
+    if isinstance(node, Compare):
+        return replace(node, value=low(node.value))
+    if isinstance(node, InList):
+        return replace(node, values=tuple(low(v) for v in node.values))
+    return replace(node, low=low(node.low), high=low(node.high))
+
+
 def _numeric(node: Compare | InList | Between) -> bool:
     """Params compare as numbers when the query wrote numbers, else as text like MLflow."""
     if isinstance(node, Compare):
@@ -266,7 +284,7 @@ def _param_in(node: InList) -> _Sql:
 
 
 def _has(f: Field) -> _Sql:
-    if f.kind in ("metric", "param", "tag"):
+    if f.kind in ("metric", "param", "tag", "run"):
         return _in(f"SELECT version_id FROM {_TABLES[f.kind]} WHERE key = ?", [f.key])
     if f.kind == "policy":
         return _in("SELECT version_id FROM policy_results WHERE rule = ?", [f.key])
@@ -366,7 +384,7 @@ WORD_TEST = ("EXISTS (SELECT 1 FROM versions_fts WHERE rowid = v.id AND "
              "modelyard_has_word(?, name, description, tags, params, files))")
 _SET_QUERY = re.compile(r"SELECT (version_id|rowid) FROM (\w+)(?: WHERE (.*))?", re.S)
 _ROW_TABLES = {"metrics", "params", "tags", "datasets", "parents", "policy_results",
-               "policy_checks", "versions_fts"}  # tables with an index on the version
+               "policy_checks", "versions_fts", "run_fields"}  # tables with an index on the version
 _INDEXED_ATTRS = {"model", "user", "created_ms", "content_digest"}
 
 

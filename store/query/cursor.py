@@ -56,6 +56,25 @@ class TokenCursor:
         return token.is_word("NOT") and self.peek(ahead + 1).is_word(*COMPARE_WORDS)
 
 
+    def at_filter_shape(self, ahead: int) -> bool:
+        """True when the words from `ahead` on can only be the rest of a filter: `IS [NOT]
+        NULL`, `[NOT] IN (`, `[NOT] LIKE 'x'` or `[NOT] BETWEEN x AND`, so a word before
+        them is a field even when it is unknown (`foo is null` is a typo, not a search)."""
+        if self.peek(ahead).is_word("NOT"):
+            ahead += 1
+        token, nxt = self.peek(ahead), self.peek(ahead + 1)
+        if token.is_word("IS"):
+            return nxt.is_word("NULL") or (nxt.is_word("NOT")
+                                           and self.peek(ahead + 2).is_word("NULL"))
+        if token.is_word("IN"):
+            return nxt.kind is Kind.LPAREN
+        if token.is_word("LIKE", "ILIKE", "GLOB"):
+            return nxt.kind is Kind.STRING
+        if token.is_word("BETWEEN"):
+            return self.peek(ahead + 3).is_word("AND")
+        return False
+
+
 def describe(token: Token) -> str:
     """A token as an error message names it."""
     if token.kind is Kind.EOF:

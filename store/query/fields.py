@@ -26,8 +26,8 @@ _PREFIX = {"metric": "metrics", "param": "params", "tag": "tags", "attr": "attri
 
 # canonical attribute: (versions column, value type, other spellings)
 _ATTRS: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "model": ("model", "text", ("name", "run_name")),
-    "version": ("number", "number", ("number",)),
+    "model": ("model", "text", ("name",)),
+    "version": ("number", "number", ("number", "version_number")),
     "user": ("user", "text", ("user_id",)),
     "host": ("host", "text", ()),
     "status": ("status", "text", ()),
@@ -46,13 +46,18 @@ _ATTRS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "started": ("started_ms", "time", ("start_time",)),
     "ended": ("ended_ms", "time", ("end_time",)),
 }
+# the MLflow run behind an imported version, in the index's run_fields table
+RUN_FIELDS = {"run_id": "run_id", "run_uuid": "run_id", "run_name": "run_name",
+              "source_path": "source_path", "source": "source_path",
+              "artifact_uri": "artifact_uri"}
 ATTRIBUTE_SPELLINGS = {s: name for name, (_, _, more) in _ATTRS.items() for s in (name, *more)}
 _DATASET_KEYS = {"name": "name", "digest": "digest", "role": "role", "context": "role",
                  "uri": "uri"}
 QUALIFIERS = ("model", "name", "user", "host", "format", "framework", "status", "origin",
               "dataset", "parent", "is", "has", "tag", "policy")
 
-ATTRIBUTES: list[str] = list(_ATTRS)
+ATTRIBUTE_SPELLINGS.update({s: s for s in RUN_FIELDS})
+ATTRIBUTES: list[str] = [*_ATTRS, "run_id", "run_name", "source_path", "artifact_uri"]
 FIELD_PREFIXES: list[str] = ["metrics.", "params.", "tags.", "datasets.", "attributes.", "policy.",
                              *(f"{q}:" for q in QUALIFIERS if q != "name"), "@"]
 KEYWORDS: list[str] = ["AND", "OR", "NOT", "IN", "LIKE", "ILIKE", "GLOB", "BETWEEN", "IS",
@@ -69,7 +74,7 @@ TYPE_HINTS = {"text": "a quoted string", "number": "a number",
 class Field:
     """Where a comparison looks: a key of a side table, or a column of `versions`."""
 
-    kind: str  # metric, param, tag, dataset, policy, attr, alias, parent
+    kind: str  # metric, param, tag, dataset, policy, attr, run, alias, parent
     key: str  # the key; the canonical attribute; the datasets column
     pos: int
     column: str = ""  # the versions column of an attribute
@@ -77,7 +82,7 @@ class Field:
     role: str = ""  # datasets.<role>.<column> narrows to one role
 
     def __str__(self) -> str:
-        if self.kind == "attr":
+        if self.kind in ("attr", "run"):
             return self.key
         key = self.key if re.fullmatch(r"[\w.]+", self.key) else f"`{self.key}`"
         role = f"{self.role}." if self.role else ""
@@ -107,12 +112,14 @@ def entity_field(head: str, key: str, start: int, key_pos: int, text: str) -> Fi
 
 def attribute(name: str, pos: int, text: str) -> Field:
     """A column of `versions` under any of its spellings (`name`, `run_name`, `model`)."""
-    canonical = ATTRIBUTE_SPELLINGS.get(name.lower())
+    canonical = ATTRIBUTE_SPELLINGS.get(name.lower().replace(" ", "_"))  # MLflow: `Run name`
     if canonical is None:
         guess = difflib.get_close_matches(name.lower(), list(ATTRIBUTE_SPELLINGS), n=1)
         hint = f"did you mean '{guess[0]}'? " if guess else ""
         raise QueryError(f"unknown attribute '{name}'; {hint}attributes are "
                          f"{', '.join(ATTRIBUTES)}; for a metric write metrics.{name}", text, pos)
+    if canonical in RUN_FIELDS:
+        return Field("run", RUN_FIELDS[canonical], pos)
     column, kind, _ = _ATTRS[canonical]
     return Field("attr", canonical, pos, column=column, type=kind)
 

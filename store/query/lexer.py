@@ -78,7 +78,21 @@ def tokenize(query: str) -> list[Token]:
             tokens.append(Token(Kind.WORD, query[i:j], i, j))
             i = j
     tokens.append(Token(Kind.EOF, "", n, n))
-    return tokens
+    return _quoted_entities(tokens)
+
+
+def _quoted_entities(tokens: list[Token]) -> list[Token]:
+    """`` `metric`.a `` as MLflow allows it: a backticked word glued to `.key` is one word."""
+    out: list[Token] = []
+    for token in tokens:
+        last = out[-1] if out else None
+        if (last is not None and last.kind is Kind.BACKTICK and token.kind is Kind.WORD
+                and token.start == last.end and token.text.startswith(".")
+                and re.fullmatch(r"[A-Za-z_]+", last.text)):
+            out[-1] = Token(Kind.WORD, last.text + token.text, last.start, token.end)
+        else:
+            out.append(token)
+    return out
 
 
 def _quoted(query: str, start: int) -> Token:

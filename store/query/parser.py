@@ -19,6 +19,7 @@ from .fields import ATTRIBUTE_SPELLINGS, ENTITIES
 from .lexer import Kind, Token
 from .nodes import Alias, And, Node, Not, Or, OrderItem, Query, Text
 from .qualifiers import check_qualifier, qualifier_condition
+from .typos import check_keyword_lookalike, check_word_after_comparison
 
 MAX_NESTING = 50  # parentheses and NOTs as written; bounds the parser's recursion
 MAX_DEPTH = 20  # AND/OR/NOT levels in the tree: SQLite 3.40 overflows at 25
@@ -40,6 +41,7 @@ class _Parser(ComparisonParser):
         super().__init__(text)
         self.nesting = 0
         self.terms = 0
+        self.after_comparison = False  # the last term read was `field op value`
 
     @contextmanager
     def nested(self, token: Token) -> Iterator[None]:
@@ -78,6 +80,8 @@ class _Parser(ComparisonParser):
                 self.expect_term_after(self.take())
             elif not self.starts_term():
                 break
+            elif self.after_comparison:
+                check_word_after_comparison(self.peek(), self.peek(1), self.text)
             items.append(self.not_expr())
         return items[0] if len(items) == 1 else And(_flat(items, And), items[0].pos)
 
@@ -117,6 +121,7 @@ class _Parser(ComparisonParser):
 
     def term(self) -> Node:
         token = self.peek()
+        self.after_comparison = False
         self.terms += 1
         if self.terms > MAX_TERMS:
             self.fail(f"the query has more than {MAX_TERMS} conditions; narrow it down",
@@ -147,8 +152,15 @@ class _Parser(ComparisonParser):
     def word_term(self, token: Token) -> Node:
         width = self.field_width()
         fieldish = width == 2 or "." in token.text or token.text.lower() in ATTRIBUTE_SPELLINGS
-        if self.peek(width).kind is Kind.OP or (fieldish and self.at_comparator(width)):
-            return self.comparison(width)
+        if (self.peek(width).kind is Kind.OP or (fieldish and self.at_comparator(width))
+                or self.at_filter_shape(width)):
+            node = self.comparison(width)
+            self.after_comparison = True
+            return node
+        between = self.i > 0 and self.peek(-1).kind in (Kind.WORD, Kind.STRING, Kind.RPAREN) \
+            and not self.peek(-1).is_word("AND", "OR", "NOT")  # a term on its left
+        check_keyword_lookalike(token, self.text,
+                                before_comparison=between and self.at_comparison(1))
         if token.text.startswith("@"):
             return self.alias(token)
         qualifier = re.match(r"([A-Za-z_]+):", token.text)
@@ -162,6 +174,11 @@ class _Parser(ComparisonParser):
                       self.peek(width).start)
         self.take()
         return Text(token.text, True, token.start)
+
+    def at_comparison(self, ahead: int) -> bool:
+        """True when a `field op` starts `ahead` tokens on (`metrics.acc >`)."""
+        token = self.peek(ahead)
+        return token.kind is Kind.WORD and "." in token.text and self.at_comparator(ahead + 1)
 
     # -- qualifiers: model:x user:x is:x has:x parent:x dataset:x @alias ----------------------
 
