@@ -29,6 +29,8 @@ class ExplorerApp(App):
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help"),
+        # Textual only hints at ctrl+q on ctrl+c; terminal users expect it to quit
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("ctrl+r", "sync_now", "Sync", show=False),
     ]
 

@@ -10,14 +10,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Header, Input, Static
 
 from ..actions import VersionActions
 from ..messages import OpenVersion, StoreChanged
 from ..safe_text import printable
 from ..widgets.metric_picker import MetricPicker
 from ..widgets.model_list import ModelList
-from ..widgets.search_bar import SearchBar
+from ..widgets.search_bar import SearchBar, with_model
 from ..widgets.versions_table import VersionsTable
 
 
@@ -25,6 +25,9 @@ class BrowseScreen(VersionActions):
     """Search and browse every version; mark some with space and compare them with c."""
 
     BINDINGS = [
+        # first, so the footer shows them at 80 columns (it drops what does not fit)
+        Binding("question_mark", "app.help", "Help"),
+        Binding("q", "app.quit", "Quit"),
         Binding("slash", "focus_search", "Search"),
         Binding("escape", "focus_table", "Table", show=False),
         Binding("c", "compare", "Compare"),
@@ -47,7 +50,7 @@ class BrowseScreen(VersionActions):
             with Vertical(id="table-pane"):
                 yield VersionsTable(self.store, id="versions")
                 yield Static("", id="status")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # ctrl+p still opens it; ? lists it
 
     @property
     def table(self) -> VersionsTable:
@@ -138,8 +141,14 @@ class BrowseScreen(VersionActions):
 
     @on(ModelList.Chosen)
     def choose_model(self, event: ModelList.Chosen) -> None:
-        self.table.model = event.model
-        self.table.load(self.table.query_text)
+        """The choice becomes `model:NAME` in the search bar: one filter, in sight."""
+        bar = self.query_one(SearchBar)
+        text = with_model(bar.input.value, event.model)
+        bar.shown = text
+        with bar.input.prevent(Input.Changed):
+            bar.input.value = text
+        bar.check(text)
+        self.table.load(text)
         self.table.focus()
 
     @on(VersionsTable.Loaded)
