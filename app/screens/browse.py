@@ -45,6 +45,7 @@ class BrowseScreen(VersionActions):
     def compose(self) -> ComposeResult:
         yield Header()
         yield SearchBar(id="search")
+        yield Static("", id="index-progress", markup=False)
         with Horizontal(id="browse-body"):
             yield ModelList(id="models")
             with Vertical(id="table-pane"):
@@ -76,8 +77,11 @@ class BrowseScreen(VersionActions):
             columns = store.keys("metrics", by_frequency=True)[:2]
             self.app.call_from_thread(self._show_first, columns)
         else:
+            columns = None  # opened before its index was built: the default columns now
+            if not table.metric_columns and not getattr(self, "_metrics_picked", False):
+                columns = store.keys("metrics", by_frequency=True)[:2] or None
             total = store.count(table.query_text, model=table.model)
-            self.app.call_from_thread(self._show_again, total, keep)
+            self.app.call_from_thread(self._show_again, total, keep, columns)
         models = store.models()
         self.app.call_from_thread(self._show_models, models)
         vocab = {"metrics": store.keys("metrics"), "params": store.keys("params"),
@@ -111,8 +115,10 @@ class BrowseScreen(VersionActions):
         self.table.metric_columns = metric_columns
         self.table.load(self.table.query_text)
 
-    def _show_again(self, total: int, keep: bool) -> None:
+    def _show_again(self, total: int, keep: bool, columns: list[str] | None = None) -> None:
         table = self.table
+        if columns:
+            table.metric_columns = columns
         table.load(table.query_text, total, keep_ref=table.current_ref if keep else None)
         self._status()
 
@@ -131,6 +137,14 @@ class BrowseScreen(VersionActions):
             parts.append(f"{len(table.marks)} marked (c to compare, u to unmark)")
         parts.append(f"sorted by {printable(table._title(table.sort_column))}")
         self.query_one("#status", Static).update(Text("  ·  ".join(parts), style="dim"))
+
+    def show_index_progress(self, line: str, finished: bool) -> None:
+        """A first build of the index: its progress line, then for a while what it did."""
+        progress = self.query_one("#index-progress", Static)
+        progress.update(line)
+        progress.display = True
+        if finished:
+            self.set_timer(8, lambda: setattr(progress, "display", False))
 
     # search and filters
     @on(SearchBar.Submitted)
@@ -207,6 +221,7 @@ class BrowseScreen(VersionActions):
 
         def chosen(columns: list[str] | None) -> None:
             if columns is not None:
+                self._metrics_picked = True
                 self.table.metric_columns = columns
                 table = self.table
                 table.load(table.query_text, None if table.counting else table.total,

@@ -74,7 +74,7 @@ class ServingPane(VerticalScroll):
                                                                       or {}),
             Text("\nKServe InferenceService (y: to the clipboard, w: to a file)", style="bold"),
             Syntax(printable(self._yaml, multiline=True), "yaml", theme="ansi_dark"),
-            Text("\nExport the files for it (Y: to the clipboard, then w: to a file)", style="bold"),
+            Text("\nExport the files for it (Y: to the clipboard, w: to a file)", style="bold"),
             Text(printable(self._export)),
         ))
 
