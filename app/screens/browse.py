@@ -64,6 +64,10 @@ class BrowseScreen(VersionActions):
         self.table.focus()
         self.title = "modelyard"
         self.sub_title = printable(self.app.store_label)  # type: ignore[attr-defined]
+        from ..search_history import SearchHistory, history_path
+
+        self.query_one(SearchBar).history = SearchHistory(  # a small file in the user's cache
+            history_path(self.store.config["store_id"]))
         self.reload(first=True)
 
     @work(thread=True, exclusive=True, group="browse-reload")

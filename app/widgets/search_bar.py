@@ -7,6 +7,7 @@ import re
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.suggester import Suggester
@@ -15,6 +16,7 @@ from textual.widgets import Input, Static
 from modelyard.store.errors import QueryError
 
 from ..safe_text import printable
+from ..search_history import SearchHistory
 
 STALE = "invalid query: the results below are for the last valid one"
 EXPLAIN_S = 0.4  # a pause this long after an invalid query shows what is wrong with it
@@ -84,6 +86,9 @@ class SearchBar(Vertical):
     SearchBar.-invalid > Input { border: tall $error; }
     """
 
+    BINDINGS = [Binding("up", "history(-1)", "Older search", show=False),
+                Binding("down", "history(1)", "Newer search", show=False)]
+
     class Submitted(Message):
         """A valid query was typed (debounced) or submitted with enter."""
 
@@ -97,6 +102,7 @@ class SearchBar(Vertical):
         self.suggester = QuerySuggester()
         self._timer = None
         self.shown = ""  # the query whose results the table shows
+        self.history = SearchHistory(None)  # the screen gives it the store's file
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="search: words, metrics.auc > 0.9, @champion, user:alice, "
@@ -144,7 +150,17 @@ class SearchBar(Vertical):
         else:
             self._timer = self.set_timer(EXPLAIN_S, lambda: self.add_class("-explain"))
 
+    def action_history(self, step: int) -> None:
+        """Up: the previous query run on this store; down: the next one (past the newest,
+        an empty bar)."""
+        query = self.history.older() if step < 0 else self.history.newer()
+        if query is not None:
+            self.input.value = query
+            self.input.cursor_position = len(query)
+
     def _submit(self, value: str, *, final: bool) -> None:
+        if final:
+            self.history.add(value)
         self.shown = value
         self.post_message(self.Submitted(value, final=final))
 

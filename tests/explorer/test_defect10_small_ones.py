@@ -177,3 +177,32 @@ async def test_compare_curves_differ_by_marker_not_only_colour(demo_store) -> No
         assert isinstance(screen, CompareScreen) and len(screen.curve_refs) == 2
         markers = [series[0] for series in screen.query_one("#cmp-plot").plt.monitor.marker]
         assert len(set(markers)) == 2 and "braille" not in markers, markers
+
+
+async def test_search_history_up_and_down_kept_per_store_in_the_cache(demo_store,
+                                                                     monkeypatch, tmp_path
+                                                                     ) -> None:
+    """Issue 14's wanted features: search history, on local disk, never in the store."""
+    from modelyard.app.search_history import history_path
+
+    monkeypatch.setenv("MODELYARD_CACHE_DIR", str(tmp_path / "cache"))
+    app = app_for(demo_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for query in ("churn", "model:vit-base"):
+            await pilot.press("slash", "ctrl+u", *query, "enter")
+            await settle(pilot)
+        bar = app.screen.query_one(SearchBar)
+        await pilot.press("slash", "ctrl+u", "up")
+        assert bar.input.value == "model:vit-base"
+        await pilot.press("up")
+        assert bar.input.value == "churn"
+        await pilot.press("down", "down")
+        assert bar.input.value == ""
+    path = history_path(demo_store.config["store_id"])
+    assert path.is_relative_to(tmp_path / "cache")
+    app = app_for(demo_store)  # a new session on the same store remembers them
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", "up")
+        assert app.screen.query_one(SearchBar).input.value == "model:vit-base"
