@@ -221,15 +221,20 @@ class BrowseScreen(VersionActions):
         self.app.push_screen(CompareScreen(marks))
 
     def action_pick_metrics(self) -> None:
-        keys = self.store.keys("metrics")
+        from ..widgets.metric_picker import Param
 
-        def chosen(columns: list[str] | None) -> None:
+        keys = self.store.keys("metrics")
+        params = self.store.keys("params")
+
+        def chosen(columns: list | None) -> None:
             if columns is not None:
                 self._metrics_picked = True
-                self.table.metric_columns = columns
+                self.table.metric_columns = [c for c in columns if not isinstance(c, Param)]
+                self.table.param_columns = [c.key for c in columns if isinstance(c, Param)]
                 table = self.table
                 table.load(table.query_text, None if table.counting else table.total,
                            keep_ref=table.current_ref)
 
-        self.app.push_screen(MetricPicker(keys, self.table.metric_columns), chosen)
+        self.app.push_screen(MetricPicker(keys, self.table.metric_columns, params,
+                                          self.table.param_columns), chosen)
 

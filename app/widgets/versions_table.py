@@ -49,7 +49,8 @@ class Page:
     rows: list[Row] = field(default_factory=list)
 
 
-def row_of(version, corrupt: frozenset[str] = frozenset()) -> Row:
+def row_of(version, corrupt: frozenset[str] = frozenset(),
+           param_keys: tuple[str, ...] = ()) -> Row:
     """Everything a row shows, computed in the worker thread (never in render_line)."""
     metrics = version.metrics
     flags = ["CORRUPT"] if version.ref in corrupt else []
@@ -72,6 +73,16 @@ def row_of(version, corrupt: frozenset[str] = frozenset()) -> Row:
              "flags": " ".join(flags)}
     for key, value in metrics.items():
         cells[f"metric:{key}"] = fmt_number(value)
+    if param_keys:
+        from modelyard.store.card import flatten_params
+
+        params = flatten_params(version.params or {})
+        for key in param_keys:
+            if key in params:
+                value = params[key]
+                cells[f"param:{key}"] = fmt_number(value) if isinstance(
+                    value, int | float) and not isinstance(value, bool) else printable(
+                    str(value))
     return Row(version.ref, cells, version.deprecated,
                version.has_pickle or policy in ("failing", "violation")
                or version.mixed_script or version.ref in corrupt)
@@ -144,6 +155,7 @@ class VersionsTable(ScrollView, can_focus=True):
         self.query_text = ""
         self.model: str | None = None
         self.metric_columns: list[str] = []
+        self.param_columns: list[str] = []  # dotted keys, beside the metric columns
         self.sort_column = "created"
         self.sort_desc = True
         self.total = 0
@@ -159,10 +171,12 @@ class VersionsTable(ScrollView, can_focus=True):
     # columns
     @property
     def columns(self) -> list[str]:
-        return [*FIXED_COLUMNS, *(f"metric:{m}" for m in self.metric_columns), *TAIL_COLUMNS]
+        return [*FIXED_COLUMNS, *(f"metric:{m}" for m in self.metric_columns),
+                *(f"param:{p}" for p in self.param_columns), *TAIL_COLUMNS]
 
     def _title(self, col: str) -> str:
-        title = printable(col[7:]) if col.startswith("metric:") else TITLES[col]
+        title = printable(col.partition(":")[2]) if col.startswith(("metric:", "param:")) \
+            else TITLES[col]
         if col == self.sort_column:
             title += " ▼" if self.sort_desc else " ▲"
         return title
@@ -170,14 +184,17 @@ class VersionsTable(ScrollView, can_focus=True):
     def _width(self, col: str) -> int:
         if col == "ref":
             return self.ref_width
-        if col.startswith("metric:"):
-            return max(9, min(16, len(col) - 7 + 2))
+        if col.startswith(("metric:", "param:")):
+            return max(9, min(16, len(col.partition(":")[2]) + 2))
         return WIDTHS[col]
 
     def order_clause(self) -> str:
         if self.sort_column.startswith("metric:"):
             key = self.sort_column[7:].replace("`", "")
             return f"metrics.`{key}` {'desc' if self.sort_desc else 'asc'}"
+        if self.sort_column.startswith("param:"):
+            key = self.sort_column[6:].replace("`", "")
+            return f"params.`{key}` {'desc' if self.sort_desc else 'asc'}"
         clause = SORT_CLAUSE[self.sort_column]
         if self.sort_column in ("ref", "aliases"):
             return "model desc, version" if self.sort_desc else clause
@@ -300,7 +317,8 @@ class VersionsTable(ScrollView, can_focus=True):
         from modelyard.store.integrity import corrupt_refs
 
         corrupt = frozenset(corrupt_refs(self.store))
-        rows = [row_of(v, corrupt) for v in versions]
+        params = tuple(self.param_columns)
+        rows = [row_of(v, corrupt, params) for v in versions]
         if not count:
             self.app.call_from_thread(self._arrived, page, generation, rows)
             return
@@ -425,7 +443,8 @@ class VersionsTable(ScrollView, can_focus=True):
             cell_style = style
             if col == "flags" and row.pickle and index != self.cursor:
                 cell_style = style + self.get_component_rich_style("versions-table--warning")
-            text = self._fit(row.cells.get(col, "" if not col.startswith("metric:") else "-"),
+            missing = "-" if col.startswith(("metric:", "param:")) else ""
+            text = self._fit(row.cells.get(col, missing),
                              self._width(col))
             segments.append(Segment(text + " ", cell_style))
         return Strip(segments)

@@ -206,3 +206,39 @@ async def test_search_history_up_and_down_kept_per_store_in_the_cache(demo_store
         await settle(pilot)
         await pilot.press("slash", "up")
         assert app.screen.query_one(SearchBar).input.value == "model:vit-base"
+
+
+async def test_param_columns_from_the_picker_show_values_and_sort(demo_store) -> None:
+    """Issue 14's wanted features: param columns beside metric columns, sortable."""
+    from modelyard.app.widgets.metric_picker import MetricPicker, Param
+    from modelyard.store.card import flatten_params
+
+    app = app_for(demo_store)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"model:churn-xgb", "enter")
+        await settle(pilot)
+        await pilot.press("M")
+        await settle(pilot)
+        assert isinstance(app.screen, MetricPicker)
+        picker = app.screen.query_one("SelectionList")
+        values = [picker.get_option_at_index(i).value for i in range(picker.option_count)]
+        params = flatten_params(demo_store.get("churn-xgb:25").params)
+        key = next(k for k, v in params.items() if isinstance(v, int | float))
+        assert Param(key) in values
+        picker.select(Param(key))
+        await pilot.press("enter")
+        await settle(pilot)
+        table = app.screen.query_one(VersionsTable)
+        assert table.param_columns == [key] and f"param:{key}" in table.columns
+        assert key[:14] in export_text(app)
+        table.sort_by(f"param:{key}", desc=False)
+        await settle(pilot)
+        shown = [table.row(i).cells.get(f"param:{key}") for i in range(table.total)]
+        truth = [flatten_params(v.params).get(key)
+                 for v in demo_store.search(f"model:churn-xgb order by params.`{key}` asc",
+                                            limit=None)]
+        assert any(s is not None for s in shown)
+        nums = [t for t in truth if isinstance(t, int | float)]
+        assert nums == sorted(nums)
+        assert [s is None for s in shown] == [t is None for t in truth]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 def test_footer_shows_help_and_quit_q_goes_back_from_a_card_then_quits(terminal) -> None:
     t = terminal(size=(80, 24))
-    t.wait_for("62 versions", timeout=15)
+    t.wait_for(lambda s: "62 versions" in s and "churn-xgb:25" in s, timeout=15)  # rows too
     t.wait_for(lambda s: "? Help" in s.rstrip("\n").splitlines()[-1]
                and "q Quit" in s.rstrip("\n").splitlines()[-1])
     t.press("Enter")

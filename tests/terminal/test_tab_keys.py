@@ -8,7 +8,8 @@ import pytest
 @pytest.mark.parametrize("term", ["xterm-256color", "screen"])
 def test_card_tab_keys_work_right_after_the_number_key(terminal, term: str) -> None:
     t = terminal(term=term, size=(80, 24))
-    t.wait_for("62 versions", timeout=15)
+    # the index is built first (an empty cache): the count shows before the rows do
+    t.wait_for(lambda s: "62 versions" in s and "churn-xgb:25" in s, timeout=15)
     t.press("Enter")
     t.wait_for("Overview")
     t.press("3")
