@@ -29,6 +29,8 @@ class ExplorerApp(App):
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help"),
+        # Textual only hints at ctrl+q on ctrl+c; terminal users expect it to quit
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("ctrl+r", "sync_now", "Sync", show=False),
     ]
 
@@ -67,17 +69,31 @@ class ExplorerApp(App):
         index with what the screens show (another process may have indexed it first)."""
         from modelyard.store.live import index_token, refs_added_since
 
-        self.store.sync()
+        from .index_progress import IndexProgress
+
+        progress = IndexProgress(lambda line: self.call_from_thread(self.show_index_progress,
+                                                                    line))
+        report = self.store.sync(progress=progress)
         token = index_token(self.store)
         seen = self._token
+        if progress.started is not None:  # a first build: say so, and show its rows
+            self.call_from_thread(self.show_index_progress, progress.done(), True)
         if seen is None:
             self._token = token
+            if report.versions or report.events:  # the store opened without syncing
+                self.call_from_thread(self.broadcast_change, StoreChanged())
             return
         if token != seen:
             self._token = token
             refs = refs_added_since(self.store, seen.last_version_id)
             self.call_from_thread(self.broadcast_change,
                                   StoreChanged(refs, token.events - seen.events))
+
+    def show_index_progress(self, line: str, finished: bool = False) -> None:
+        for screen in self.screen_stack:
+            show = getattr(screen, "show_index_progress", None)
+            if show is not None:
+                show(line, finished)
 
     def broadcast_change(self, change: StoreChanged) -> None:
         if change.new_refs:

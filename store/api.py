@@ -11,7 +11,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -154,13 +154,16 @@ class Store(PolicyVerbs):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def sync(self, *, full: bool = False) -> index_sync.SyncReport:
+    def sync(self, *, full: bool = False,
+             progress: Callable[[int, int], None] | None = None) -> index_sync.SyncReport:
         """Index whatever other processes and hosts wrote since the last look; with `full`,
         also what no writer logged (files written by hand or by a writer killed early),
-        found by listing every model's folders."""
+        found by listing every model's folders. `progress(read, total)` is called while an
+        empty index is first built (records read of those to read)."""
         from .policy.violations import judge_pending
 
-        report = index_sync.catch_up(self._db, self.layout, full_listing=full)
+        report = index_sync.catch_up(self._db, self.layout, full_listing=full,
+                                     progress=progress)
         judge_pending(self)  # alias moves against their gates (store/policy/violations.py)
         return report
 

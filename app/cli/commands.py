@@ -13,11 +13,12 @@ from modelyard.store.errors import InvalidName, NotAStore
 from .output import emit, emit_json, human_size, number, safe, table
 
 
-def open_store(args: argparse.Namespace, path: Path) -> Store:
-    """Open the chosen store; the default one is created on first use."""
+def open_store(args: argparse.Namespace, path: Path, *, sync: bool = True) -> Store:
+    """Open the chosen store; the default one is created on first use. Without `sync` the
+    index is caught up later (the explorer does it in a worker, showing its progress)."""
     index = Path(args.index) if args.index else None
     try:
-        return Store.open(path, index=index)
+        return Store.open(path, index=index, sync=sync)
     except NotAStore:
         if args.store is None and not (path / "modelyard.json").exists():
             import os
@@ -368,4 +369,4 @@ def open_explorer(args: argparse.Namespace, path: Path) -> int:
         store = open_store(args, path)
         emit(f"store: {safe(store.root)} (the explorer is not installed in this build)")
         return 0
-    return run_explorer(open_store(args, path), watch=args.watch)
+    return run_explorer(open_store(args, path, sync=False), watch=args.watch)

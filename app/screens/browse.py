@@ -10,14 +10,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Header, Input, Static
 
 from ..actions import VersionActions
 from ..messages import OpenVersion, StoreChanged
 from ..safe_text import printable
 from ..widgets.metric_picker import MetricPicker
 from ..widgets.model_list import ModelList
-from ..widgets.search_bar import SearchBar
+from ..widgets.search_bar import SearchBar, with_model
 from ..widgets.versions_table import VersionsTable
 
 
@@ -25,6 +25,9 @@ class BrowseScreen(VersionActions):
     """Search and browse every version; mark some with space and compare them with c."""
 
     BINDINGS = [
+        # first, so the footer shows them at 80 columns (it drops what does not fit)
+        Binding("question_mark", "app.help", "Help"),
+        Binding("q", "app.quit", "Quit"),
         Binding("slash", "focus_search", "Search"),
         Binding("escape", "focus_table", "Table", show=False),
         Binding("c", "compare", "Compare"),
@@ -42,12 +45,13 @@ class BrowseScreen(VersionActions):
     def compose(self) -> ComposeResult:
         yield Header()
         yield SearchBar(id="search")
+        yield Static("", id="index-progress", markup=False)
         with Horizontal(id="browse-body"):
             yield ModelList(id="models")
             with Vertical(id="table-pane"):
                 yield VersionsTable(self.store, id="versions")
                 yield Static("", id="status")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # ctrl+p still opens it; ? lists it
 
     @property
     def table(self) -> VersionsTable:
@@ -60,6 +64,10 @@ class BrowseScreen(VersionActions):
         self.table.focus()
         self.title = "modelyard"
         self.sub_title = printable(self.app.store_label)  # type: ignore[attr-defined]
+        from ..search_history import SearchHistory, history_path
+
+        self.query_one(SearchBar).history = SearchHistory(  # a small file in the user's cache
+            history_path(self.store.config["store_id"]))
         self.reload(first=True)
 
     @work(thread=True, exclusive=True, group="browse-reload")
@@ -73,8 +81,11 @@ class BrowseScreen(VersionActions):
             columns = store.keys("metrics", by_frequency=True)[:2]
             self.app.call_from_thread(self._show_first, columns)
         else:
+            columns = None  # opened before its index was built: the default columns now
+            if not table.metric_columns and not getattr(self, "_metrics_picked", False):
+                columns = store.keys("metrics", by_frequency=True)[:2] or None
             total = store.count(table.query_text, model=table.model)
-            self.app.call_from_thread(self._show_again, total, keep)
+            self.app.call_from_thread(self._show_again, total, keep, columns)
         models = store.models()
         self.app.call_from_thread(self._show_models, models)
         vocab = {"metrics": store.keys("metrics"), "params": store.keys("params"),
@@ -108,8 +119,10 @@ class BrowseScreen(VersionActions):
         self.table.metric_columns = metric_columns
         self.table.load(self.table.query_text)
 
-    def _show_again(self, total: int, keep: bool) -> None:
+    def _show_again(self, total: int, keep: bool, columns: list[str] | None = None) -> None:
         table = self.table
+        if columns:
+            table.metric_columns = columns
         table.load(table.query_text, total, keep_ref=table.current_ref if keep else None)
         self._status()
 
@@ -129,6 +142,14 @@ class BrowseScreen(VersionActions):
         parts.append(f"sorted by {printable(table._title(table.sort_column))}")
         self.query_one("#status", Static).update(Text("  ·  ".join(parts), style="dim"))
 
+    def show_index_progress(self, line: str, finished: bool) -> None:
+        """A first build of the index: its progress line, then for a while what it did."""
+        progress = self.query_one("#index-progress", Static)
+        progress.update(line)
+        progress.display = True
+        if finished:
+            self.set_timer(8, lambda: setattr(progress, "display", False))
+
     # search and filters
     @on(SearchBar.Submitted)
     def search(self, event: SearchBar.Submitted) -> None:
@@ -138,8 +159,14 @@ class BrowseScreen(VersionActions):
 
     @on(ModelList.Chosen)
     def choose_model(self, event: ModelList.Chosen) -> None:
-        self.table.model = event.model
-        self.table.load(self.table.query_text)
+        """The choice becomes `model:NAME` in the search bar: one filter, in sight."""
+        bar = self.query_one(SearchBar)
+        text = with_model(bar.input.value, event.model)
+        bar.shown = text
+        with bar.input.prevent(Input.Changed):
+            bar.input.value = text
+        bar.check(text)
+        self.table.load(text)
         self.table.focus()
 
     @on(VersionsTable.Loaded)
@@ -194,14 +221,20 @@ class BrowseScreen(VersionActions):
         self.app.push_screen(CompareScreen(marks))
 
     def action_pick_metrics(self) -> None:
-        keys = self.store.keys("metrics")
+        from ..widgets.metric_picker import Param
 
-        def chosen(columns: list[str] | None) -> None:
+        keys = self.store.keys("metrics")
+        params = self.store.keys("params")
+
+        def chosen(columns: list | None) -> None:
             if columns is not None:
-                self.table.metric_columns = columns
+                self._metrics_picked = True
+                self.table.metric_columns = [c for c in columns if not isinstance(c, Param)]
+                self.table.param_columns = [c.key for c in columns if isinstance(c, Param)]
                 table = self.table
                 table.load(table.query_text, None if table.counting else table.total,
                            keep_ref=table.current_ref)
 
-        self.app.push_screen(MetricPicker(keys, self.table.metric_columns), chosen)
+        self.app.push_screen(MetricPicker(keys, self.table.metric_columns, params,
+                                          self.table.param_columns), chosen)
 

@@ -33,9 +33,13 @@ def elided(value: object) -> Text:
     return text
 
 
+MARKERS = ("•", "+", "x", "o", "*", "#", "%", "@")
+
+
 class CompareScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
+        Binding("q", "app.pop_screen", "Back", show=False),  # as in lazygit and k9s
         Binding("a", "toggle_all", "All/only differences"),
         Binding("1", "tab('cmp-params')", "Params", show=False),
         Binding("2", "tab('cmp-metrics')", "Metrics", show=False),
@@ -180,8 +184,10 @@ class CompareScreen(Screen):
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
-        for ref, xs, ys in lines:
-            plt.plot(xs, ys, label=printable(ref)[:30], marker="braille")
+        for i, (ref, xs, ys) in enumerate(lines):
+            # a marker per version too, not only a colour: NO_COLOR and monochrome terminals
+            marker = MARKERS[i % len(MARKERS)]
+            plt.plot(xs, ys, label=printable(ref)[:30], marker=marker)  # legend shows it
         plt.title(printable(key)[:60])
         plt.xlabel("step")
         plot.refresh()

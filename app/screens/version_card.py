@@ -38,6 +38,7 @@ PANES = {tab_id: pane for tab_id, _label, pane in TABS}
 class VersionScreen(VersionActions):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
+        Binding("q", "app.pop_screen", "Back", show=False),  # as in lazygit and k9s
         *[Binding(str(i + 1), f"tab('{tab}')", label, show=False)
           for i, (tab, label, _) in enumerate(TABS)],
         Binding("left_square_bracket", "step(-1)", "Older"),

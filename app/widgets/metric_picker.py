@@ -1,6 +1,9 @@
-"""Choose which metrics show as columns in the versions table."""
+"""Choose which metrics and params show as columns in the versions table (a param's value
+is a `Param(key)`, a metric's its key)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,6 +13,13 @@ from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from ..safe_text import plain
+
+
+@dataclass(frozen=True)
+class Param:
+    """A param key in the picker (metric keys are plain strings)."""
+
+    key: str
 
 
 class MetricPicker(ModalScreen[list[str] | None]):
@@ -26,15 +36,18 @@ class MetricPicker(ModalScreen[list[str] | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel"),
                 Binding("enter", "done", "Apply", priority=True)]
 
-    def __init__(self, keys: list[str], chosen: list[str]) -> None:
+    def __init__(self, keys: list[str], chosen: list[str], params: list[str] = (),
+                 chosen_params: list[str] = ()) -> None:
         super().__init__()
-        self._keys, self._chosen = keys, chosen
+        self._keys: list = [*keys, *(Param(p) for p in params)]
+        self._chosen: list = [*chosen, *(Param(p) for p in chosen_params)]
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("Metric columns (space to toggle, enter to apply)")  # wraps
-            yield SelectionList[str](*[Selection(plain(k), k, k in self._chosen)
-                                       for k in self._keys])
+            yield Static("Metric and param columns (space to toggle, enter to apply)")
+            yield SelectionList(*[Selection(f"params.{plain(k.key)}" if isinstance(k, Param)
+                                            else plain(k), k, k in self._chosen)
+                                  for k in self._keys])
 
     def on_mount(self) -> None:
         self.query_one(SelectionList).focus()

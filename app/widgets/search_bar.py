@@ -7,6 +7,7 @@ import re
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.suggester import Suggester
@@ -15,7 +16,9 @@ from textual.widgets import Input, Static
 from modelyard.store.errors import QueryError
 
 from ..safe_text import printable
+from ..search_history import SearchHistory
 
+STALE = "invalid query: the results below are for the last valid one"
 EXPLAIN_S = 0.4  # a pause this long after an invalid query shows what is wrong with it
 
 _LAST_TOKEN = re.compile(r"[^\s()]*$")
@@ -58,6 +61,19 @@ def _quote(key: str) -> str:
     return "`" + key.replace("`", "") + "`"
 
 
+_MODEL_FILTER = re.compile(r'(?<!\S)model:("[^"]*"|`[^`]*`|\S+)\s*')
+
+
+def with_model(query: str, model: str | None) -> str:
+    """`query` filtered to one model (None: to every model): the model list writes its
+    choice into the search bar as `model:NAME`, one filter the person can read and edit."""
+    rest = _MODEL_FILTER.sub("", query).strip()
+    if model is None:
+        return rest
+    name = model if re.fullmatch(r"[A-Za-z0-9_./-]+", model) else '"' + model + '"'
+    return f"model:{name} {rest}".strip()
+
+
 class SearchBar(Vertical):
     """An Input plus a one-line error under it."""
 
@@ -69,6 +85,9 @@ class SearchBar(Vertical):
     SearchBar.-explain > #query-error { display: block; }
     SearchBar.-invalid > Input { border: tall $error; }
     """
+
+    BINDINGS = [Binding("up", "history(-1)", "Older search", show=False),
+                Binding("down", "history(1)", "Newer search", show=False)]
 
     class Submitted(Message):
         """A valid query was typed (debounced) or submitted with enter."""
@@ -82,6 +101,8 @@ class SearchBar(Vertical):
         super().__init__(id=id)
         self.suggester = QuerySuggester()
         self._timer = None
+        self.shown = ""  # the query whose results the table shows
+        self.history = SearchHistory(None)  # the screen gives it the store's file
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="search: words, metrics.auc > 0.9, @champion, user:alice, "
@@ -107,8 +128,11 @@ class SearchBar(Vertical):
             caret.append("─" * exc.position + "^")  # leading spaces would be trimmed
             error.update(caret)
             self.add_class("-invalid")
+            # in words, not only in red: the rows below did not change with the query
+            self.input.border_subtitle = STALE
             return False
         self.remove_class("-invalid", "-explain")
+        self.input.border_subtitle = ""
         error.update("")
         return True
 
@@ -122,16 +146,29 @@ class SearchBar(Vertical):
             self._timer.stop()
         if self.check(event.value):
             value = event.value
-            self._timer = self.set_timer(0.035, lambda: self.post_message(
-                self.Submitted(value, final=False)))
+            self._timer = self.set_timer(0.035, lambda: self._submit(value, final=False))
         else:
             self._timer = self.set_timer(EXPLAIN_S, lambda: self.add_class("-explain"))
+
+    def action_history(self, step: int) -> None:
+        """Up: the previous query run on this store; down: the next one (past the newest,
+        an empty bar)."""
+        query = self.history.older() if step < 0 else self.history.newer()
+        if query is not None:
+            self.input.value = query
+            self.input.cursor_position = len(query)
+
+    def _submit(self, value: str, *, final: bool) -> None:
+        if final:
+            self.history.add(value)
+        self.shown = value
+        self.post_message(self.Submitted(value, final=final))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if self._timer is not None:
             self._timer.stop()
         if self.check(event.value):
-            self.post_message(self.Submitted(event.value, final=True))
+            self._submit(event.value, final=True)
         else:
             self.add_class("-explain")

@@ -31,6 +31,9 @@ WIDTHS = {"ref": 24, "aliases": 16, "user": 9, "created": 16, "size": 9, "format
 SORT_CLAUSE = {"ref": "model, version desc", "aliases": "model, version desc",
                "user": "user", "created": "created", "size": "size", "format": "format",
                "flags": "deprecated"}
+FLAGGED = ("(is:deprecated or is:pickle or policy:failing or policy:warning "
+           "or policy:violation)")  # what FLAGS shows, as far as a query can ask
+KEEP_SCAN_PAGES = 10  # after a sort, look this far for the row the cursor was on
 
 
 @dataclass
@@ -46,7 +49,8 @@ class Page:
     rows: list[Row] = field(default_factory=list)
 
 
-def row_of(version, corrupt: frozenset[str] = frozenset()) -> Row:
+def row_of(version, corrupt: frozenset[str] = frozenset(),
+           param_keys: tuple[str, ...] = ()) -> Row:
     """Everything a row shows, computed in the worker thread (never in render_line)."""
     metrics = version.metrics
     flags = ["CORRUPT"] if version.ref in corrupt else []
@@ -69,6 +73,16 @@ def row_of(version, corrupt: frozenset[str] = frozenset()) -> Row:
              "flags": " ".join(flags)}
     for key, value in metrics.items():
         cells[f"metric:{key}"] = fmt_number(value)
+    if param_keys:
+        from modelyard.store.card import flatten_params
+
+        params = flatten_params(version.params or {})
+        for key in param_keys:
+            if key in params:
+                value = params[key]
+                cells[f"param:{key}"] = fmt_number(value) if isinstance(
+                    value, int | float) and not isinstance(value, bool) else printable(
+                    str(value))
     return Row(version.ref, cells, version.deprecated,
                version.has_pickle or policy in ("failing", "violation")
                or version.mixed_script or version.ref in corrupt)
@@ -141,6 +155,7 @@ class VersionsTable(ScrollView, can_focus=True):
         self.query_text = ""
         self.model: str | None = None
         self.metric_columns: list[str] = []
+        self.param_columns: list[str] = []  # dotted keys, beside the metric columns
         self.sort_column = "created"
         self.sort_desc = True
         self.total = 0
@@ -156,10 +171,12 @@ class VersionsTable(ScrollView, can_focus=True):
     # columns
     @property
     def columns(self) -> list[str]:
-        return [*FIXED_COLUMNS, *(f"metric:{m}" for m in self.metric_columns), *TAIL_COLUMNS]
+        return [*FIXED_COLUMNS, *(f"metric:{m}" for m in self.metric_columns),
+                *(f"param:{p}" for p in self.param_columns), *TAIL_COLUMNS]
 
     def _title(self, col: str) -> str:
-        title = printable(col[7:]) if col.startswith("metric:") else TITLES[col]
+        title = printable(col.partition(":")[2]) if col.startswith(("metric:", "param:")) \
+            else TITLES[col]
         if col == self.sort_column:
             title += " ▼" if self.sort_desc else " ▲"
         return title
@@ -167,14 +184,17 @@ class VersionsTable(ScrollView, can_focus=True):
     def _width(self, col: str) -> int:
         if col == "ref":
             return self.ref_width
-        if col.startswith("metric:"):
-            return max(9, min(16, len(col) - 7 + 2))
+        if col.startswith(("metric:", "param:")):
+            return max(9, min(16, len(col.partition(":")[2]) + 2))
         return WIDTHS[col]
 
     def order_clause(self) -> str:
         if self.sort_column.startswith("metric:"):
             key = self.sort_column[7:].replace("`", "")
             return f"metrics.`{key}` {'desc' if self.sort_desc else 'asc'}"
+        if self.sort_column.startswith("param:"):
+            key = self.sort_column[6:].replace("`", "")
+            return f"params.`{key}` {'desc' if self.sort_desc else 'asc'}"
         clause = SORT_CLAUSE[self.sort_column]
         if self.sort_column in ("ref", "aliases"):
             return "model desc, version" if self.sort_desc else clause
@@ -204,7 +224,8 @@ class VersionsTable(ScrollView, can_focus=True):
             self.cursor = 0
             self.scroll_to(y=0, animate=False)
         self.cursor = min(self.cursor, max(0, total - 1))
-        self._request(self.cursor // PAGE)
+        # the kept row may be anywhere in the new order: look for it from the top
+        self._request(0 if keep_ref is not None else self.cursor // PAGE)
         self.refresh()
 
     def _reset(self, total: int) -> None:
@@ -222,15 +243,51 @@ class VersionsTable(ScrollView, can_focus=True):
             self.virtual_size = Size(self._line_width(), self.virtual_size.height)
             self.refresh()
 
-    def effective_query(self) -> str:
+    def _has_order(self) -> bool:
         from modelyard.store.query import parse
 
-        text = self.query_text
         try:
-            has_order = bool(parse(text).order)
+            return bool(parse(self.query_text).order)
         except Exception:
-            has_order = False
-        return text if has_order else f"{text} order by {self.order_clause()}".strip()
+            return False
+
+    def effective_query(self) -> str:
+        text = self.query_text
+        return text if self._has_order() else f"{text} order by {self.order_clause()}".strip()
+
+    def _search(self, query: str, limit: int, offset: int) -> list:
+        """One page of rows. Sorted by ALIASES or FLAGS, the versions that have some come
+        first (or last, reversed): the query language cannot order by them, so this reads
+        two queries, one after the other, each in model and version order."""
+        split = None if self._has_order() else self._partition()
+        if split is None:
+            return self.store.search(query, limit=limit, offset=offset, model=self.model)
+        having, order = split
+        base = self.query_text.strip()
+        first, then = (having, f"not {having}") if self.sort_desc else \
+            (f"not {having}", having)
+        parts = [f"({base}) and {first}" if base else first,
+                 f"({base}) and {then}" if base else then]
+        head = self.store.count(parts[0], model=self.model)
+        rows = []
+        if offset < head:
+            rows = self.store.search(f"{parts[0]} order by {order}", limit=limit,
+                                     offset=offset, model=self.model)
+        if len(rows) < limit:
+            rows += self.store.search(f"{parts[1]} order by {order}", limit=limit - len(rows),
+                                      offset=max(0, offset - head), model=self.model)
+        return rows
+
+    def _partition(self) -> tuple[str, str] | None:
+        """For ALIASES and FLAGS: the condition a row has some, and the order inside."""
+        if self.sort_column == "aliases":
+            names = self.store.keys("aliases")
+            # `has:alias` fails in this store version (it reads a table `aliass`)
+            return ("(" + " or ".join(f"@{n}" for n in names) + ")",
+                    SORT_CLAUSE["ref"]) if names else None
+        if self.sort_column == "flags":
+            return FLAGGED, f"deprecated desc, pickle desc, {SORT_CLAUSE['ref']}"
+        return None
 
     def _request(self, page: int) -> None:
         if page in self._pages or page in self._pending or page * PAGE >= max(self.total, 1):
@@ -254,13 +311,14 @@ class VersionsTable(ScrollView, can_focus=True):
             self._searching.pop(generation, None)
 
     def _fetch_page(self, page: int, generation: int, query: str, count: bool = False) -> None:
-        versions = self.store.search(query, limit=PAGE, offset=page * PAGE, model=self.model)
+        versions = self._search(query, PAGE, page * PAGE)
         if generation != self._generation:
             return  # a newer query or sort replaced this one while it ran
         from modelyard.store.integrity import corrupt_refs
 
         corrupt = frozenset(corrupt_refs(self.store))
-        rows = [row_of(v, corrupt) for v in versions]
+        params = tuple(self.param_columns)
+        rows = [row_of(v, corrupt, params) for v in versions]
         if not count:
             self.app.call_from_thread(self._arrived, page, generation, rows)
             return
@@ -301,7 +359,7 @@ class VersionsTable(ScrollView, can_focus=True):
                     self._keep_ref = None
                     break
             else:
-                if page * PAGE + len(rows) < self.total and page < self.cursor // PAGE + 3:
+                if page * PAGE + len(rows) < self.total and page < KEEP_SCAN_PAGES:
                     self._request(page + 1)
                 else:
                     self._keep_ref = None
@@ -323,8 +381,10 @@ class VersionsTable(ScrollView, can_focus=True):
 
     @property
     def current_ref(self) -> str | None:
+        """The version under the cursor; while a sort re-reads the rows, the one it was on
+        (a, t, e pressed right after s act on it)."""
         row = self.row(self.cursor) if self.total else None
-        return row.ref if row else None
+        return row.ref if row else self._keep_ref
 
     # rendering
     def render_line(self, y: int) -> Strip:
@@ -383,7 +443,8 @@ class VersionsTable(ScrollView, can_focus=True):
             cell_style = style
             if col == "flags" and row.pickle and index != self.cursor:
                 cell_style = style + self.get_component_rich_style("versions-table--warning")
-            text = self._fit(row.cells.get(col, "" if not col.startswith("metric:") else "-"),
+            missing = "-" if col.startswith(("metric:", "param:")) else ""
+            text = self._fit(row.cells.get(col, missing),
                              self._width(col))
             segments.append(Segment(text + " ", cell_style))
         return Strip(segments)
@@ -449,7 +510,8 @@ class VersionsTable(ScrollView, can_focus=True):
         if desc is None:
             desc = column.startswith("metric:") or column in ("created", "size")
         self.sort_column, self.sort_desc = column, desc
-        self.load(self.query_text, None if self.counting else self.total, keep_ref=None)
+        self.load(self.query_text, None if self.counting else self.total,
+                  keep_ref=self.current_ref)
 
     def on_click(self, event: events.Click) -> None:
         if event.y == 0:

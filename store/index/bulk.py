@@ -122,14 +122,16 @@ def plan(layout: Layout, models: list[str], first_id: int) -> tuple[list[Job], d
 
 
 def load_versions(conn: sqlite3.Connection, layout: Layout, models: list[str], *,
-                  scratch: Path | None = None, workers: int | None = None
+                  scratch: Path | None = None, workers: int | None = None,
+                  progress: Callable[[int, int], None] | None = None
                   ) -> tuple[dict, int, int]:
     """Insert every version of `models` into an empty index (secondary indexes dropped).
     Returns ({model: (model_id, numbers)}, versions, problems).
 
     With `scratch` (a folder to create for shard files, and remove) the work goes to
     `workers` forked processes (by default one per core, when the store is big enough to
-    pay, and when `can_fork`).
+    pay, and when `can_fork`). `progress(read, total)` is called after each chunk of
+    records (the app shows a first build's progress).
     The shards are copied in with ATTACH, which SQLite refuses inside a transaction: the
     parallel path is for a new index file that nobody else reads yet (see rebuild.py)."""
     conn.executemany("INSERT INTO models (id, name) VALUES (?, ?)",
@@ -140,8 +142,12 @@ def load_versions(conn: sqlite3.Connection, layout: Layout, models: list[str], *
     parallel = scratch is not None and workers > 1 and can_fork()
     results = _in_workers(conn, jobs, scratch, workers) if parallel else _in_process(conn, jobs)
     versions = problems = 0
+    if progress is not None:
+        progress(0, total)
     for count, bad in results:
         versions += count
+        if progress is not None:
+            progress(versions, total)
         problems += len(bad)
         conn.executemany("INSERT OR REPLACE INTO problems VALUES (?, ?)", bad)
     return listing, versions, problems

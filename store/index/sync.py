@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -41,12 +41,14 @@ class SyncReport:
 
 
 def catch_up(conn: sqlite3.Connection, layout: Layout, *, full_listing: bool = False,
-             model: str | None = None) -> SyncReport:
+             model: str | None = None,
+             progress: Callable[[int, int], None] | None = None) -> SyncReport:
     """Index every record and event not yet seen. `full_listing` also finds gaps; `model`
     probes that one model whatever the change log says (a writer about to deduplicate
     against the index must see a record even if its writer was killed before logging it).
     Otherwise only the models the change log names since the last look are probed (see
-    store/changes.py), plus those whose events wait for a version not seen yet."""
+    store/changes.py), plus those whose events wait for a version not seen yet.
+    `progress(read, total)` follows a first build of an empty index (see bulk.py)."""
     report = SyncReport()
     if model is not None:
         if os.path.isdir(layout.model_dir(model)):
@@ -66,7 +68,7 @@ def catch_up(conn: sqlite3.Connection, layout: Layout, *, full_listing: bool = F
              conn.execute("SELECT id, name, versions_seen, events_seen FROM models")}
     folders = model_folders(layout)
     names = [name for name, _ in folders]
-    if not known and names and _rebuild(conn, layout, names, report):
+    if not known and names and _rebuild(conn, layout, names, report, progress):
         changes_seen.remember(conn, counter, full=True)
         return report
     models = os.fspath(layout.models)
@@ -94,7 +96,7 @@ def model_folders(layout: Layout) -> list[tuple[str, str]]:
 
 
 def _rebuild(conn: sqlite3.Connection, layout: Layout, names: list[str],
-             report: SyncReport) -> bool:
+             report: SyncReport, progress: Callable[[int, int], None] | None = None) -> bool:
     """Index everything into an empty index in one transaction (see `bulk`); False when
     another process indexed something first, so the caller catches up as usual."""
     conn.execute("BEGIN IMMEDIATE")
@@ -104,7 +106,8 @@ def _rebuild(conn: sqlite3.Connection, layout: Layout, names: list[str],
             return False
         saved = schema.secondary_indexes(conn)
         bulk.drop_secondary_indexes(conn)
-        listing, report.versions, report.problems = bulk.load_versions(conn, layout, names)
+        listing, report.versions, report.problems = bulk.load_versions(conn, layout, names,
+                                                                       progress=progress)
         apply_loaded_events(conn, layout, listing, report)
         bulk.create_secondary_indexes(conn, saved)
         conn.execute("COMMIT")

@@ -11,7 +11,7 @@ import pytest
 @pytest.mark.parametrize("term", ["xterm-256color", "screen"])
 def test_enter_opens_the_row_on_screen_after_moving_down(terminal, term: str) -> None:
     t = terminal(term=term, size=(80, 24))
-    t.wait_for("62 versions", timeout=15)
+    t.wait_for(lambda s: "62 versions" in s and "churn-xgb:25" in s, timeout=15)  # rows too
     t.press("g", *["j"] * 18)
     browse = t.wait_for(lambda s: "62 versions" in s)
     t.press("Enter")

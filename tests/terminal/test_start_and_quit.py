@@ -9,7 +9,8 @@ import pytest
 @pytest.mark.parametrize("term", ["xterm-256color", "screen"])
 def test_no_color_starts_shows_rows_and_quits_cleanly(terminal, term: str, size) -> None:
     t = terminal(term=term, size=size)
-    screen = t.wait_for("62 versions", timeout=15)
+    # the index is built first (each test has its own cache): wait for rows, not the count
+    screen = t.wait_for(lambda s: "62 versions" in s and "churn-xgb:25" in s, timeout=15)
     assert t.seen() == f"{term} {size[1]} {size[0]}"  # the TERM and size the app ran with
     assert "churn-xgb:25" in screen and "Traceback" not in screen
     if size[0] >= 100:  # wide enough for the model list beside the table

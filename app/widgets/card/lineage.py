@@ -83,6 +83,7 @@ class LineagePane(Tree):
             if value:
                 origin.add_leaf(Text.assemble((f"{key}: ", "bold"), printable(value)))
         root.expand_all()
+        self.cursor_line = 0  # this version, selected: the keys act on a node from the start
 
     def _add_parents(self, node, parents: list) -> None:
         for ref, relation, known, grand in parents:

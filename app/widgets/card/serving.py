@@ -1,12 +1,16 @@
 """Serving: framework, signature, resources, a KServe InferenceService and the export
-command, both copyable (y and Y)."""
+command, both copyable (y and Y) and writable to a file (w): a terminal may ignore the
+OSC 52 sequence that copying sends, and nothing can tell the app whether it did."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from rich.console import Group
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
@@ -37,7 +41,10 @@ def signature_table(sig: dict) -> Table | Text:
 
 class ServingPane(VerticalScroll):
     BINDINGS = [Binding("y", "copy_yaml", "Copy YAML"),
-                Binding("Y", "copy_export", "Copy export command")]
+                Binding("Y", "copy_export", "Copy export command"),
+                Binding("w", "write_file", "Write to file")]
+
+    _last = "yaml"  # what w writes: what y or Y sent last
 
     def compose(self):
         yield Static(id="serving-body")
@@ -65,16 +72,50 @@ class ServingPane(VerticalScroll):
         self.query_one("#serving-body", Static).update(Group(
             facts, Text("\nSignature", style="bold"), signature_table(serving.get("signature")
                                                                       or {}),
-            Text("\nKServe InferenceService (y copies)", style="bold"),
+            Text("\nKServe InferenceService (y: to the clipboard, w: to a file)", style="bold"),
             Syntax(printable(self._yaml, multiline=True), "yaml", theme="ansi_dark"),
-            Text("\nExport the files for it (Y copies)", style="bold"),
+            Text("\nExport the files for it (Y: to the clipboard, w: to a file)", style="bold"),
             Text(printable(self._export)),
         ))
 
     def action_copy_yaml(self) -> None:
-        self.app.copy_to_clipboard(self._yaml)
-        self.notify("InferenceService YAML copied")
+        self._send("yaml", "the InferenceService YAML", self._yaml)
 
     def action_copy_export(self) -> None:
-        self.app.copy_to_clipboard(self._export)
-        self.notify("Export command copied")
+        self._send("export", "the export command", self._export)
+
+    def _send(self, what: str, name: str, text: str) -> None:
+        """Say what was sent, not that it was copied: OSC 52 has no answer."""
+        self._last = what
+        self.app.copy_to_clipboard(text)
+        lines = text.count("\n") + (not text.endswith("\n"))
+        self.notify(f"Sent {name} ({lines} line{'s' * (lines != 1)}, {len(text)} characters) "
+                    "to the terminal's clipboard (OSC 52); your terminal or tmux may ignore "
+                    "it. w writes it to a file.", title="Clipboard", markup=False, timeout=8)
+
+    def action_write_file(self) -> None:
+        from ...dialogs.prompt import PromptDialog
+
+        what = self._last
+        ref = self.app.screen.current_ref() or "version"  # type: ignore[attr-defined]
+        stem = ref.replace(":", "-v").replace("/", "_")
+        name = f"{stem}-inferenceservice.yaml" if what == "yaml" else f"{stem}-export.sh"
+        dialog = PromptDialog("Write to a file", "Write "
+                              + ("the InferenceService YAML" if what == "yaml"
+                                 else "the export command") + " to this file.",
+                              subject=ref, value=printable(str(Path.cwd() / name)))
+        text = self._yaml if what == "yaml" else self._export + "\n"
+        self.app.push_screen(dialog, lambda path: path and self._write(path, text))
+
+    @work(thread=True, group="serving-write")
+    def _write(self, path: str, text: str) -> None:
+        target = Path(path).expanduser()
+        try:
+            with open(target, "x", encoding="utf-8") as out:  # never over another file
+                out.write(text)
+        except OSError as exc:
+            self.app.call_from_thread(self.notify, printable(f"{target}: {exc.strerror}; "
+                                                             "choose another path"),
+                                      title="Not written", severity="error", markup=False)
+            return
+        self.app.call_from_thread(self.notify, printable(f"Wrote {target}"), markup=False)
