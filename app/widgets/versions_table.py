@@ -281,10 +281,7 @@ class VersionsTable(ScrollView, can_focus=True):
     def _partition(self) -> tuple[str, str] | None:
         """For ALIASES and FLAGS: the condition a row has some, and the order inside."""
         if self.sort_column == "aliases":
-            names = self.store.keys("aliases")
-            # `has:alias` fails in this store version (it reads a table `aliass`)
-            return ("(" + " or ".join(f"@{n}" for n in names) + ")",
-                    SORT_CLAUSE["ref"]) if names else None
+            return "has:alias", SORT_CLAUSE["ref"]
         if self.sort_column == "flags":
             return FLAGGED, f"deprecated desc, pickle desc, {SORT_CLAUSE['ref']}"
         return None

@@ -293,7 +293,7 @@ def _has(f: Field) -> _Sql:
         where.append(f"{f.key} != ''")
         return _in(f"SELECT version_id FROM datasets WHERE {' AND '.join(where)}", params)
     if f.kind in ("alias", "parent"):
-        return _in(f"SELECT version_id FROM {f.kind}s", [])
+        return _in(f"SELECT version_id FROM {'aliases' if f.kind == 'alias' else 'parents'}", [])
     if f.type == "text":
         return _Sql(f"v.{f.column} != ''")
     return _Sql(f"v.{f.column} IS NOT NULL")

@@ -13,10 +13,13 @@ def test_up_and_down_walk_the_searches_run_on_this_store(terminal) -> None:
     t.wait_for(lambda s: "62 versions" in s and "churn-xgb:25" in s, timeout=15)
     for query in ("churn", "model:vit-base"):
         t.press_and_settle("/")
-        t.press("C-u")
+        t.press("C-u")  # once the bar is empty, the keys reach it (not the table's bindings)
+        t.wait_for(lambda s: "search: words" in bar(s))  # the placeholder
         t.type(query)
+        t.wait_for(lambda s, q=query: q in bar(s))
         t.press("Enter")
         t.wait_for(lambda s, q=query: q in bar(s) and "versions" in s)
+        t.wait_stable()  # the results drawn: the next / is the only change
     t.press_and_settle("/")
     t.press("C-u")
     t.wait_for(lambda s: "model:vit-base" not in bar(s))
