@@ -9,11 +9,10 @@ from pathlib import Path
 from textual import work
 from textual.screen import Screen
 
+from modelyard.app.dialogs.describe import DescribeDialog
+from modelyard.app.dialogs.prompt import PromptDialog
+from modelyard.app.safe_text import printable
 from modelyard.store import ModelyardError, Store
-
-from .dialogs.describe import DescribeDialog
-from .dialogs.prompt import PromptDialog
-from .safe_text import printable
 
 
 def refusal_text(alias: str, ref: str, refused) -> str:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable
 
@@ -13,10 +14,9 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from modelyard.app.messages import OpenVersion, StoreChanged
+from modelyard.app.safe_text import printable
 from modelyard.store import ModelyardError, Store
-
-from .messages import OpenVersion, StoreChanged
-from .safe_text import printable
 
 SYNC_SECONDS = 1.0
 
@@ -43,6 +43,8 @@ class ExplorerApp(App):
         self.live = live
         self._watcher = None
         self._token = None
+        self._sync_lock = threading.Lock()
+        self._syncing = self._sync_again = False
         self.last_key_at = time.monotonic()  # for work that waits until the user pauses
 
     async def on_event(self, event: events.Event) -> None:
@@ -51,8 +53,8 @@ class ExplorerApp(App):
         await super().on_event(event)
 
     def on_mount(self) -> None:
-        from .screens.browse import BrowseScreen
-        from .warmup import tune_interpreter
+        from modelyard.app.screens.browse import BrowseScreen
+        from modelyard.app.warmup import tune_interpreter
 
         tune_interpreter()
         self.push_screen(BrowseScreen())
@@ -63,13 +65,37 @@ class ExplorerApp(App):
             self._start_watcher()
 
     # live updates
-    @work(thread=True, exclusive=True, group="sync")
     def sync_index(self) -> None:
+        """Start a catch-up unless one is running; then that one runs once more. One at a
+        time: a thread worker cannot be cancelled, and two at once could each leave the
+        other's news unannounced (the first build's rows would never show)."""
+        with self._sync_lock:
+            if self._syncing:
+                self._sync_again = True
+                return
+            self._syncing = True
+        self._sync_worker()
+
+    @work(thread=True, group="sync")
+    def _sync_worker(self) -> None:
+        try:
+            while True:
+                self._sync_once()
+                with self._sync_lock:
+                    if not self._sync_again:
+                        self._syncing = False
+                        return
+                    self._sync_again = False
+        except BaseException:
+            with self._sync_lock:
+                self._syncing = False
+            raise
+
+    def _sync_once(self) -> None:
         """Catch the index up with what other processes and hosts wrote, then compare the
         index with what the screens show (another process may have indexed it first)."""
-        from modelyard.store.live import index_token, refs_added_since
-
-        from .index_progress import IndexProgress
+        from modelyard.app.index_progress import IndexProgress
+        from modelyard.store.index.live import index_token, refs_added_since
 
         progress = IndexProgress(lambda line: self.call_from_thread(self.show_index_progress,
                                                                     line))
@@ -115,7 +141,7 @@ class ExplorerApp(App):
 
     def _start_watcher(self) -> None:
         try:
-            from modelyard.store.watcher import Watcher
+            from modelyard.store.ingest.watcher import Watcher
         except ImportError:
             self.notify("The drop watcher is not available in this build", severity="warning")
             return
@@ -136,7 +162,7 @@ class ExplorerApp(App):
 
     # navigation
     def on_open_version(self, event: OpenVersion) -> None:
-        from .screens.version_card import VersionScreen
+        from modelyard.app.screens.version_card import VersionScreen
 
         try:
             self.store.get(event.ref)
@@ -146,7 +172,7 @@ class ExplorerApp(App):
         self.push_screen(VersionScreen(event.ref))
 
     def action_help(self) -> None:
-        from .screens.help import HelpScreen
+        from modelyard.app.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))

@@ -23,9 +23,8 @@ def warm_up() -> None:
     import polars  # noqa: F401
 
     import modelyard.store.policy.service  # noqa: F401
-    import modelyard.store.series  # noqa: F401
-
-    from .screens import version_card  # noqa: F401
+    import modelyard.store.series.frames  # noqa: F401
+    from modelyard.app.screens import version_card  # noqa: F401
 
     gc.freeze()
 

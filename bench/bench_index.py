@@ -8,8 +8,9 @@ import shutil
 import time
 from pathlib import Path
 
-from modelyard.store import Store, changes
-from modelyard.store.layout import Layout
+from modelyard.store import Store
+from modelyard.store.disk import changes
+from modelyard.store.disk.layout import Layout
 
 from .generate import _write, build_record, pools_of
 from .measure import Result, Stats

@@ -33,7 +33,7 @@ def _publish(drops: Path, name: str) -> float:
 
 def _latencies(workdir: Path, poll: float | None) -> list[float]:
     from modelyard.store import Store
-    from modelyard.store.watcher import Watcher
+    from modelyard.store.ingest.watcher import Watcher
 
     label = "poll" if poll else "inotify"
     root = workdir / "watcher" / label

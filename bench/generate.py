@@ -1,7 +1,7 @@
 """Deterministic stores of any size, written straight in the on-disk format.
 
 Adding a million versions through `Store.add_version` would take hours, so this writes what
-`store/writer.py` would have written: `models/<name>/versions/<n>.json` write-once records,
+`store/ingest/writer.py` would have written: `models/<name>/versions/<n>.json` write-once records,
 `events/<n>.json` alias moves and `blobs/sha256/aa/bb/<hex>` blobs. Blobs come from a small
 pool (content addressing shares them anyway): metric series of 1,000 to 100,000 points,
 charts, weights and source files. Every byte depends only on the seed and the size, so two
@@ -20,8 +20,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from modelyard.store import series as series_mod
-from modelyard.store.layout import Layout, init_store
+from modelyard.store.disk.layout import Layout, init_store
+from modelyard.store.series import frames as series_mod
 
 BASE_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z: every timestamp counts from here
 RARE_WORD, COMMON_WORD = "quokka", "finetune"

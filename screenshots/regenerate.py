@@ -100,7 +100,7 @@ async def shoot(store, name: str, size: tuple[int, int], steps) -> None:
 def main() -> None:
     cache = tempfile.mkdtemp(prefix="modelyard-shots-cache-")
     os.environ["MODELYARD_CACHE_DIR"] = cache
-    from modelyard.store.demo import build_demo
+    from modelyard.store.demo.build import build_demo
 
     if STORE.exists():
         shutil.rmtree(STORE)

@@ -1,8 +1,9 @@
 """modelyard's store: immutable content-addressed blobs, write-once records and events on a
 shared filesystem, and a per-host SQLite index rebuilt from them. No UI imports here."""
 
-from .api import ModelInfo, Store, default_store_path
-from .errors import (
+from modelyard.store.api import ModelInfo, Store, default_store_path
+from modelyard.store.disk.events import Event
+from modelyard.store.errors import (
     BlobCorrupt,
     BlobMissing,
     DiskFull,
@@ -20,8 +21,7 @@ from .errors import (
     StoreExists,
     VersionNotFound,
 )
-from .events import Event
-from .version import Version
+from modelyard.store.versions.version import Version
 
 __all__ = [
     "BlobCorrupt", "BlobMissing", "DiskFull", "DropRejected", "Event", "InvalidManifest",

@@ -17,14 +17,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import changes
-from .errors import InvalidName, ModelNotFound, VersionNotFound
-from .events import Event
-from .identity import current_user
-from .index import db as index_db
-from .index import sync as index_sync
-from .layout import Layout, init_store, read_config
-from .names import (
+from modelyard.store.disk import changes
+from modelyard.store.disk.events import Event
+from modelyard.store.disk.identity import current_user
+from modelyard.store.disk.layout import Layout, init_store, read_config
+from modelyard.store.errors import InvalidName, ModelNotFound, VersionNotFound
+from modelyard.store.index import db as index_db
+from modelyard.store.index import sync as index_sync
+from modelyard.store.names import (
     check_alias,
     check_model_name,
     check_new_model_folder,
@@ -32,11 +32,11 @@ from .names import (
     mixed_script,
     parse_ref,
 )
-from .policy.verbs import PolicyVerbs
-from .version import Version
+from modelyard.store.policy.verbs import PolicyVerbs
+from modelyard.store.versions.version import Version
 
 if TYPE_CHECKING:
-    from .blobs import BlobStore
+    from modelyard.store.disk.blobs import BlobStore
 
 # Writing (writer, blobs, card fields) and the policy engine (checks, gates, hooks) are
 # imported by the verbs that need them: `ls` and `show` start in well under 150 ms.
@@ -89,7 +89,7 @@ class Store(PolicyVerbs):
 
     @cached_property
     def blobs(self) -> BlobStore:
-        from .blobs import BlobStore
+        from modelyard.store.disk.blobs import BlobStore
 
         return BlobStore(self.layout.blobs)
 
@@ -160,7 +160,7 @@ class Store(PolicyVerbs):
         also what no writer logged (files written by hand or by a writer killed early),
         found by listing every model's folders. `progress(read, total)` is called while an
         empty index is first built (records read of those to read)."""
-        from .policy.violations import judge_pending
+        from modelyard.store.policy.violations import judge_pending
 
         report = index_sync.catch_up(self._db, self.layout, full_listing=full,
                                      progress=progress)
@@ -171,7 +171,7 @@ class Store(PolicyVerbs):
         """Catch up one model, whatever the change counter says: before deduplicating
         against it and after writing to it (the next `sync` probes the rest)."""
         index_sync.catch_up(self._db, self.layout, model=model)
-        from .policy.violations import judge_pending
+        from modelyard.store.policy.violations import judge_pending
 
         judge_pending(self)
 
@@ -179,7 +179,7 @@ class Store(PolicyVerbs):
         """Rebuild the index from the files alone (it is only a cache) into a new file that
         replaces the old one, damaged or not, once complete: until then, or if the rebuild
         is killed, the old index keeps answering (see index/rebuild.py)."""
-        from .index import rebuild
+        from modelyard.store.index import rebuild
 
         built, report = rebuild.build(self.index_path, self.layout)
         self.close()  # this store's connections, so the new file can be renamed into place
@@ -191,7 +191,7 @@ class Store(PolicyVerbs):
         report.versions, report.events = report.versions + late.versions, \
             report.events + late.events
         report.problems += late.problems
-        from .policy.violations import judge_pending
+        from modelyard.store.policy.violations import judge_pending
 
         judge_pending(self)
         return report
@@ -256,14 +256,14 @@ class Store(PolicyVerbs):
         the search to one model whatever the query says. The planner in `index/search.py`
         drives from the most selective condition or walks the sort index, so the first page
         stays fast at a million versions."""
-        from .index.search import search_rows
+        from modelyard.store.index.search import search_rows
 
         rows = search_rows(self._db, query, limit=limit, offset=offset, model=model,
                            now_ms=int(time.time() * 1000))
         return [Version(self, row) for row in rows]
 
     def count(self, query: str = "", *, model: str | None = None) -> int:
-        from .index.search import count_rows
+        from modelyard.store.index.search import count_rows
 
         return count_rows(self._db, query, model=model, now_ms=int(time.time() * 1000))
 
@@ -318,9 +318,9 @@ class Store(PolicyVerbs):
         With `dedupe` (the default) adding identical content again returns the existing
         version instead of a new one, which makes re-ingesting a drop idempotent.
         """
-        from . import writer
-        from .card import CARD_FIELDS
-        from .policy import service as policy_service
+        from modelyard.store.ingest import writer
+        from modelyard.store.policy import service as policy_service
+        from modelyard.store.versions.card import CARD_FIELDS
 
         unknown = set(card) - set(CARD_FIELDS)
         if unknown:
@@ -361,7 +361,7 @@ class Store(PolicyVerbs):
                    index_sync.highest_waiting_version(self._db, self.layout, model))
 
     def _event(self, model: str, type_: str, version: int | None, data: dict) -> Event:
-        from .events import append_event
+        from modelyard.store.disk.events import append_event
 
         seen = self._db.execute("SELECT events_seen FROM models WHERE name = ?",
                                 (model,)).fetchone()
@@ -381,9 +381,9 @@ class Store(PolicyVerbs):
         rules the version fails, unless `force` with a `reason`: both go into the event.
         Hooks for `alias.set` run after the event is written.
         """
-        from .policy import hooks as policy_hooks
-        from .policy import service as policy_service
-        from .policy.errors import AliasRefused
+        from modelyard.store.policy import hooks as policy_hooks
+        from modelyard.store.policy import service as policy_service
+        from modelyard.store.policy.errors import AliasRefused
 
         check_alias(alias)
         v = self.get(ref)
@@ -412,7 +412,7 @@ class Store(PolicyVerbs):
         return row[0] if row else None
 
     def remove_alias(self, model: str, alias: str) -> Event:
-        from .policy import hooks as policy_hooks
+        from modelyard.store.policy import hooks as policy_hooks
 
         check_model_name(model)
         previous = self._alias_target(model, alias)
@@ -449,7 +449,7 @@ class Store(PolicyVerbs):
         return event
 
     def _recheck(self, version: Version) -> None:
-        from .policy import service as policy_service
+        from modelyard.store.policy import service as policy_service
 
         policy_service.check_changed(self, self.get(version.ref))  # fresh: an event changed it
 
@@ -460,8 +460,8 @@ class Store(PolicyVerbs):
 
     def history(self, model: str) -> list[Event]:
         """Every change to a model, oldest first: version records and events together, in
-        the order their numbers say (see store/history.py)."""
-        from .history import merge
+        the order their numbers say (see store/versions/history.py)."""
+        from modelyard.store.versions.history import merge
 
         created = [Event(seq=0, type="version.created", model=model, version=v.number,
                          at=v.created_at, user=v.record.get("created_by", {}).get("user", ""),
@@ -478,19 +478,19 @@ class Store(PolicyVerbs):
                                 host=row["host"], data=_json(row["data"]),
                                 file_owner=row["owner"] or ""))
         out = merge(created, events)  # event and version numbers, never clocks, give order
-        from .policy.violations import annotate_history
+        from modelyard.store.policy.violations import annotate_history
 
         annotate_history(self, model, out)  # moves that skipped a gate say so
         return out
 
     def diff(self, a: str, b: str) -> dict[str, Any]:
-        from .diff import diff_versions
+        from modelyard.store.versions.diff import diff_versions
 
         return diff_versions(self.get(a), self.get(b))
 
     def fsck(self, *, read_data: bool = False, temp_age: float | None = None):
         """Check records, events and blobs; remove temp files older than `temp_age` s."""
-        from .fsck import STALE_TEMP_SECONDS, check_store
+        from modelyard.store.check.fsck import STALE_TEMP_SECONDS, check_store
 
         return check_store(self, read_data=read_data,
                            temp_age=STALE_TEMP_SECONDS if temp_age is None else temp_age)
@@ -498,7 +498,7 @@ class Store(PolicyVerbs):
     def export(self, ref: str, dest: str | Path, *, layout: str = "runtime") -> Path:
         """Copy the version's files, verified, into `dest`: laid out for the serving runtime
         of its framework (`layout="runtime"`, see serving.py), or as stored ("files")."""
-        from .export import export_version
+        from modelyard.store.versions.export import export_version
 
         return export_version(self.get(ref), Path(dest), layout=layout)
 
@@ -506,7 +506,7 @@ class Store(PolicyVerbs):
                     ) -> str:
         """A deployment manifest for the version (KServe InferenceService YAML); the storage
         URI defaults to `settings.deploy_storage_base` (pvc://models) plus its export name."""
-        from .serving import deploy_spec
+        from modelyard.store.versions.serving import deploy_spec
 
         base = str(self.config["settings"].get("deploy_storage_base") or "pvc://models")
         return deploy_spec(self.get(ref), format=format, storage_uri=storage_uri,

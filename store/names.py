@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from .errors import InvalidName, InvalidRef
+from modelyard.store.errors import InvalidName, InvalidRef
 
 MAX_NAME = 200
 MAX_DIRNAME_BYTES = 255  # NAME_MAX of ext4, XFS, NFS, Lustre: the model's folder name

@@ -65,7 +65,7 @@ def complete(drops: Path, name: str) -> None:
 
 
 def watch(args: argparse.Namespace) -> int:
-    from modelyard.store.watcher import run_watch
+    from modelyard.store.ingest.watcher import run_watch
 
     return run_watch(args.store, poll=args.poll, once=args.once, quiet_seconds=args.quiet,
                      claim_timeout=args.claim_timeout, log=lambda line: print(line, flush=True))

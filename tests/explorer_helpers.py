@@ -14,8 +14,13 @@ def app_for(store: Store, **kwargs) -> ExplorerApp:
 
 async def settle(pilot, *, rounds: int = 40) -> None:
     """Wait until every worker finished and the screen re-rendered."""
+    from textual.worker import WorkerCancelled
+
     for _ in range(rounds):
-        await pilot.app.workers.wait_for_complete()
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except WorkerCancelled:  # replaced by a newer one (exclusive workers): wait again
+            pass
         await pilot.pause(0.02)
         if not any(w.is_running for w in pilot.app.workers):
             break

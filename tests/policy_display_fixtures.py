@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from modelyard.store import Store
-from modelyard.store.layout import numbered_files
+from modelyard.store.disk.layout import numbered_files
 
 POLICY = {"rules": {"serving": {"require": ["signature"]}},
           "aliases": {"production": ["serving"]}}

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from modelyard.store import blobs as blobs_mod
-from modelyard.store.blobs import BlobStore
+from modelyard.store.disk import blobs as blobs_mod
+from modelyard.store.disk.blobs import BlobStore
 from modelyard.store.errors import StorageError
 from modelyard.store.ingest.dropfs import StillWriting
 
@@ -138,7 +138,7 @@ def test_deferred_folder_syncs_come_before_a_record_takes_its_name(
         blobs: BlobStore, tmp_path: Path, monkeypatch) -> None:
     """In a batch, folder fsyncs wait, but never past the link that makes a record (which
     names the blobs) exist: a power cut cannot leave a record whose blob name was lost."""
-    from modelyard.store import atomic
+    from modelyard.store.disk import atomic
 
     log: list[str] = []
     real_sync, real_link = atomic.sync_dirs, os.link

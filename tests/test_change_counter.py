@@ -1,4 +1,4 @@
-"""The store's change counter (store/changes.py): a reader skips probing every model when
+"""The store's change counter (store/disk/changes.py): a reader skips probing every model when
 nothing was written since its last look, and never misses a write for long when a writer
 was killed before counting it."""
 
@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from modelyard.store import Store, changes, writer
+from modelyard.store import Store
+from modelyard.store.disk import changes
 from modelyard.store.index import sync as index_sync
+from modelyard.store.ingest import writer
 
 
 @pytest.fixture

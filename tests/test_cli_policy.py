@@ -13,7 +13,7 @@ from helpers import run_cli
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from modelyard.store.demo import build_demo
+    from modelyard.store.demo.build import build_demo
 
     mp = pytest.MonkeyPatch()
     mp.setenv("MODELYARD_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from modelyard.store import Store
-from modelyard.store.demo import HOSTILE, build_demo
-from modelyard.store.sniff import safetensors_header
+from modelyard.store.demo.build import HOSTILE, build_demo
+from modelyard.store.ingest.sniff import safetensors_header
 
 FAMILIES = {"churn-xgb": 25, "vit-base": 3, "vit-food101": 16, "llama-mini": 2,
             "llama-mini-support-lora": 14, "resnet[/bold]": 2}

@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from modelyard.store import Store
-from modelyard.store import demo_files as df
+from modelyard.store.demo import files as df
 from modelyard.store.errors import InvalidManifest
-from modelyard.store.serving import (
+from modelyard.store.versions.serving import (
     DeployFormatError,
     DeployRefused,
     dns_name,

@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 from modelyard.store import Store
-from modelyard.store import demo_files as df
-from modelyard.store.kserve_runtimes import SHIPPED_RUNTIMES
-from modelyard.store.serving import RUNTIMES, DeployRefused, dns_name
+from modelyard.store.demo import files as df
+from modelyard.store.versions.kserve_runtimes import SHIPPED_RUNTIMES
+from modelyard.store.versions.serving import RUNTIMES, DeployRefused, dns_name
 
 KSERVE = Path(__file__).parent / "kserve"
 SCHEMA = json.loads((KSERVE / "inferenceservice_v1beta1_schema.json").read_text())
@@ -127,7 +127,7 @@ def test_the_runtime_table_is_kserve_s_shipped_runtimes() -> None:
 
 
 def test_every_demo_spec_validates_with_its_own_name_and_storage(tmp_path: Path) -> None:
-    from modelyard.store.demo import build_demo
+    from modelyard.store.demo.build import build_demo
 
     store = build_demo(tmp_path / "demo")
     names, uris, refused = set(), set(), []

@@ -21,7 +21,7 @@ from drop_producers import expected_digest
 from modelyard.store import Store
 from modelyard.store.ingest import drops
 from modelyard.store.ingest.drops import ScanState, ingest_ready, recover_claims, scan_ready
-from modelyard.store.watcher import Watcher, run_watch
+from modelyard.store.ingest.watcher import Watcher, run_watch
 
 from helpers import write_manifest_folder
 

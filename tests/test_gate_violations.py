@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from modelyard.store import Store
-from modelyard.store.layout import numbered_files
+from modelyard.store.disk.layout import numbered_files
 from modelyard.store.policy import AliasRefused, files
 
 POLICY = {"rules": {"serving": {"require": ["signature"]}},

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from modelyard.store import Store
-from modelyard.store.atomic import TEMP_PREFIX
+from modelyard.store.disk.atomic import TEMP_PREFIX
 from modelyard.store.index import bulk, rebuild
 
 QUERIES = ["", "metrics.acc > 0.5", "params.optimizer.name = 'adam'", "params.lr < 0.01",

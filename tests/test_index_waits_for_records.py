@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from modelyard.store import Store, changes, writer
-from modelyard.store.events import append_event
+from modelyard.store import Store
+from modelyard.store.disk import changes
+from modelyard.store.disk.events import append_event
 from modelyard.store.index import sync as index_sync
+from modelyard.store.ingest import writer
 
 
 @pytest.fixture
@@ -99,7 +101,7 @@ def test_a_host_clock_ahead_does_not_sort_its_version_above_newer_ones(store: St
                                                                        tmp_path: Path) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from modelyard.store.clock import frozen_at
+    from modelyard.store.disk.clock import frozen_at
 
     with frozen_at(datetime.now(UTC) + timedelta(days=1)):  # this writer's clock: a day ahead
         store.add_version("ahead", files={"w.bin": b"a"})
@@ -115,7 +117,7 @@ def test_a_host_clock_ahead_does_not_sort_its_version_above_newer_ones(store: St
 def test_history_is_in_number_order_whatever_the_clocks(store: Store) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from modelyard.store.clock import frozen_at
+    from modelyard.store.disk.clock import frozen_at
 
     two = store.add_version("m", files={"w.bin": b"2"})
     with frozen_at(datetime.now(UTC) + timedelta(days=1)):

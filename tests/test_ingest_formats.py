@@ -17,11 +17,11 @@ import pytest
 
 from modelyard.store import InvalidManifest, Store
 from modelyard.store.ingest.detect import read_drop
-from modelyard.store.ingest.huggingface import is_huggingface, read_huggingface
-from modelyard.store.ingest.mlflow_common import resolve_artifacts
-from modelyard.store.ingest.mlflow_model import is_mlflow_model, read_mlflow_model
-from modelyard.store.ingest.mlflow_sqlite import connect_read_only
-from modelyard.store.ingest.mlflow_tracking import (
+from modelyard.store.ingest.huggingface.folder import is_huggingface, read_huggingface
+from modelyard.store.ingest.mlflow.common import resolve_artifacts
+from modelyard.store.ingest.mlflow.model import is_mlflow_model, read_mlflow_model
+from modelyard.store.ingest.mlflow.sqlite import connect_read_only
+from modelyard.store.ingest.mlflow.tracking import (
     import_mlflow,
     is_mlflow_tracking,
     read_mlflow_tracking,

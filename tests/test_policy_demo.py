@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from modelyard.store import Store
-from modelyard.store.demo import build_demo
+from modelyard.store.demo.build import build_demo
 
 QUERIES = ("policy:failing", "policy:passing", "policy:warning", "policy:unchecked",
            "policy.serving = fail", "policy.quality = fail", "policy.model-card = fail")

@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from modelyard.store import Store
-from modelyard.store import demo_files as df
-from modelyard.store.demo_policy import QUALITY, SERVING
+from modelyard.store.demo import files as df
+from modelyard.store.demo.policy import QUALITY, SERVING
 from modelyard.store.policy import PolicyError, dump_policy, load_policy
 
 SCHEMA = json.loads((Path(__file__).resolve().parent.parent

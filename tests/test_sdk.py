@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from modelyard.store import InvalidManifest, InvalidName, NotAStore, Store
-from modelyard.store.manifest import read_folder
-from modelyard.store.sdk import COMPLETE, MANIFEST, new_version
-from modelyard.store.sdk_source import without_credentials
+from modelyard.store.ingest.manifest import read_folder
+from modelyard.store.sdk.api import COMPLETE, MANIFEST, new_version
+from modelyard.store.sdk.source import without_credentials
 
 SCHEMA = Path(__file__).resolve().parent.parent / "store/schemas/manifest.schema.json"
 
@@ -28,7 +28,7 @@ import json
 import math
 import random
 
-from modelyard.store.sdk import new_version
+from modelyard import new_version
 
 random.seed(7)
 rows = []

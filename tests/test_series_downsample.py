@@ -9,7 +9,7 @@ import random
 import polars as pl
 import pytest
 
-from modelyard.store.series import downsample
+from modelyard.store.series.frames import downsample
 
 
 def reference(steps: list[int], values: list[float], buckets: int) -> list[int]:

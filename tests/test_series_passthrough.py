@@ -13,8 +13,8 @@ import pytest
 
 from modelyard import new_version
 from modelyard.store import InvalidManifest, Store
-from modelyard.store import series as series_mod
-from modelyard.store.manifest import read_folder
+from modelyard.store.ingest.manifest import read_folder
+from modelyard.store.series import frames as series_mod
 
 
 def _frame(keys: list[str], steps: list[int], values: list[float | None]) -> pl.DataFrame:
@@ -105,7 +105,7 @@ def test_extra_columns_are_dropped_not_stored(store: Store, tmp_path: Path) -> N
 def test_too_many_rows_are_refused_before_the_summary(store: Store, tmp_path: Path,
                                                       monkeypatch) -> None:
     monkeypatch.setattr(series_mod, "MAX_POINTS", 3)
-    monkeypatch.setattr("modelyard.store.series_columns.MAX_POINTS", 3)
+    monkeypatch.setattr("modelyard.store.series.columns.MAX_POINTS", 3)
     folder = _drop(tmp_path / "d", _frame(["a"] * 4, [0, 1, 2, 3], [1.0] * 4))
     with pytest.raises(InvalidManifest, match="4 points"):
         read_folder(folder)
@@ -117,7 +117,7 @@ def test_a_failed_fsync_of_any_drop_file_leaves_no_drop(store: Store, tmp_path: 
     them still stops the drop before it is renamed into place, and nothing is left."""
     import os
 
-    from modelyard.store import atomic
+    from modelyard.store.disk import atomic
 
     weights = tmp_path / "w.bin"
     weights.write_bytes(b"weights" * 1000)

@@ -19,7 +19,7 @@ from modelyard.store import (
     StoreExists,
     VersionNotFound,
 )
-from modelyard.store.manifest import read_folder
+from modelyard.store.ingest.manifest import read_folder
 
 from helpers import HOSTILE_DESCRIPTION, MARKUP_MODEL, write_manifest_folder
 

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from modelyard.store import Store
-from modelyard.store.watcher import run_watch
+from modelyard.store.ingest.watcher import run_watch
 
 from helpers import run_cli, write_manifest_folder
 

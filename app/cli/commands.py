@@ -7,10 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from modelyard.app.cli.output import emit, emit_json, human_size, number, safe, table
 from modelyard.store import Store
 from modelyard.store.errors import InvalidName, NotAStore
-
-from .output import emit, emit_json, human_size, number, safe, table
 
 
 def open_store(args: argparse.Namespace, path: Path, *, sync: bool = True) -> Store:
@@ -38,7 +37,7 @@ def cmd_init(args: argparse.Namespace, path: Path) -> int:
 
 
 def cmd_add(args: argparse.Namespace, path: Path) -> int:
-    from modelyard.store.manifest import read_folder
+    from modelyard.store.ingest.manifest import read_folder
 
     store = open_store(args, path)
     folder = read_folder(Path(args.folder), model=args.model)
@@ -107,7 +106,7 @@ def cmd_models(args: argparse.Namespace, path: Path) -> int:
 
 
 def cmd_show(args: argparse.Namespace, path: Path) -> int:
-    from .show import print_version
+    from modelyard.app.cli.show import print_version
 
     store = open_store(args, path)
     version = store.get(args.ref)
@@ -121,7 +120,7 @@ def cmd_show(args: argparse.Namespace, path: Path) -> int:
 
 
 def cmd_diff(args: argparse.Namespace, path: Path) -> int:
-    from modelyard.store.diff import diff_versions
+    from modelyard.store.versions.diff import diff_versions
 
     store = open_store(args, path)
     result = diff_versions(store.get(args.a), store.get(args.b), only_diff=not args.all)
@@ -219,7 +218,7 @@ def cmd_deprecate(args: argparse.Namespace, path: Path) -> int:
 
 def _who(event) -> str:
     """user@host as the event claims it, and the file's real owner when that differs."""
-    from modelyard.store.owners import mismatch
+    from modelyard.store.disk.owners import mismatch
 
     who = f"{event.user}@{event.host}"
     return f"{who} (file owned by {event.file_owner}!)" if mismatch(event.user,
@@ -283,7 +282,7 @@ def cmd_export(args: argparse.Namespace, path: Path) -> int:
 
 
 def cmd_watch(args: argparse.Namespace, path: Path) -> int:
-    from modelyard.store.watcher import run_watch
+    from modelyard.store.ingest.watcher import run_watch
 
     open_store(args, path).close()  # creates the default store on first use, checks others
     as_json = bool(getattr(args, "json", False)) and args.once  # lines go to stderr then
@@ -312,7 +311,7 @@ def _import_progress():
 
 
 def cmd_import_mlflow(args: argparse.Namespace, path: Path) -> int:
-    from modelyard.store.ingest.mlflow_tracking import import_mlflow
+    from modelyard.store.ingest.mlflow.tracking import import_mlflow
 
     store = open_store(args, path)
     report = import_mlflow(store, Path(args.path), max_artifact_bytes=args.max_artifact_bytes,
@@ -348,7 +347,7 @@ def cmd_import_mlflow(args: argparse.Namespace, path: Path) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, path: Path) -> int:
-    from modelyard.store.demo import build_demo
+    from modelyard.store.demo.build import build_demo
 
     target = Path(args.path or "demo-store")
     if (target / "modelyard.json").exists():

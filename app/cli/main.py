@@ -144,31 +144,32 @@ def store_path(args: argparse.Namespace) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from modelyard.app.cli import (
+        commands,  # after parsing: `--help` and usage errors need no store import
+    )
     from modelyard.store.errors import ModelyardError
-
-    from . import commands  # after parsing: `--help` and usage errors need no store import
 
     try:
         if args.command is None:
             return commands.open_explorer(args, store_path(args))
-        from . import policy_commands
+        from modelyard.app.cli import policy_commands
 
         name = f"cmd_{args.command.replace('-', '_')}"
         handler = getattr(commands, name, None) or getattr(policy_commands, name)
         return handler(args, store_path(args))
     except ModelyardError as exc:
-        from .output import safe
+        from modelyard.app.cli.output import safe
 
         print(f"modelyard: error: {safe(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except sqlite3.DatabaseError as exc:
-        from .output import safe
+        from modelyard.app.cli.output import safe
 
         print(f"modelyard: error: this host's index is damaged ({safe(exc)}); rebuild it with "
               "`modelyard reindex` (the store's own files are not affected)", file=sys.stderr)
         return 1
     except OSError as exc:
-        from .output import safe
+        from modelyard.app.cli.output import safe
 
         where = f" ({exc.filename})" if exc.filename else ""
         print(f"modelyard: error: {safe(exc.strerror or exc)}{safe(where)}", file=sys.stderr)

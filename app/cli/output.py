@@ -8,9 +8,8 @@ import sys
 import unicodedata
 from typing import Any
 
-from modelyard.store.card import json_numbers
-
-from ..safe_text import human_size, printable
+from modelyard.app.safe_text import human_size, printable
+from modelyard.store.versions.card import json_numbers
 
 __all__ = ["dumps_json", "emit", "emit_json", "human_size", "number", "safe", "table"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .commands import open_store
-from .output import emit, emit_json, safe, table
+from modelyard.app.cli.commands import open_store
+from modelyard.app.cli.output import emit, emit_json, safe, table
 
 
 def cmd_check(args: argparse.Namespace, path: Path) -> int:

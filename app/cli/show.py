@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from modelyard.store.card import flatten_params
-from modelyard.store.sniff import PICKLE_WARNING
-from modelyard.store.version import Version
-
-from .output import emit, human_size, number, safe, table
+from modelyard.app.cli.output import emit, human_size, number, safe, table
+from modelyard.store.ingest.sniff import PICKLE_WARNING
+from modelyard.store.versions.card import flatten_params
+from modelyard.store.versions.version import Version
 
 
 def _section(title: str) -> None:

@@ -8,7 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static, TextArea
 
-from ..safe_text import plain, printable
+from modelyard.app.safe_text import plain, printable
 
 
 class DescribeDialog(ModalScreen[str | None]):

@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Static
 
-from ..safe_text import plain
+from modelyard.app.safe_text import plain
 
 
 class PromptDialog(ModalScreen[str | None]):

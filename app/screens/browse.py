@@ -12,13 +12,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Input, Static
 
-from ..actions import VersionActions
-from ..messages import OpenVersion, StoreChanged
-from ..safe_text import printable
-from ..widgets.metric_picker import MetricPicker
-from ..widgets.model_list import ModelList
-from ..widgets.search_bar import SearchBar, with_model
-from ..widgets.versions_table import VersionsTable
+from modelyard.app.actions import VersionActions
+from modelyard.app.messages import OpenVersion, StoreChanged
+from modelyard.app.safe_text import printable
+from modelyard.app.widgets.metric_picker import MetricPicker
+from modelyard.app.widgets.model_list import ModelList
+from modelyard.app.widgets.search_bar import SearchBar, with_model
+from modelyard.app.widgets.versions_table import VersionsTable
 
 
 class BrowseScreen(VersionActions):
@@ -64,7 +64,7 @@ class BrowseScreen(VersionActions):
         self.table.focus()
         self.title = "modelyard"
         self.sub_title = printable(self.app.store_label)  # type: ignore[attr-defined]
-        from ..search_history import SearchHistory, history_path
+        from modelyard.app.search_history import SearchHistory, history_path
 
         self.query_one(SearchBar).history = SearchHistory(  # a small file in the user's cache
             history_path(self.store.config["store_id"]))
@@ -97,7 +97,7 @@ class BrowseScreen(VersionActions):
             self.app.call_from_thread(self._wait_to_warm_up)
 
     def _wait_to_warm_up(self) -> None:
-        from ..warmup import IDLE_S
+        from modelyard.app.warmup import IDLE_S
 
         shown = time.monotonic()  # idle counts from now: the table is there to read
 
@@ -111,7 +111,7 @@ class BrowseScreen(VersionActions):
 
     @work(thread=True, group="warm-up")
     def _warm_up(self) -> None:
-        from ..warmup import warm_up
+        from modelyard.app.warmup import warm_up
 
         warm_up()
 
@@ -216,12 +216,12 @@ class BrowseScreen(VersionActions):
             self.notify("Mark two or more versions with space, then press c",
                         severity="warning")
             return
-        from .compare import CompareScreen
+        from modelyard.app.screens.compare import CompareScreen
 
         self.app.push_screen(CompareScreen(marks))
 
     def action_pick_metrics(self) -> None:
-        from ..widgets.metric_picker import Param
+        from modelyard.app.widgets.metric_picker import Param
 
         keys = self.store.keys("metrics")
         params = self.store.keys("params")

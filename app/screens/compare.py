@@ -13,14 +13,18 @@ from textual.widgets import DataTable, Footer, Header, OptionList, Static, Tabbe
 from textual.widgets.option_list import Option
 from textual_plotext import PlotextPlot
 
+from modelyard.app.focus import focus_first
+from modelyard.app.safe_text import fmt_number, plain, printable
+from modelyard.app.screens.compare_data import (
+    lineage_rows,
+    metric_rows,
+    param_rows,
+    source_paths,
+)
+from modelyard.app.widgets.card.curves import CurveView, prepare
+from modelyard.app.widgets.card.source import DIFF, code_view
 from modelyard.store import ModelyardError, Version
-from modelyard.store.diff import source_text_diff
-
-from ..focus import focus_first
-from ..safe_text import fmt_number, plain, printable
-from ..widgets.card.curves import CurveView, prepare
-from ..widgets.card.source import DIFF, code_view
-from .compare_data import lineage_rows, metric_rows, param_rows, source_paths
+from modelyard.store.versions.diff import source_text_diff
 
 VALUE_CELLS = 24  # a longer param value (a list, say) is elided; enter shows all of it
 

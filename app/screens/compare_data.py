@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelyard.store import Version
-from modelyard.store.card import flatten_params
+from modelyard.store.versions.card import flatten_params
 
 LOWER_IS_BETTER = ("loss", "error", "mse", "rmse", "mae", "perplexity", "logloss", "wer",
                    "cer", "latency")

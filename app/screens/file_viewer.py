@@ -8,10 +8,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from modelyard.app.safe_text import plain
+from modelyard.app.widgets.card.source import code_view
 from modelyard.store import ModelyardError, Version
-
-from ..safe_text import plain
-from ..widgets.card.source import code_view
 
 
 class FileViewer(ModalScreen[None]):
@@ -36,8 +35,8 @@ class FileViewer(ModalScreen[None]):
         try:
             text = self.version.open(self.path).decode("utf-8", "replace")
         except ModelyardError as exc:
+            from modelyard.store.check.integrity import note_read_error
             from modelyard.store.errors import StoreCorrupt
-            from modelyard.store.integrity import note_read_error
 
             if isinstance(exc, StoreCorrupt):
                 note_read_error(self.app.store, exc)  # type: ignore[attr-defined]

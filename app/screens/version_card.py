@@ -9,23 +9,22 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
+from modelyard.app.actions import VersionActions
+from modelyard.app.focus import focus_first
+from modelyard.app.messages import OpenVersion, StoreChanged
+from modelyard.app.safe_text import printable
+from modelyard.app.widgets.card.charts import ChartsPane
+from modelyard.app.widgets.card.curves import CurveView
+from modelyard.app.widgets.card.files import FilesPane
+from modelyard.app.widgets.card.history import HistoryPane
+from modelyard.app.widgets.card.lineage import LineagePane
+from modelyard.app.widgets.card.metrics import MetricsPane, SeriesCache, first_curve
+from modelyard.app.widgets.card.overview import OverviewPane
+from modelyard.app.widgets.card.params import ParamsPane
+from modelyard.app.widgets.card.serving import ServingPane
+from modelyard.app.widgets.card.source import SourcePane
 from modelyard.store import ModelyardError, Version
-from modelyard.store.sniff import PICKLE_WARNING
-
-from ..actions import VersionActions
-from ..focus import focus_first
-from ..messages import OpenVersion, StoreChanged
-from ..safe_text import printable
-from ..widgets.card.charts import ChartsPane
-from ..widgets.card.curves import CurveView
-from ..widgets.card.files import FilesPane
-from ..widgets.card.history import HistoryPane
-from ..widgets.card.lineage import LineagePane
-from ..widgets.card.metrics import MetricsPane, SeriesCache, first_curve
-from ..widgets.card.overview import OverviewPane
-from ..widgets.card.params import ParamsPane
-from ..widgets.card.serving import ServingPane
-from ..widgets.card.source import SourcePane
+from modelyard.store.ingest.sniff import PICKLE_WARNING
 
 TABS = [("overview", "Overview", OverviewPane), ("params", "Params", ParamsPane),
         ("metrics", "Metrics", MetricsPane), ("charts", "Charts", ChartsPane),
@@ -74,8 +73,8 @@ class VersionScreen(VersionActions):
 
     @work(thread=True, exclusive=True, group="card")
     def load(self, ref: str) -> None:
+        from modelyard.store.check.integrity import corrupt_refs, note_read_error
         from modelyard.store.errors import StoreCorrupt
-        from modelyard.store.integrity import corrupt_refs, note_read_error
 
         try:
             version = self.store.get(ref)

@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from ..safe_text import plain
+from modelyard.app.safe_text import plain
 
 
 @dataclass(frozen=True)

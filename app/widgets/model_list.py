@@ -17,9 +17,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from modelyard.app.safe_text import printable
 from modelyard.store import ModelInfo
-
-from ..safe_text import printable
 
 ALL = "\x00all"
 

@@ -13,10 +13,9 @@ from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
+from modelyard.app.safe_text import printable
+from modelyard.app.search_history import SearchHistory
 from modelyard.store.errors import QueryError
-
-from ..safe_text import printable
-from ..search_history import SearchHistory
 
 STALE = "invalid query: the results below are for the last valid one"
 EXPLAIN_S = 0.4  # a pause this long after an invalid query shows what is wrong with it

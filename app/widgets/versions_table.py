@@ -17,9 +17,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from modelyard.app.safe_text import fmt_number, human_size, printable
 from modelyard.store import Store
-
-from ..safe_text import fmt_number, human_size, printable
 
 PAGE = 200
 FIXED_COLUMNS = ("ref", "aliases", "flags")
@@ -74,7 +73,7 @@ def row_of(version, corrupt: frozenset[str] = frozenset(),
     for key, value in metrics.items():
         cells[f"metric:{key}"] = fmt_number(value)
     if param_keys:
-        from modelyard.store.card import flatten_params
+        from modelyard.store.versions.card import flatten_params
 
         params = flatten_params(version.params or {})
         for key in param_keys:
@@ -311,7 +310,7 @@ class VersionsTable(ScrollView, can_focus=True):
         versions = self._search(query, PAGE, page * PAGE)
         if generation != self._generation:
             return  # a newer query or sort replaced this one while it ran
-        from modelyard.store.integrity import corrupt_refs
+        from modelyard.store.check.integrity import corrupt_refs
 
         corrupt = frozenset(corrupt_refs(self.store))
         params = tuple(self.param_columns)

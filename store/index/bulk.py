@@ -22,11 +22,11 @@ from collections.abc import Callable, Iterator
 from itertools import chain
 from pathlib import Path
 
-from ..errors import StoreCorrupt
-from ..layout import Layout, numbered_files
-from ..records import read_record
-from . import schema
-from .rows import COLUMNS, Rows, record_rows
+from modelyard.store.disk.layout import Layout, numbered_files
+from modelyard.store.disk.records import read_record
+from modelyard.store.errors import StoreCorrupt
+from modelyard.store.index import schema
+from modelyard.store.index.rows import COLUMNS, Rows, record_rows
 
 CHUNK = 2000  # records per executemany batch, and per shard file
 PARALLEL_MIN = 20_000  # fewer records than this: starting workers costs more than it saves

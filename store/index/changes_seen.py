@@ -1,4 +1,4 @@
-"""What this index remembers of the store's change log (store/changes.py), in `meta`: how
+"""What this index remembers of the store's change log (store/disk/changes.py), in `meta`: how
 much of it was read, when every model was last probed, and which models have events that
 wait for a version this host cannot see yet."""
 
@@ -9,7 +9,7 @@ import os
 import sqlite3
 import time
 
-from .. import changes
+from modelyard.store.disk import changes
 
 COUNT_KEY, PROBED_KEY, WAITING_KEY = "changes_seen", "changes_probed_at", "events_waiting"
 LAST_KEY = "changes_last_names"

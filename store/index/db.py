@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..fskind import is_network_fs
-from . import schema, textmatch
+from modelyard.store.disk.fskind import is_network_fs
+from modelyard.store.index import schema, textmatch
 
 
 @dataclass

@@ -19,12 +19,12 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from .. import changes
-from ..atomic import HOST, TEMP_PREFIX, fsync_dir, temp_name, temp_writer
-from ..identity import process_alive
-from ..layout import Layout
-from . import bulk, changes_seen, schema
-from .sync import SyncReport, apply_loaded_events, model_folders
+from modelyard.store.disk import changes
+from modelyard.store.disk.atomic import HOST, TEMP_PREFIX, fsync_dir, temp_name, temp_writer
+from modelyard.store.disk.identity import process_alive
+from modelyard.store.disk.layout import Layout
+from modelyard.store.index import bulk, changes_seen, schema
+from modelyard.store.index.sync import SyncReport, apply_loaded_events, model_folders
 
 BUILD_CACHE_MIB = 512  # the builder's page cache; the index sorts happen in it
 # Full-text segments: while loading, merge only when a level holds 64 segments, then once
@@ -157,7 +157,7 @@ def _replace(built: Path, index: Path) -> None:
 
 def _copy_into(built: Path, index: Path) -> None:
     """Copy the new index into the live file in one transaction (SQLite's backup API)."""
-    from .db import _pragmas
+    from modelyard.store.index.db import _pragmas
 
     source = sqlite3.connect(built, isolation_level=None)
     target = sqlite3.connect(index, timeout=60, isolation_level=None)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..owners import MTIME_KEY, OWNER_KEY, name_of
+from modelyard.store.disk.owners import MTIME_KEY, OWNER_KEY, name_of
 
 VERSION_COLUMNS = ("id", "model_id", "model", "number", "created_at", "created_ms", "user",
                    "host", "started_ms", "ended_ms", "duration_s", "status", "description",

@@ -221,7 +221,7 @@ MIGRATIONS: dict[int, str] = {
     CREATE INDEX alias_checks_pending ON alias_checks(violation);
     UPDATE models SET events_seen = 0;
     """,
-    # 5: the real owner of each record and event file (store/owners.py), beside the user it
+    # 5: the real owner of each record and event file (store/disk/owners.py), beside the user it
     # claims. Older indexes fill it as they catch up; what they indexed before is looked up
     # on the file when shown (Version.owner).
     5: """

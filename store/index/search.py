@@ -22,7 +22,13 @@ import math
 import sqlite3
 from dataclasses import dataclass
 
-from ..query.compiler import DEFAULT_ORDER, WORD_TEST, Conjunct, QueryParts, compile_parts
+from modelyard.store.query.compiler import (
+    DEFAULT_ORDER,
+    WORD_TEST,
+    Conjunct,
+    QueryParts,
+    compile_parts,
+)
 
 DRIVE_CAP = 2_000  # a condition with at most this many matches is always driven from
 ESTIMATE_CAP = 50_000  # counting matches further costs more than it tells

@@ -18,15 +18,15 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .. import changes, faults
-from ..errors import StoreCorrupt
-from ..events import Event, read_event
-from ..fsclock import fs_now
-from ..layout import Layout, numbered_files, readable_model
-from ..names import model_from_dirname
-from . import bulk, changes_seen, schema
-from .policy_rows import apply_policy_check, check_alias_event
-from .rows import Rows, insert_record, record_rows, tags_text
+from modelyard.store.disk import changes, faults
+from modelyard.store.disk.events import Event, read_event
+from modelyard.store.disk.fsclock import fs_now
+from modelyard.store.disk.layout import Layout, numbered_files, readable_model
+from modelyard.store.errors import StoreCorrupt
+from modelyard.store.index import bulk, changes_seen, schema
+from modelyard.store.index.policy_rows import apply_policy_check, check_alias_event
+from modelyard.store.index.rows import Rows, insert_record, record_rows, tags_text
+from modelyard.store.names import model_from_dirname
 
 WAIT_FOR_RECORD_SECONDS = 300.0  # see _apply_events
 BATCH = 2000  # records per catch-up transaction
@@ -47,7 +47,7 @@ def catch_up(conn: sqlite3.Connection, layout: Layout, *, full_listing: bool = F
     probes that one model whatever the change log says (a writer about to deduplicate
     against the index must see a record even if its writer was killed before logging it).
     Otherwise only the models the change log names since the last look are probed (see
-    store/changes.py), plus those whose events wait for a version not seen yet.
+    store/disk/changes.py), plus those whose events wait for a version not seen yet.
     `progress(read, total)` follows a first build of an empty index (see bulk.py)."""
     report = SyncReport()
     if model is not None:
@@ -347,7 +347,7 @@ def _apply_events(conn: sqlite3.Connection, layout: Layout, model: str, mid: int
 
 def _recent(path) -> bool:
     """Whether the event file is younger than WAIT_FOR_RECORD_SECONDS, by the clock that
-    stamped it (store/fsclock.py), so that skewed host clocks do not matter."""
+    stamped it (store/disk/fsclock.py), so that skewed host clocks do not matter."""
     try:
         mtime = os.stat(path).st_mtime
     except OSError:

@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from .. import atomic, faults
-from ..errors import DropRejected
-from .claims import Claim, remove_tree
-from .drop_text import bad_char, escape
+from modelyard.store.disk import atomic, faults
+from modelyard.store.errors import DropRejected
+from modelyard.store.ingest.claims import Claim, remove_tree
+from modelyard.store.ingest.drop_text import bad_char, escape
 
 SUFFIXES = {".tar.gz": "tar", ".tgz": "tar", ".tar.bz2": "tar", ".tbz2": "tar",
             ".tar.xz": "tar", ".txz": "tar", ".tar": "tar", ".zip": "zip"}

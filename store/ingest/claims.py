@@ -28,15 +28,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import atomic, faults
-from ..errors import ModelyardError
-from ..fsclock import fs_now, touch_by_server
-from ..identity import process_alive
-from .drop_text import escape, free_path, stamp
-from .readiness import MARKER, drop_dirs
+from modelyard.store.disk import atomic, faults
+from modelyard.store.disk.fsclock import fs_now, touch_by_server
+from modelyard.store.disk.identity import process_alive
+from modelyard.store.errors import ModelyardError
+from modelyard.store.ingest.drop_text import escape, free_path, stamp
+from modelyard.store.ingest.readiness import MARKER, drop_dirs
 
 if TYPE_CHECKING:
-    from ..api import Store
+    from modelyard.store.api import Store
 
 CLAIMS, INGESTED = ".claims", ".ingested"
 HIDDEN_MARKER = ".modelyard-COMPLETE"  # set aside while ingesting so it is not stored

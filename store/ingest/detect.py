@@ -10,12 +10,12 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from ..errors import InvalidManifest, ModelyardError
-from ..manifest import FolderVersion, find_manifest, read_folder
-from ..sniff import sniff_file
-from .huggingface import is_huggingface, read_huggingface
-from .mlflow_model import is_mlflow_model, read_mlflow_model
-from .mlflow_tracking import is_mlflow_tracking, read_mlflow_tracking
+from modelyard.store.errors import InvalidManifest, ModelyardError
+from modelyard.store.ingest.huggingface.folder import is_huggingface, read_huggingface
+from modelyard.store.ingest.manifest import FolderVersion, find_manifest, read_folder
+from modelyard.store.ingest.mlflow.model import is_mlflow_model, read_mlflow_model
+from modelyard.store.ingest.mlflow.tracking import is_mlflow_tracking, read_mlflow_tracking
+from modelyard.store.ingest.sniff import sniff_file
 
 NOT_RECOGNISED = ("{folder} is not a recognised drop: add a modelyard.yaml (see README) or drop "
                   "a Hugging Face or MLflow folder")

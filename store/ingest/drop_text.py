@@ -7,7 +7,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..names import unsafe_char
+from modelyard.store.names import unsafe_char
 
 
 def bad_char(text: str) -> str | None:

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from .. import atomic, drop_limits, faults, manifest
-from ..errors import (
+from modelyard.store.disk import atomic, faults
+from modelyard.store.errors import (
     DropRejected,
     InvalidManifest,
     InvalidName,
@@ -39,8 +39,8 @@ from ..errors import (
     ReadOnlyStore,
     StorageError,
 )
-from . import archives, dropfs, inspection
-from .claims import (
+from modelyard.store.ingest import archives, drop_limits, dropfs, inspection, manifest
+from modelyard.store.ingest.claims import (
     CLAIM_TIMEOUT,
     CLAIMS,
     HEARTBEAT_SECONDS,
@@ -61,9 +61,9 @@ from .claims import (
     remove_tree,
     restore_marker,
 )
-from .drop_text import escape, free_path, plain, stamp
-from .quarantine import LOCAL_QUARANTINE, reject
-from .readiness import (
+from modelyard.store.ingest.drop_text import escape, free_path, plain, stamp
+from modelyard.store.ingest.quarantine import LOCAL_QUARANTINE, reject
+from modelyard.store.ingest.readiness import (
     MARKER,
     ScanState,
     drop_dirs,
@@ -74,7 +74,7 @@ from .readiness import (
 )
 
 if TYPE_CHECKING:
-    from ..api import Store
+    from modelyard.store.api import Store
 
 __all__ = [
     "CLAIMS", "CLAIM_TIMEOUT", "HEARTBEAT_SECONDS", "HIDDEN_MARKER", "HOST", "INGESTED",
@@ -132,7 +132,7 @@ def inspect_drop(path: Path) -> bool:
 def _read_drop(folder: Path) -> list[manifest.FolderVersion]:
     """Every version a drop describes (native, Hugging Face, MLflow…) via the detectors."""
     try:
-        from .detect import read_drop
+        from modelyard.store.ingest.detect import read_drop
     except ModuleNotFoundError as exc:
         if exc.name != f"{__package__}.detect":
             raise
@@ -261,7 +261,7 @@ def _still_quiet(anchor: dropfs.Anchor, held: Claim, quiet: float) -> None:
     opens before storing it: the scan that found it quiet may have read cached attributes
     (sshfs: 20 s) while a slow copy was still writing. Costs one open per file and a
     FRESH_AFTER pause per drop, on network filesystems only."""
-    from ..fskind import is_network_fs
+    from modelyard.store.disk.fskind import is_network_fs
 
     if quiet <= 0 or not is_network_fs(held.folder):
         return

@@ -9,10 +9,10 @@ import os
 import stat
 from pathlib import Path
 
-from ..errors import DropRejected
-from . import archives
-from .drop_text import bad_char, escape
-from .readiness import walk
+from modelyard.store.errors import DropRejected
+from modelyard.store.ingest import archives
+from modelyard.store.ingest.drop_text import bad_char, escape
+from modelyard.store.ingest.readiness import walk
 
 _KINDS = {stat.S_IFLNK: "symbolic link", stat.S_IFIFO: "FIFO (named pipe)",
           stat.S_IFSOCK: "socket", stat.S_IFCHR: "character device",

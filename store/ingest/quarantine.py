@@ -16,13 +16,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import atomic, faults
-from .claims import HOST, REJECTED_FILES, Claim, deactivate, restore_marker
-from .drop_text import escape, free_path, plain, stamp
-from .readiness import MARKER
+from modelyard.store.disk import atomic, faults
+from modelyard.store.ingest.claims import (
+    HOST,
+    REJECTED_FILES,
+    Claim,
+    deactivate,
+    restore_marker,
+)
+from modelyard.store.ingest.drop_text import escape, free_path, plain, stamp
+from modelyard.store.ingest.readiness import MARKER
 
 if TYPE_CHECKING:
-    from ..api import Store
+    from modelyard.store.api import Store
 
 LOCAL_QUARANTINE = ".quarantine"
 

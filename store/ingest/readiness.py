@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import DropRejected
-from .drop_text import escape
+from modelyard.store.errors import DropRejected
+from modelyard.store.ingest.drop_text import escape
 
 if TYPE_CHECKING:
-    from ..api import Store
+    from modelyard.store.api import Store
 
 MARKER = "COMPLETE"
 MAX_FILES = 100_000
@@ -153,7 +153,7 @@ def quiet_period(store: Store) -> float:
     seconds locally without being caught half-written on NFS."""
     value = store.config["settings"].get("drop_quiet_seconds", "auto")
     if value in (None, "auto"):
-        from ..fskind import is_network_fs
+        from modelyard.store.disk.fskind import is_network_fs
 
         return NETWORK_QUIET if is_network_fs(store.layout.drops) else LOCAL_QUIET
     return float(value)

@@ -16,10 +16,10 @@ from typing import Any
 
 import yaml
 
-from .. import safe_yaml
-from ..errors import DropRejected, InvalidManifest
-from ..names import TAG_KEY_RE
-from . import dropfs
+from modelyard.store import safe_yaml
+from modelyard.store.errors import DropRejected, InvalidManifest
+from modelyard.store.ingest import dropfs
+from modelyard.store.names import TAG_KEY_RE
 
 MAX_JSON_BYTES = 64 * 1024 * 1024
 MAX_YAML_BYTES = 1024 * 1024

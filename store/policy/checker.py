@@ -11,12 +11,12 @@ import time
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from .model import Policy
-from .report import CheckReport, RuleResult
-from .rules import Facts, run_rule
+from modelyard.store.policy.model import Policy
+from modelyard.store.policy.report import CheckReport, RuleResult
+from modelyard.store.policy.rules import Facts, run_rule
 
 if TYPE_CHECKING:
-    from ..version import Version
+    from modelyard.store.versions.version import Version
 
 
 def check_version(policy: Policy | None, version: Version, conn: sqlite3.Connection
@@ -39,7 +39,7 @@ def check_version(policy: Policy | None, version: Version, conn: sqlite3.Connect
 
 
 def _matches(conn: sqlite3.Connection, version_id: int, text: str) -> bool:
-    from ..query import compile_query
+    from modelyard.store.query import compile_query
 
     q = compile_query(text, now_ms=int(time.time() * 1000))
     row = conn.execute(f"SELECT 1 FROM versions v WHERE v.id = ? AND ({q.where})",
@@ -49,7 +49,7 @@ def _matches(conn: sqlite3.Connection, version_id: int, text: str) -> bool:
 
 @lru_cache(maxsize=256)
 def _metric_keys_cached(text: str) -> tuple[str, ...]:
-    from ..query import parse
+    from modelyard.store.query import parse
 
     keys: list[str] = []
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import ModelyardError
+from modelyard.store.errors import ModelyardError
 
 if TYPE_CHECKING:
-    from .report import RuleResult
+    from modelyard.store.policy.report import RuleResult
 
 
 class PolicyError(ModelyardError):

@@ -13,13 +13,13 @@ import stat
 from dataclasses import replace
 from pathlib import Path
 
-from .. import atomic
-from ..identity import stamp
-from ..layout import utc_now
-from .errors import PolicyError
-from .loader import MAX_POLICY_BYTES, dump_policy, parse_policy_text
-from .model import Policy
-from .trust import Origin
+from modelyard.store.disk import atomic
+from modelyard.store.disk.identity import stamp
+from modelyard.store.disk.layout import utc_now
+from modelyard.store.policy.errors import PolicyError
+from modelyard.store.policy.loader import MAX_POLICY_BYTES, dump_policy, parse_policy_text
+from modelyard.store.policy.model import Policy
+from modelyard.store.policy.trust import Origin
 
 FOLDER = "policies"
 _NAME = re.compile(r"^([0-9]{1,9})\.yaml$")

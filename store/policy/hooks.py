@@ -26,14 +26,14 @@ import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from ..events import Event
-from .errors import PolicyError
-from .loader import hooks_from_data
-from .model import HookSpec
-from .trust import Origin, refusal
+from modelyard.store.disk.events import Event
+from modelyard.store.policy.errors import PolicyError
+from modelyard.store.policy.loader import hooks_from_data
+from modelyard.store.policy.model import HookSpec
+from modelyard.store.policy.trust import Origin, refusal
 
 if TYPE_CHECKING:
-    from ..api import Store
+    from modelyard.store.api import Store
 
 _log = logging.getLogger("modelyard.hooks")
 OUTPUT_TAIL = 4000  # characters of stdout and stderr kept in the hook.ran event

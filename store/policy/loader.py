@@ -17,11 +17,11 @@ from typing import Any
 
 import yaml
 
-from .. import safe_yaml
-from ..errors import InvalidName, QueryError
-from ..names import check_alias, unsafe_char
-from .errors import PolicyError
-from .model import (
+from modelyard.store import safe_yaml
+from modelyard.store.errors import InvalidName, QueryError
+from modelyard.store.names import check_alias, unsafe_char
+from modelyard.store.policy.errors import PolicyError
+from modelyard.store.policy.model import (
     CHECK_KINDS,
     MAX_HOOK_TIMEOUT,
     REQUIRED_FIELDS,
@@ -152,8 +152,8 @@ def _scope(raw: Any, where: str) -> Scope:
 
 
 def _thresholds(raw: Any, where: str) -> tuple[str, ...]:
-    from ..query import parse
-    from ..query.nodes import PolicyState
+    from modelyard.store.query import parse
+    from modelyard.store.query.nodes import PolicyState
 
     out = _names(raw, where)
     for i, text in enumerate(out):
@@ -293,7 +293,7 @@ def _names(value: Any, where: str) -> tuple[str, ...]:
 
 
 def _size(value: Any, where: str) -> int | None:
-    from ..query.lexer import convert_literal
+    from modelyard.store.query.lexer import convert_literal
 
     if value is None:
         return None

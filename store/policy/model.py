@@ -12,7 +12,7 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .trust import Origin
+    from modelyard.store.policy.trust import Origin
 
 # what `require:` may name, and what each means
 REQUIRED_FIELDS = {
@@ -23,7 +23,7 @@ REQUIRED_FIELDS = {
     "framework": "a serving framework",
     "resources": "serving resources (cpu, memory or gpu)",
 }
-# formats the sniffer detects (store/sniff.py); text-like ones are never weights
+# formats the sniffer detects (store/ingest/sniff.py); text-like ones are never weights
 WEIGHT_FORMATS = ("safetensors", "onnx", "gguf", "skops", "numpy", "hdf5", "pickle", "joblib",
                   "pytorch", "zip", "gzip", "xz", "binary")
 TEXT_FORMATS = ("text", "json", "yaml", "python", "markdown", "")

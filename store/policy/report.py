@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .rules import Finding
+from modelyard.store.policy.rules import Finding
 
 STATES = ("failing", "warning", "passing", "unchecked")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-from .model import TEXT_FORMATS, Rule
+from modelyard.store.policy.model import TEXT_FORMATS, Rule
 
 
 @dataclass(frozen=True)

@@ -13,15 +13,15 @@ import json
 import logging
 from typing import TYPE_CHECKING
 
-from ..errors import ReadOnlyStore
-from . import files, hooks
-from .checker import check_version
-from .model import Policy
-from .report import CheckReport, RuleResult, event_data
+from modelyard.store.errors import ReadOnlyStore
+from modelyard.store.policy import files, hooks
+from modelyard.store.policy.checker import check_version
+from modelyard.store.policy.model import Policy
+from modelyard.store.policy.report import CheckReport, RuleResult, event_data
 
 if TYPE_CHECKING:
-    from ..api import Store
-    from ..version import Version
+    from modelyard.store.api import Store
+    from modelyard.store.versions.version import Version
 
 _log = logging.getLogger("modelyard.policy")
 CHUNK = 500

@@ -91,7 +91,7 @@ def _parse(name: str, text: str) -> Any:
         return tomllib.loads(text)
     if name.endswith(".json"):
         return json.loads(text)
-    from .. import safe_yaml
+    from modelyard.store import safe_yaml
 
     return safe_yaml.load(text)
 

@@ -11,12 +11,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .state import state
+from modelyard.store.policy.state import state
 
 if TYPE_CHECKING:
-    from ..version import Version
-    from .model import HookSpec, Policy
-    from .report import CheckReport
+    from modelyard.store.policy.model import HookSpec, Policy
+    from modelyard.store.policy.report import CheckReport
+    from modelyard.store.versions.version import Version
 
 # The policy engine (YAML, rules, hooks) is imported inside the verbs that use it: every
 # Store inherits these verbs, and listing versions must not pay for it.
@@ -30,13 +30,13 @@ class PolicyVerbs:
 
     def policy(self) -> Policy | None:
         """The policy in force (the newest policy file), or None when none was ever set."""
-        from . import service
+        from modelyard.store.policy import service
 
         return service.current(self)  # type: ignore[arg-type]
 
     def policy_history(self) -> list[Policy]:
         """Every policy version, oldest first, each with its number, set_at and set_by."""
-        from . import files
+        from modelyard.store.policy import files
 
         return [files.read_policy(self.root, n) for n in files.policy_numbers(self.root)]
 
@@ -45,8 +45,8 @@ class PolicyVerbs:
         """Write a new policy version from a file (`Path`), YAML text (`str`) or data, then
         re-check every version against it. A bad policy raises PolicyError naming the
         field, and nothing is written."""
-        from . import files, service
-        from .loader import load_policy
+        from modelyard.store.policy import files, service
+        from modelyard.store.policy.loader import load_policy
 
         written = files.write_policy(self.root, load_policy(source))
         assert written.number is not None
@@ -59,13 +59,13 @@ class PolicyVerbs:
         """Check a version against the policy in force now: every rule that applies, with
         its verdict and findings. With `record`, verdicts that differ from the stored ones
         are written as a `policy.checked` event (so the index and queries agree)."""
-        from . import service
+        from modelyard.store.policy import service
 
         return service.check(self, self._version(ref), record=record)  # type: ignore[arg-type]
 
     def check_results(self, ref: str | Version) -> CheckReport:
         """The stored verdicts of the version's last check: what `policy:` queries see."""
-        from . import service
+        from modelyard.store.policy import service
 
         return service.stored(self, self._version(ref))  # type: ignore[arg-type]
 
@@ -76,27 +76,27 @@ class PolicyVerbs:
     def recheck(self, *, all_versions: bool = False) -> int:
         """Check versions whose results predate the policy in force (or all of them);
         returns how many. `set_policy` does it; run it after a crash or periodically."""
-        from . import service
+        from modelyard.store.policy import service
 
         return service.recheck(self, all_versions=all_versions)  # type: ignore[arg-type]
 
     def policy_violations(self, model: str | None = None) -> list[dict[str, Any]]:
         """Alias moves that skipped their gate with no recorded --force reason: model, seq,
         alias, ref and message (see violations.py); a model's, or the whole store's."""
-        from . import violations
+        from modelyard.store.policy import violations
 
         return violations.alias_violations(self, model)  # type: ignore[arg-type]
 
     def policy_changes(self) -> list[dict[str, Any]]:
         """Each policy version with whether it weakens a gate and who owns its file; those
         `flagged` weaken one and are not by a policy admin."""
-        from . import violations
+        from modelyard.store.policy import violations
 
         return [c.to_dict() for c in violations.gate_history(self).changes]  # type: ignore
 
     def hooks(self) -> list[HookSpec]:
         """The hooks in force: the store config's `settings.hooks`, then the policy's."""
-        from . import hooks
+        from modelyard.store.policy import hooks
 
         return hooks.configured_hooks(self)  # type: ignore[arg-type]
 

@@ -30,12 +30,12 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .trust import user_name
+from modelyard.store.policy.trust import user_name
 
 if TYPE_CHECKING:
-    from ..api import Store
-    from ..events import Event
-    from .model import Policy, Rule
+    from modelyard.store.api import Store
+    from modelyard.store.disk.events import Event
+    from modelyard.store.policy.model import Policy, Rule
 
 ADMINS_KEY = "gate_admins"  # meta: the admins the stored verdicts were judged with
 
@@ -97,8 +97,8 @@ def admins(store: Store) -> set[str]:
 
 def gate_history(store: Store) -> GateHistory:
     """The gates in force at each policy number, and each change's verdict."""
-    from . import files
-    from .errors import PolicyError
+    from modelyard.store.policy import files
+    from modelyard.store.policy.errors import PolicyError
 
     allowed = admins(store)
     eff: dict[str, dict[str, Rule]] = {}
@@ -260,7 +260,7 @@ def annotate_history(store: Store, model: str, events: list[Event]) -> None:
 
 def fsck_problems(store: Store) -> list[Any]:
     """Violations as fsck problems (kind policy-violation): each makes fsck exit 1."""
-    from ..fsck import Problem
+    from modelyard.store.check.fsck import Problem
 
     out = [Problem("policy-violation", str(store.layout.event_path(v["model"], v["seq"])),
                    v["message"], [v["ref"]]) for v in alias_violations(store)]
@@ -272,8 +272,8 @@ def fsck_problems(store: Store) -> list[Any]:
 def _missing_policies(store: Store) -> list[Any]:
     """Policy versions that were written (a later number exists, or an event names it) but
     whose file is gone: deleting a policy must not lift its gates invisibly."""
-    from ..fsck import Problem
-    from .files import policy_numbers, policy_path
+    from modelyard.store.check.fsck import Problem
+    from modelyard.store.policy.files import policy_numbers, policy_path
 
     present = set(policy_numbers(store.root))
     named = {int(n) for (n,) in store._db.execute(

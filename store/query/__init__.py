@@ -8,10 +8,10 @@ A metric may be NaN or infinite: `metrics.loss = nan`, `metrics.loss = inf`, `< 
 the versions that lack the metric (the index holds NaN as NULL: SQLite has no NaN).
 """
 
-from .compiler import DEFAULT_ORDER, CompiledQuery, compile_query
-from .fields import ATTRIBUTES, FIELD_PREFIXES, KEYWORDS, Field
-from .lexer import Ago, Instant, Value
-from .nodes import (
+from modelyard.store.query.compiler import DEFAULT_ORDER, CompiledQuery, compile_query
+from modelyard.store.query.fields import ATTRIBUTES, FIELD_PREFIXES, KEYWORDS, Field
+from modelyard.store.query.lexer import Ago, Instant, Value
+from modelyard.store.query.nodes import (
     Alias,
     And,
     Between,
@@ -28,7 +28,7 @@ from .nodes import (
     Query,
     Text,
 )
-from .parser import parse
+from modelyard.store.query.parser import parse
 
 __all__ = [
     "ATTRIBUTES", "DEFAULT_ORDER", "FIELD_PREFIXES", "KEYWORDS", "Ago", "Alias", "And",

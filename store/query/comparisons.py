@@ -6,10 +6,10 @@ is reported at its own column with what the field expects instead.
 
 from __future__ import annotations
 
-from .cursor import TokenCursor, describe
-from .fields import TYPE_HINTS, Field, attribute, entity_field
-from .lexer import Kind, Token, Value, convert_literal, to_number
-from .nodes import Between, Compare, Has, InList, Node, Not
+from modelyard.store.query.cursor import TokenCursor, describe
+from modelyard.store.query.fields import TYPE_HINTS, Field, attribute, entity_field
+from modelyard.store.query.lexer import Kind, Token, Value, convert_literal, to_number
+from modelyard.store.query.nodes import Between, Compare, Has, InList, Node, Not
 
 # what a metric can be beside finite numbers: `metrics.loss = nan`, `metrics.loss < inf`
 NONFINITE: dict[str, float] = {"nan": float("nan"), "inf": float("inf"),

@@ -12,9 +12,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 
-from .fields import Field
-from .lexer import Ago, Instant, Value
-from .nodes import (
+from modelyard.store.query.fields import Field
+from modelyard.store.query.lexer import Ago, Instant, Value
+from modelyard.store.query.nodes import (
     Alias,
     And,
     Between,
@@ -30,7 +30,7 @@ from .nodes import (
     PolicyState,
     Text,
 )
-from .parser import parse
+from modelyard.store.query.parser import parse
 
 DEFAULT_ORDER = "v.created_ms DESC, v.model, v.number DESC"
 FTS_SET = "SELECT rowid FROM versions_fts WHERE versions_fts MATCH ?"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from ..errors import QueryError
-from .lexer import Kind, Token, tokenize
+from modelyard.store.errors import QueryError
+from modelyard.store.query.lexer import Kind, Token, tokenize
 
 COMPARE_WORDS = ("LIKE", "ILIKE", "GLOB", "IN", "BETWEEN")
 

@@ -11,7 +11,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from ..errors import QueryError
+from modelyard.store.errors import QueryError
 
 ENTITIES = {
     "metric": "metric", "metrics": "metric",

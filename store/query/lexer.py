@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 
-from ..errors import QueryError
+from modelyard.store.errors import QueryError
 
 MAX_LENGTH = 10_000  # keeps the number of SQL parameters far below SQLite's limit
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .fields import Field
-from .lexer import Value
+from modelyard.store.query.fields import Field
+from modelyard.store.query.lexer import Value
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,14 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ..errors import QueryError
-from .comparisons import ComparisonParser
-from .cursor import describe
-from .fields import ATTRIBUTE_SPELLINGS, ENTITIES
-from .lexer import Kind, Token
-from .nodes import Alias, And, Node, Not, Or, OrderItem, Query, Text
-from .qualifiers import check_qualifier, qualifier_condition
-from .typos import check_keyword_lookalike, check_word_after_comparison
+from modelyard.store.errors import QueryError
+from modelyard.store.query.comparisons import ComparisonParser
+from modelyard.store.query.cursor import describe
+from modelyard.store.query.fields import ATTRIBUTE_SPELLINGS, ENTITIES
+from modelyard.store.query.lexer import Kind, Token
+from modelyard.store.query.nodes import Alias, And, Node, Not, Or, OrderItem, Query, Text
+from modelyard.store.query.qualifiers import check_qualifier, qualifier_condition
+from modelyard.store.query.typos import check_keyword_lookalike, check_word_after_comparison
 
 MAX_NESTING = 50  # parentheses and NOTs as written; bounds the parser's recursion
 MAX_DEPTH = 20  # AND/OR/NOT levels in the tree: SQLite 3.40 overflows at 25

@@ -11,9 +11,18 @@ from __future__ import annotations
 import difflib
 import re
 
-from ..errors import QueryError
-from .fields import ENTITIES, QUALIFIERS, Field, attribute, dataset_field
-from .nodes import Alias, And, Compare, Has, Latest, Node, Parent, PolicyState
+from modelyard.store.errors import QueryError
+from modelyard.store.query.fields import ENTITIES, QUALIFIERS, Field, attribute, dataset_field
+from modelyard.store.query.nodes import (
+    Alias,
+    And,
+    Compare,
+    Has,
+    Latest,
+    Node,
+    Parent,
+    PolicyState,
+)
 
 _IS = {"deprecated": "deprecated", "pickle": "pickle", "latest": "latest"}
 POLICY_STATES = ("failing", "passing", "warning", "unchecked", "violation")

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import difflib
 
-from ..errors import QueryError
-from .lexer import Kind, Token
+from modelyard.store.errors import QueryError
+from modelyard.store.query.lexer import Kind, Token
 
 CONNECTIVES = ("AND", "OR", "NOT")
 _FOLLOWERS = ("ORDER",)  # words that may follow a comparison besides the connectives

@@ -19,7 +19,7 @@ __all__ = ["NewVersion", "new_version"]
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from modelyard.store import sdk
+        from modelyard.store.sdk import api as sdk
 
         return getattr(sdk, name)
     raise AttributeError(f"module 'modelyard' has no attribute {name!r}")

@@ -15,7 +15,7 @@ from modelyard.store import Store
 @pytest.fixture(scope="session")
 def demo_store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo store, built once; tests must not write to it (use `writable_store`)."""
-    from modelyard.store.demo import build_demo
+    from modelyard.store.demo.build import build_demo
 
     mp = pytest.MonkeyPatch()
     mp.setenv("MODELYARD_CACHE_DIR", str(tmp_path_factory.mktemp("session-cache")))

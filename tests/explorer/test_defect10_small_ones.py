@@ -211,7 +211,7 @@ async def test_search_history_up_and_down_kept_per_store_in_the_cache(demo_store
 async def test_param_columns_from_the_picker_show_values_and_sort(demo_store) -> None:
     """Issue 14's wanted features: param columns beside metric columns, sortable."""
     from modelyard.app.widgets.metric_picker import MetricPicker, Param
-    from modelyard.store.card import flatten_params
+    from modelyard.store.versions.card import flatten_params
 
     app = app_for(demo_store)
     async with app.run_test(size=(200, 50)) as pilot:

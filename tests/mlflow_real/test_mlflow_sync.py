@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from modelyard.store import Store
-from modelyard.store.ingest.mlflow_tracking import import_mlflow
+from modelyard.store.ingest.mlflow.tracking import import_mlflow
 
 ROLES = {"training": "train", "evaluation": "eval"}
 
@@ -202,7 +202,7 @@ def test_a_store_imported_before_identities_were_kept(mlflow_workload: dict[str,
                                                       tmp_path: Path) -> None:
     """Versions written by the earlier importer (no `tracking_store`, unmarked aliases) are
     recognised by model, version and run: nothing is duplicated, deletions still apply."""
-    from modelyard.store.ingest.mlflow_tracking import read_mlflow_tracking
+    from modelyard.store.ingest.mlflow.tracking import read_mlflow_tracking
 
     folder = mlflow_workload["file"]
     work = copy_phase(folder, 1, tmp_path / "mlflow")

@@ -56,7 +56,7 @@ def visible(folder: Path) -> list[str]:
 
 
 def record_numbers(root: Path, model: str) -> list[int]:
-    from modelyard.store.layout import Layout, numbered_files
+    from modelyard.store.disk.layout import Layout, numbered_files
 
     return numbered_files(Layout(root).versions_dir(model))
 

@@ -1,7 +1,7 @@
 """Corruption: flipped bits, truncated blobs, blobs whose bytes are another blob's, missing
 blobs, garbage record and event files, a damaged or deleted index. fsck reports each with
 the versions it affects; a read raises instead of returning bad bytes; the damage is
-remembered for the app (store/integrity.py); the index rebuilds.
+remembered for the app (store/check/integrity.py); the index rebuilds.
 
 tests/test_cli.py (test_fsck_names_a_flipped_blob_and_its_versions) and
 tests/test_store_api.py (test_reading_a_corrupt_blob_raises) cover one flipped blob each.
@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from modelyard.store import Store, integrity
+from modelyard.store import Store
+from modelyard.store.check import integrity
 from modelyard.store.errors import BlobCorrupt, BlobMissing, StoreCorrupt
 
 pytestmark = pytest.mark.reliability
@@ -266,7 +267,7 @@ def _foreign_files(store: Store) -> None:
     """A record and an event that parse, as an older or foreign writer could leave them,
     but that the index cannot take in (a list where a mapping belongs, a 1329-bit integer,
     an alias event without its alias)."""
-    from modelyard.store import atomic
+    from modelyard.store.disk import atomic
 
     record = json.loads(store.layout.record_path("m", 1).read_bytes())
     record.update(version=2, origin=["not", "a", "mapping"], params={"x": 10**400},

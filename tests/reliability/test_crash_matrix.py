@@ -1,5 +1,5 @@
 """Crashes: a real writer or ingester process SIGKILLs itself (MODELYARD_CRASH_AT) at every
-stage store/faults.py names. After each: fsck is clean (the dead writer's temp files are
+stage store/disk/faults.py names. After each: fsck is clean (the dead writer's temp files are
 removed at once, not after an hour), the version is wholly there or wholly absent, every
 drop is still there or correctly moved, and a restart finishes the work.
 
@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from reliability_kit import PRODUCERS, actor, run, tar_bytes, temp_files, visible, with_env
 
-from modelyard.store import Store, faults
+from modelyard.store import Store
+from modelyard.store.disk import faults
 from modelyard.store.ingest import archives
 
 from helpers import write_manifest_folder

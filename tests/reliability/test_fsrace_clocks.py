@@ -39,7 +39,7 @@ OTHER_HOST = "otherhost"
 HOLDER = """
 import sys, time
 from pathlib import Path
-from modelyard.store import atomic
+from modelyard.store.disk import atomic
 from modelyard.store.ingest.claims import claim, heartbeat
 what, path = sys.argv[1], Path(sys.argv[2])
 if what == "claim":

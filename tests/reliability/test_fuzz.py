@@ -17,9 +17,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from modelyard.store import Store, series
+from modelyard.store import Store
 from modelyard.store.errors import ModelyardError
-from modelyard.store.manifest import load_manifest_file, read_folder
+from modelyard.store.ingest.manifest import load_manifest_file, read_folder
+from modelyard.store.series import frames as series
 
 pytestmark = pytest.mark.reliability
 

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from modelyard.store import Store, series_columns
+from modelyard.store import Store
 from modelyard.store.errors import InvalidManifest
 from modelyard.store.ingest import drops, readiness
 from modelyard.store.ingest.drops import ScanState, ingest_ready, scan_ready
-from modelyard.store.manifest import read_folder
+from modelyard.store.ingest.manifest import read_folder
+from modelyard.store.series import columns as series_columns
 
 pytestmark = pytest.mark.reliability
 
@@ -67,7 +68,7 @@ def test_fifty_levels_are_refused(store: Store, tmp_path: Path) -> None:
 
 
 def test_add_of_a_huge_folder_is_refused(tmp_path: Path, monkeypatch) -> None:
-    from modelyard.store import writer
+    from modelyard.store.ingest import writer
 
     monkeypatch.setattr(writer, "MAX_FOLDER_FILES", 100)
     folder = tmp_path / "huge"
@@ -168,7 +169,7 @@ def test_a_metric_file_with_text_names_the_row(store: Store, tmp_path: Path) -> 
 TEN_MILLION = """
 import json, resource, sys, time
 from modelyard.store import Store
-from modelyard.store.manifest import read_folder
+from modelyard.store.ingest.manifest import read_folder
 started = time.monotonic()
 with Store.open(sys.argv[1]) as store:
     fv = read_folder(sys.argv[2])

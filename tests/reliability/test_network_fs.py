@@ -23,7 +23,7 @@ from reliability_kit import ACTOR, PRODUCERS, WRITER, run, tar_bytes, visible, w
 from sshfs_mount import sshfs_mount  # noqa: F401, F811  (the module-scoped mount fixture)
 
 from modelyard.store import Store
-from modelyard.store.fskind import is_network_fs
+from modelyard.store.disk.fskind import is_network_fs
 
 from helpers import write_manifest_folder
 

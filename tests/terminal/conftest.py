@@ -52,7 +52,7 @@ class Terminal:
         """The screen with its escape sequences: focus and toggles show only as styles."""
         return self._tmux("capture-pane", "-p", "-e", "-t", "t")
 
-    def wait_stable(self, timeout: float = 10.0) -> str:
+    def wait_stable(self, timeout: float = 20.0) -> str:
         """The styled screen once it stops changing (two captures 0.1 s apart agree): a
         dialog has drawn and focused its content, so typed keys reach it."""
         deadline = time.monotonic() + timeout
@@ -65,7 +65,7 @@ class Terminal:
             last = now
         raise AssertionError(f"the screen kept changing:\n{self.screen()}")
 
-    def press_and_settle(self, key: str, timeout: float = 10.0) -> str:
+    def press_and_settle(self, key: str, timeout: float = 20.0) -> str:
         """Press `key`, wait until the styled screen changed and then stopped changing: a
         key that moves the focus (/, M) has been handled, so the next keys go where it
         moved (Textual gives typed-ahead keys to the old focus)."""
@@ -85,7 +85,7 @@ class Terminal:
     def type(self, text: str) -> None:
         self._tmux("send-keys", "-t", "t", "-l", text)
 
-    def wait_for(self, predicate: Callable[[str], bool] | str, timeout: float = 10.0) -> str:
+    def wait_for(self, predicate: Callable[[str], bool] | str, timeout: float = 20.0) -> str:
         """The screen once `predicate` holds (a string: once it is on screen)."""
         check = (lambda s: predicate in s) if isinstance(predicate, str) else predicate
         deadline = time.monotonic() + timeout
@@ -99,7 +99,7 @@ class Terminal:
             time.sleep(0.05)
         raise AssertionError(f"timed out waiting for {predicate!r}; the screen:\n{screen}")
 
-    def exit_status(self, timeout: float = 10.0) -> int:
+    def exit_status(self, timeout: float = 20.0) -> int:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.status_file.exists() and self.status_file.read_text().strip():

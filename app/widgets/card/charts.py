@@ -12,9 +12,8 @@ from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 from textual_plotext import PlotextPlot
 
+from modelyard.app.safe_text import fmt_number, plain, printable
 from modelyard.store import Version
-
-from ...safe_text import fmt_number, plain, printable
 
 TITLES = {"roc": "ROC curve", "pr": "Precision-recall", "confusion_matrix": "Confusion matrix",
           "feature_importance": "Feature importance", "calibration": "Calibration"}

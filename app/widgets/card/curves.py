@@ -24,7 +24,7 @@ def prepare(frame, view: CurveView) -> tuple[list[float], list[float], str]:
     """(x, y, note) for one metric's full series `frame` (columns step, value, timestamp)."""
     import polars as pl
 
-    from modelyard.store.series import downsample
+    from modelyard.store.series.frames import downsample
 
     note = ""
     if view.step_range is not None:

@@ -9,10 +9,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from modelyard.app.safe_text import human_size, plain
 from modelyard.store import Version
-from modelyard.store.sniff import PICKLE_WARNING
-
-from ...safe_text import human_size, plain
+from modelyard.store.ingest.sniff import PICKLE_WARNING
 
 TEXT_FORMATS = {"text", "json", "yaml", "python", "markdown"}
 
@@ -45,6 +44,6 @@ class FilesPane(Vertical):
             self.notify("Only text files up to 2 MB open here; use `modelyard export` for "
                         "the rest", severity="warning")
             return
-        from ...screens.file_viewer import FileViewer
+        from modelyard.app.screens.file_viewer import FileViewer
 
         self.app.push_screen(FileViewer(self.version, path))

@@ -8,9 +8,8 @@ import os
 from rich.text import Text
 from textual.widgets import DataTable
 
+from modelyard.app.safe_text import plain, printable
 from modelyard.store import Version
-
-from ...safe_text import plain, printable
 
 
 def describe_event(event) -> str:

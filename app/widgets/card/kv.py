@@ -7,7 +7,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from ...safe_text import plain
+from modelyard.app.safe_text import plain
 
 
 def kv_table(rows: list[tuple[str, Any]]) -> Table:

@@ -7,10 +7,9 @@ from rich.text import Text
 from textual import on, work
 from textual.widgets import Tree
 
+from modelyard.app.messages import OpenVersion
+from modelyard.app.safe_text import printable
 from modelyard.store import ModelyardError, Store, Version
-
-from ...messages import OpenVersion
-from ...safe_text import printable
 
 MAX_DEPTH = 6
 

@@ -14,10 +14,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
+from modelyard.app.safe_text import fmt_number, printable
+from modelyard.app.widgets.card.curves import SMOOTHING_STEPS, CurveView, prepare, zoom
 from modelyard.store import Version
-
-from ...safe_text import fmt_number, printable
-from .curves import SMOOTHING_STEPS, CurveView, prepare, zoom
 
 
 class SeriesCache:
@@ -195,8 +194,8 @@ class MetricsPane(Horizontal):
     @work(thread=True, exclusive=True, group="curves")
     def _compute(self, keys: list[str], view: CurveView) -> None:
         lines, notes = [], []
+        from modelyard.store.check.integrity import note_read_error
         from modelyard.store.errors import StoreCorrupt
-        from modelyard.store.integrity import note_read_error
 
         for key in keys:
             try:

@@ -10,11 +10,10 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from modelyard.app.safe_text import human_size, plain, printable
+from modelyard.app.widgets.card.kv import duration, kv_table
 from modelyard.store import Version
-from modelyard.store.sniff import PICKLE_WARNING
-
-from ...safe_text import human_size, plain, printable
-from .kv import duration, kv_table
+from modelyard.store.ingest.sniff import PICKLE_WARNING
 
 
 def _seconds(start: str | None, end: str | None) -> float | None:

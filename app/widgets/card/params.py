@@ -9,9 +9,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Tree
 
+from modelyard.app.safe_text import printable
 from modelyard.store import Version
-
-from ...safe_text import printable
 
 
 class ParamsPane(Vertical):

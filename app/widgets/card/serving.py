@@ -15,12 +15,11 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from modelyard.app.safe_text import plain, printable
+from modelyard.app.widgets.card.kv import kv_table
 from modelyard.store import Version
 from modelyard.store.errors import ModelyardError
-from modelyard.store.serving import export_command, plan
-
-from ...safe_text import plain, printable
-from .kv import kv_table
+from modelyard.store.versions.serving import export_command, plan
 
 
 def signature_table(sig: dict) -> Table | Text:
@@ -94,7 +93,7 @@ class ServingPane(VerticalScroll):
                     "it. w writes it to a file.", title="Clipboard", markup=False, timeout=8)
 
     def action_write_file(self) -> None:
-        from ...dialogs.prompt import PromptDialog
+        from modelyard.app.dialogs.prompt import PromptDialog
 
         what = self._last
         ref = self.app.screen.current_ref() or "version"  # type: ignore[attr-defined]

@@ -11,9 +11,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static, Tree
 
+from modelyard.app.safe_text import printable
 from modelyard.store import ModelyardError, Version
-
-from ...safe_text import printable
 
 DIFF = "\x00diff"
 MAX_SHOWN = 512 * 1024

@@ -1,0 +1,1 @@
+"""Hugging Face folders: config, trainer state and weights headers."""

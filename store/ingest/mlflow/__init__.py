@@ -1,0 +1,1 @@
+"""Importing MLflow: its file and SQLite stores, read as a repeatable sync."""

@@ -1,0 +1,1 @@
+"""Metric series: columns, checks, Parquet frames and downsampling."""
