@@ -50,11 +50,13 @@ class ModelInfo:
     updated_at: str
     description: str = ""
     aliases: dict[str, int] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)  # the model's own, not a version's
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "versions": self.versions, "latest": self.latest,
                 "updated_at": self.updated_at, "description": self.description,
-                "aliases": self.aliases, "mixed_script": self.mixed_script}
+                "aliases": self.aliases, "tags": self.tags,
+                "mixed_script": self.mixed_script}
 
     @property
     def mixed_script(self) -> bool:
@@ -212,8 +214,13 @@ class Store(PolicyVerbs):
                 """SELECT m.name, a.alias, v.number FROM aliases a JOIN models m ON
                    m.id = a.model_id JOIN versions v ON v.id = a.version_id ORDER BY a.alias"""):
             aliases.setdefault(name, {})[alias] = number
+        tags: dict[str, dict[str, str]] = {}
+        for name, key, value in self._db.execute(
+                """SELECT m.name, t.key, t.value FROM model_tags t JOIN models m
+                   ON m.id = t.model_id ORDER BY t.key"""):
+            tags.setdefault(name, {})[key] = value
         return [ModelInfo(r["name"], r["n"], r["latest"], r["updated"], r["description"],
-                          aliases.get(r["name"], {})) for r in rows]
+                          aliases.get(r["name"], {}), tags.get(r["name"], {})) for r in rows]
 
     def keys(self, kind: str, *, by_frequency: bool = False) -> list[str]:
         """Distinct metric, param or tag keys, or alias names: for pickers and completion;
@@ -447,6 +454,25 @@ class Store(PolicyVerbs):
         event = self._event(v.model, "description.set", v.number, {"text": text})
         self._recheck(v)
         return event
+
+    def describe_model(self, name: str, text: str) -> Event:
+        """The model's own description (shown by `models`), not any version's."""
+        if len(text) > 100_000:
+            raise InvalidName("a description is limited to 100,000 characters")
+        return self._event(self.model(name).name, "description.set", None, {"text": text})
+
+    def tag_model(self, name: str, key: str, value: str = "") -> Event:
+        """A tag of the model itself (an MLflow registered model's tags), not any version's."""
+        check_tag_key(key)
+        return self._event(self.model(name).name, "tag.set", None,
+                           {"key": key, "value": str(value)})
+
+    def untag_model(self, name: str, key: str) -> Event:
+        info = self.model(name)
+        if key not in info.tags:
+            raise InvalidName(f"model {info.name} has no tag {key!r}; its tags: "
+                              f"{', '.join(info.tags) or 'none'}")
+        return self._event(info.name, "tag.removed", None, {"key": key})
 
     def _recheck(self, version: Version) -> None:
         from modelyard.store.policy import service as policy_service

@@ -21,7 +21,8 @@ from modelyard.store.errors import InvalidName, InvalidRef
 MAX_NAME = 200
 MAX_DIRNAME_BYTES = 255  # NAME_MAX of ext4, XFS, NFS, Lustre: the model's folder name
 ALIAS_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$")
-TAG_KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}$")
+TAG_KEY_MAX = 250  # characters, as MLflow's (MAX_ENTITY_KEY_LENGTH)
+TAG_VALUE_MAX = 100_000  # characters, as MLflow's model registry tags
 _BIDI = {"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068",
          "\u2069", "\u200e", "\u200f", "\u061c"}
 
@@ -138,15 +139,28 @@ def check_alias(alias: str) -> str:
 
 
 def check_tag_key(key: str) -> str:
-    """Return the tag key (NFC) if valid: ASCII letters, digits, '_ . : / -', 128 bytes."""
+    """Return the tag key (NFC) if valid. Keys are MLflow's: any printable text up to 250
+    characters (`model owner` and `mlflow.source.git.commit` alike), without control or
+    bidi characters, without spaces at either end, and without `=` or a backtick (the CLI
+    writes `key=value`; the query language quotes keys in backticks)."""
     if isinstance(key, str):
         key = nfc(key)
-    if not isinstance(key, str) or not TAG_KEY_RE.fullmatch(key) or len(key.encode()) > 128:
+    if not isinstance(key, str) or not key or key != key.strip() or len(key) > TAG_KEY_MAX \
+            or unsafe_char(key) is not None or "=" in key or "`" in key:
         raise InvalidName(
-            f"tag key {key!r} is not valid: use letters, digits and '_ . : / -' "
-            "(at most 128 characters), e.g. 'team' or 'data/version'"
+            f"tag key {key!r} is not valid: use printable text without '=' or '`' and "
+            f"without spaces at either end (at most {TAG_KEY_MAX} characters), e.g. 'team', "
+            "'data/version' or 'model owner'"
         )
     return key
+
+
+def tag_key_or_none(key: object) -> str | None:
+    """`key` as a valid tag key, or None (an outside key this store cannot hold)."""
+    try:
+        return check_tag_key(str(key))
+    except InvalidName:
+        return None
 
 
 def model_dirname(name: str) -> str:

@@ -68,7 +68,7 @@ def test_hf_folder_card_from_config_card_weights_and_trainer_state(tmp_path: Pat
                                "architectures": ["BertForSequenceClassification"]}
     assert card["tags"]["license"] == "apache-2.0"
     assert card["tags"]["language"] == "en"
-    assert "generated_from_trainer" in card["tags"] and "text-classification" in card["tags"]
+    assert "generated_from_trainer" in card["tags"] and "text classification" in card["tags"]  # as written
     assert card["datasets"] == [{"role": "train", "name": "glue"},
                                 {"role": "eval", "name": "glue", "config": "mrpc",
                                  "split": "validation"}]
@@ -226,15 +226,20 @@ def test_file_store_import_carries_run_history_aliases_and_artifacts(store: Stor
     assert v1.metrics["loss"] == 0.25 and v1.metrics["train/acc"] == 0.875
     assert store.get("churn-model@champion").number == 2
     assert store.get("churn-model@challenger").number == 1
-    assert v1.description == "Predicts churn"  # no version description: the model's
+    assert v1.description == ""  # no version description and no run note: not the model's
+    assert store.model("churn-model").description == "Predicts churn"
     assert v2.description == "Retrained with more data"
-    assert v1.user == "alice" and v1.training["status"] == "finished"
+    assert v1.user == "alice" and v1.training["status"] == "FINISHED"  # as MLflow writes it
     assert v1.training["started_at"] == "2023-11-14T22:13:20.000000Z"
     assert v1.training["ended_at"] == "2023-11-14T22:23:20.000000Z"
-    assert v1.tags["team"] == "risk" and v1.tags["data-version"] == "2024-05"
+    assert v1.tags["team"] == "risk" and v1.tags["data version"] == "2024-05"
     assert v1.tags["validated"] == "false" and v2.tags["validated"] == "true"
-    assert v1.tags["owner"] == "risk-team"
-    assert "mlflow.log-model.history" not in v1.tags and "mlflow.user" not in v1.tags
+    assert "owner" not in v1.tags  # the registered model's tag is the model's
+    assert store.model("churn-model").tags == {"owner": "risk-team"}
+    assert "mlflow.log-model.history" not in v1.tags  # bookkeeping: the files hold it
+    assert v1.tags["mlflow.parentRunId"] == "e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5"
+    assert {"ref": "mlflow-run:e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5", "relation": "child-of-run"} \
+        in [{k: p[k] for k in ("ref", "relation")} for p in v1.parents]
     assert v1.tags["mlflow.source.git.commit"].startswith("0123456789")
     assert v1.source["git"] == {"commit": "0123456789abcdef0123456789abcdef01234567",
                                 "branch": "main"}
@@ -316,10 +321,12 @@ def test_sqlite_store_imported_read_only(store: Store, tmp_path: Path) -> None:
     assert same(points(v1, "rmse"), [(s, v) for s, v, _ in mf.RMSE])  # nan and inf restored
     assert points(v1, "val/rmse") == [(0, 0.5)]
     assert v1.params == {"lr": "0.1", "depth": "6"}
-    assert v1.description == "first cut" and v2.description == "Forecasts demand"
+    assert v1.description == "first cut" and v2.description == "run note"  # its run's note
+    assert store.model("forecaster").description == "Forecasts demand"
     assert v1.user == "bob" and v1.training["ended_at"] == "2023-11-14T22:14:50.000000Z"
     assert v1.tags["qa"] == "passed" and v1.tags["team"] == "forecast"
-    assert v1.tags["owner"] == "ops" and "mlflow.note.content" not in v1.tags
+    assert "owner" not in v1.tags and store.model("forecaster").tags == {"owner": "ops"}
+    assert v1.tags["mlflow.note.content"] == "run note"  # MLflow's tags kept as written
     assert v1.open("model.xgb") == b"xgboost-binary-v1"
     assert v2.open("model.xgb") == b"xgboost-binary-v2"  # models:/m-<id> → logged model
     assert v2.params["n_lags"] == "7" and points(v2, "mape") == [(0, 0.125)]

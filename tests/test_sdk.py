@@ -317,7 +317,7 @@ def test_mistakes_fail_at_the_call_that_made_them(store: Store, tmp_path: Path) 
         with pytest.raises(FileNotFoundError):
             v.add_file(tmp_path / "missing.bin")
         with pytest.raises(InvalidName):
-            v.set_tags({"bad key": 1})
+            v.set_tags({"bad=key": 1})
     with pytest.raises(RuntimeError, match="closed"):
         v.log_metric("loss", 1.0)
 

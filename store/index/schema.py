@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -248,6 +248,16 @@ MIGRATIONS: dict[int, str] = {
         PRIMARY KEY (version_id, key)
     ) WITHOUT ROWID;
     CREATE INDEX run_fields_key_value ON run_fields(key, value);
+    """,
+    # 7: tags of the model itself (an MLflow registered model's tags; `tag.set` events
+    # without a version), shown by `models`. No index before had such events.
+    7: """
+    CREATE TABLE model_tags (
+        model_id INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (model_id, key)
+    ) WITHOUT ROWID;
     """,
 }
 

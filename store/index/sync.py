@@ -413,6 +413,8 @@ def apply_event(conn: sqlite3.Connection, mid: int, event: Event) -> None:
         check_alias_event(conn, mid, event, vid)
     elif event.type == "alias.removed":
         conn.execute("DELETE FROM aliases WHERE model_id = ? AND alias = ?", (mid, data["alias"]))
+    elif event.type in ("tag.set", "tag.removed") and event.version is None:
+        _apply_model_tag(conn, mid, event)
     elif event.type == "tag.set" and vid is not None:
         conn.execute("INSERT OR REPLACE INTO tags VALUES (?,?,?)",
                      (vid, data["key"], str(data.get("value", ""))))
@@ -432,6 +434,18 @@ def apply_event(conn: sqlite3.Connection, mid: int, event: Event) -> None:
                      (int(bool(data.get("deprecated", True))), vid))
     elif event.type == "policy.checked":
         _apply_checks(conn, mid, event)
+
+
+def _apply_model_tag(conn: sqlite3.Connection, mid: int, event: Event) -> None:
+    """A tag of the model itself (no version): set or removed."""
+    key = event.data.get("key")
+    if not isinstance(key, str):
+        return
+    if event.type == "tag.set":
+        conn.execute("INSERT OR REPLACE INTO model_tags VALUES (?,?,?)",
+                     (mid, key, str(event.data.get("value", ""))))
+    else:
+        conn.execute("DELETE FROM model_tags WHERE model_id = ? AND key = ?", (mid, key))
 
 
 def _apply_checks(conn: sqlite3.Connection, mid: int, event: Event) -> None:

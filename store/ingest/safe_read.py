@@ -19,7 +19,7 @@ import yaml
 from modelyard.store import safe_yaml
 from modelyard.store.errors import DropRejected, InvalidManifest
 from modelyard.store.ingest import dropfs
-from modelyard.store.names import TAG_KEY_RE
+from modelyard.store.names import TAG_VALUE_MAX, tag_key_or_none
 
 MAX_JSON_BYTES = 64 * 1024 * 1024
 MAX_YAML_BYTES = 1024 * 1024
@@ -134,19 +134,12 @@ def front_matter(text: str, where: str, *, limit: int = 256 * 1024) -> tuple[dic
     return {}, text
 
 
-def tag_key(key: str) -> str | None:
-    """An outside tag name made valid for modelyard (spaces and odd characters become '-')."""
-    cleaned = re.sub(r"[^A-Za-z0-9_.:/-]", "-", str(key).strip())[:128]
-    if cleaned and not re.match(r"[A-Za-z0-9_]", cleaned):
-        cleaned = ("_" + cleaned)[:128]
-    return cleaned if cleaned and TAG_KEY_RE.match(cleaned) else None
-
-
 def clean_tags(tags: dict[str, Any]) -> dict[str, str]:
-    """Tags with valid keys and values cut to modelyard's 5,000-character limit."""
+    """Tags with their keys exactly as written (one this store cannot hold, such as a key
+    with a control character, is left out) and values up to modelyard's limit."""
     out: dict[str, str] = {}
     for key, value in tags.items():
-        name = tag_key(key)
+        name = tag_key_or_none(key)
         if name is not None:
-            out[name] = ("" if value is None else str(value))[:5000]
+            out[name] = ("" if value is None else str(value))[:TAG_VALUE_MAX]
     return out

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from modelyard.store.errors import InvalidManifest
-from modelyard.store.names import check_tag_key, parse_ref, unsafe_char
+from modelyard.store.names import TAG_VALUE_MAX, check_tag_key, parse_ref, unsafe_char
 
 DATASET_ROLES = ("train", "test", "eval", "validation", "other")
 CHART_KINDS = ("roc", "pr", "confusion_matrix", "feature_importance", "feature_stats",
@@ -79,7 +79,8 @@ def _tags(tags: Any) -> dict[str, str]:
     out = {}
     for key, value in tags.items():
         check_tag_key(str(key))
-        out[str(key)] = _text("" if value is None else str(value), f"tags.{key}", 5000)
+        out[str(key)] = _text("" if value is None else str(value), f"tags.{key}",
+                              TAG_VALUE_MAX)
     return out
 
 

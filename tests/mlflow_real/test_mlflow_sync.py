@@ -35,10 +35,10 @@ def copy_phase(folder: Path, phase: int, work: Path) -> Path:
 
 
 def expected_description(seen: dict, number: str) -> str:
+    """The version's own description, else its run's note (never the model's)."""
     version = seen["versions"][number]
     run = seen["runs"][version["run_id"]]
-    return (version["description"] or seen["model"]["description"]
-            or run["tags"].get("mlflow.note.content", ""))
+    return version["description"] or run["tags"].get("mlflow.note.content", "")
 
 
 def check_against_mlflow(store: Store, seen: dict, uri_end: str, legacy: tuple = ()) -> None:
@@ -54,11 +54,21 @@ def check_against_mlflow(store: Store, seen: dict, uri_end: str, legacy: tuple =
             or v.number in legacy
         tags = v.tags
         assert {k: tags.get(k) for k in mv["tags"]} == mv["tags"]
+        run_tags = {k: x for k, x in run["tags"].items() if k != "mlflow.log-model.history"}
+        assert {k: tags.get(k) for k in run_tags} == run_tags  # exact keys, whole values
+        assert len(tags["long note"]) == 6000 and tags["model owner"] == "alice"
+        assert "tier" not in tags and "owner team" not in tags  # the model's, not copied
         assert tags.get("mlflow.stage") == (None if mv["stage"] == "None" else mv["stage"])
         assert (tags.get("mlflow.run.deleted") == "true") == (run["lifecycle_stage"] == "deleted")
         assert v.description == expected_description(seen, number)
         assert {k: str(x) for k, x in v.params.items()} == run["params"]
-        assert v.training["status"] == run["status"].lower()
+        assert v.training["status"] == run["status"]  # FINISHED, FAILED: as MLflow has it
+        lineage = {(p["ref"], p["relation"]) for p in v.parents}
+        assert (f"mlflow-run:{mv['run_id']}", "trained-in-run") in lineage
+        parent_run = run["tags"].get("mlflow.parentRunId")
+        assert bool(parent_run) == (run["name"] == "lr-bad")
+        if parent_run:
+            assert (f"mlflow-run:{parent_run}", "child-of-run") in lineage
         assert v.training["user"] == run["user"] and v.training["run_id"] == mv["run_id"]
         assert v.training["started_at"] == iso_ms(run["start_time"])
         assert v.training["ended_at"] == iso_ms(run["end_time"])
@@ -78,7 +88,10 @@ def check_against_mlflow(store: Store, seen: dict, uri_end: str, legacy: tuple =
         assert {"MLmodel", "conda.yaml", "requirements.txt"} <= set(files)
         assert v.framework == "sklearn"
     aliases = {a: v.number for v in store.versions("churn") for a in v.aliases}
-    assert aliases == seen["model"]["aliases"]
+    assert aliases == {a: n for a, n in seen["model"]["aliases"].items() if a != "2024-q3"}
+    model = store.model("churn")
+    assert model.tags == seen["model"]["tags"]
+    assert model.description == seen["model"]["description"]
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "file"])
@@ -93,6 +106,9 @@ def test_import_change_reimport_is_a_sync(mlflow_workload: dict[str, Path], back
     assert [v.ref for v in first.versions] == ["churn:1", "churn:2", "churn:3"]
     assert first.created == ["churn:1", "churn:2", "churn:3"] and not first.deprecated
     check_against_mlflow(store, view(folder, 1), uri_end)
+    assert {"what": "churn @2024-q3", "reason": "not a valid modelyard alias name"} \
+        in first.skipped
+    assert store.get("churn:3").training["status"] == "FAILED"
     autologged = {f["path"] for f in store.get("churn:2").files}  # sklearn autolog's files
     assert {"mlflow-run/estimator.html", "mlflow-run/training_roc_curve.png",
             "mlflow-run/training_confusion_matrix.png"} <= autologged
@@ -112,7 +128,9 @@ def test_import_change_reimport_is_a_sync(mlflow_workload: dict[str, Path], back
     history = [e for e in store.history("churn") if e.seq]
     replayed = {(e.type, e.version, e.data.get("key") or e.data.get("alias") or "")
                 for e in history if "mlflow" in e.data}
-    assert {("tag.set", 1, "validated"), ("tag.set", 1, "reviewer"), ("tag.removed", 2, "wip"),
+    assert {("tag.set", None, "tier"), ("tag.removed", None, "owner team"),
+            ("description.set", None, ""),
+            ("tag.set", 1, "validated"), ("tag.set", 1, "reviewer"), ("tag.removed", 2, "wip"),
             ("tag.set", 1, "mlflow.stage"), ("tag.set", 2, "mlflow.run.deleted"),
             ("description.set", 2, ""), ("alias.set", 4, "challenger"),
             ("alias.removed", None, "staging"), ("deprecated.set", 3, "")} <= replayed
@@ -175,7 +193,11 @@ def test_cli_import_reports_in_json(mlflow_workload: dict[str, Path], tmp_path: 
     lines = run.stdout.splitlines()
     assert "imported churn:4 @challenger" in lines and "imported churn:5" in lines
     assert any(line.startswith("deprecated churn:3: deleted in MLflow") for line in lines)
-    assert lines[-1].endswith("2 created, 3 updated, 1 deprecated, 0 skipped")
+    assert lines[-1].endswith("2 created, 4 updated, 1 deprecated, 1 skipped")
+    assert any("churn @2024-q3" in line and "not a valid modelyard alias name" in line
+               for line in lines), lines  # said, not only kept in a hidden field
+    assert "updated churn: model tag tier=platinum; model tag owner team removed; " \
+        "model description" in lines
     assert "updated churn:3: @old removed (deleted in MLflow)" in lines
 
 
@@ -250,8 +272,8 @@ def test_a_gated_alias_is_reported_not_fatal(mlflow_workload: dict[str, Path],
                       "aliases": {"champion": ["serving"]}})
     report = import_mlflow(store, work)
     assert report.created == ["churn:1", "churn:2", "churn:3"]
-    assert [s["what"] for s in report.skipped] == ["churn:1: @champion set"]
-    assert "serving" in report.skipped[0]["reason"]
+    assert [s["what"] for s in report.skipped] == ["churn @2024-q3", "churn:1: @champion set"]
+    assert "serving" in report.skipped[1]["reason"]
     assert {a for v in store.versions("churn") for a in v.aliases} == {"challenger", "old",
                                                                        "staging"}
     copy_phase(folder, 2, work)

@@ -43,12 +43,14 @@ def frame(seed: int) -> pd.DataFrame:
                          "churned": (x[:, 0] + x[:, 2] > 0).astype(int)})
 
 
-def train(name: str, c: float, seed: int, *, autolog: bool = False) -> tuple[str, str]:
+def train(name: str, c: float, seed: int, *, autolog: bool = False,
+          nested: bool = False) -> tuple[str, str]:
     """One run: params, curves, two data sets, artifacts, a registered model version; with
-    `autolog`, sklearn autolog's own artifacts too (estimator.html, plots)."""
+    `autolog`, sklearn autolog's own artifacts too (estimator.html, plots); `nested`: a
+    child of the active run."""
     data = frame(seed)
     features, target = data[["age", "tenure", "spend"]], data["churned"]
-    with mlflow.start_run(run_name=name) as run:
+    with mlflow.start_run(run_name=name, nested=nested) as run:
         mlflow.log_params({"C": c, "penalty": "l2", "seed": seed})
         for step in range(5):
             mlflow.log_metric("loss", 1.0 / (step + 1 + c), step=step)
@@ -60,6 +62,9 @@ def train(name: str, c: float, seed: int, *, autolog: bool = False) -> tuple[str
         mlflow.log_input(eval_ds, context="evaluation")
         mlflow.set_tag("mlflow.note.content", f"notes for {name}")
         mlflow.set_tag("team", "risk")
+        mlflow.set_tag("model owner", "alice")  # a key with a space, kept as written
+        mlflow.set_tag("long note", "n" * 6000)  # longer than 5,000 characters
+        mlflow.set_tag("mlflow.source.git.commit", f"{seed:040x}")
         mlflow.log_text(f"C: {c}\nseed: {seed}\n", "configs/train.yaml")
         mlflow.log_text(f"# {name}\nTrained on churn data.\n", "notes.md")
         mlflow.log_text(data.head(5).to_csv(index=False), "predictions/sample.csv")
@@ -81,9 +86,16 @@ def train(name: str, c: float, seed: int, *, autolog: bool = False) -> tuple[str
 
 def phase1(client: MlflowClient) -> dict[str, str]:
     runs = {}
-    for name, c, seed in (("lr-base", 1.0, 1), ("lr-tuned", 0.5, 2), ("lr-bad", 9.0, 3)):
+    for name, c, seed in (("lr-base", 1.0, 1), ("lr-tuned", 0.5, 2)):
         runs[name], _ = train(name, c, seed, autolog=name == "lr-tuned")
+    with mlflow.start_run(run_name="sweep") as sweep:  # a parent run, itself not registered
+        runs["lr-bad"], _ = train("lr-bad", 9.0, 3, nested=True)
+    runs["sweep"] = sweep.info.run_id
+    client.set_terminated(runs["lr-bad"], status="FAILED")
     client.update_registered_model(MODEL, description="Predicts churn")
+    client.set_registered_model_tag(MODEL, "owner team", "risk-ml")
+    client.set_registered_model_tag(MODEL, "tier", "gold")
+    client.set_registered_model_alias(MODEL, "2024-q3", "2")  # MLflow allows it; we do not
     client.set_registered_model_alias(MODEL, "champion", "1")
     client.set_registered_model_alias(MODEL, "challenger", "2")
     client.set_registered_model_alias(MODEL, "staging", "1")
@@ -106,6 +118,9 @@ def phase2(client: MlflowClient, runs: dict[str, str]) -> None:
     client.delete_model_version(MODEL, "3")
     client.transition_model_version_stage(MODEL, "1", "Production")
     client.delete_run(runs["lr-tuned"])
+    client.set_registered_model_tag(MODEL, "tier", "platinum")
+    client.delete_registered_model_tag(MODEL, "owner team")
+    client.update_registered_model(MODEL, description="Predicts churn, monthly")
 
 
 def artifacts(client: MlflowClient, run_id: str, root: str, path: str = "") -> dict:

@@ -122,6 +122,19 @@ class _Known:
                 text = e.data.get("text", "")
         return tags, text
 
+    def model_state(self) -> tuple[dict[str, str], str]:
+        """The model's own tags and description as MLflow had them at the last import."""
+        tags: dict[str, str] = {}
+        text = ""
+        for e in self.marked_of.get(None, []):
+            if e.type == "tag.set":
+                tags[e.data["key"]] = e.data.get("value", "")
+            elif e.type == "tag.removed":
+                tags.pop(e.data.get("key"), None)
+            elif e.type == "description.set":
+                text = e.data.get("text", "")
+        return tags, text
+
     def deprecated_by_mlflow(self, v: Version) -> bool:
         return any(e.type == "deprecated.set" for e in self.marked_of.get(v.number, []))
 
@@ -151,6 +164,7 @@ def _sync_model(store: Store, backend: TrackingBackend, model: RegisteredRecord,
                                 max_artifact_bytes=report.max_artifact_bytes)
             version = known.match(fv.card["origin"])
             if version is None:
+                _name_parent_versions(store, fv.card)
                 version = store.add_version(fv.model, files=fv.files,
                                             metric_series=fv.metric_series, source=fv.source,
                                             **fv.card)
@@ -169,7 +183,45 @@ def _sync_model(store: Store, backend: TrackingBackend, model: RegisteredRecord,
         report.versions.append(claimed[record.version])
     _sync_aliases(store, model, claimed, known, report)
     _deprecate_deleted(store, model, claimed, known, report)
+    if claimed:
+        _sync_model_meta(store, model, known, report)
     return done
+
+
+def _name_parent_versions(store: Store, card: dict[str, Any]) -> None:
+    """A nested run's parent run that trained a version already here: the parent is that
+    version (`churn:3`), not the outside `mlflow-run:<id>`."""
+    for parent in card.get("parents", []):
+        run_id = parent["ref"].removeprefix("mlflow-run:")
+        if parent.get("relation") != "child-of-run" or not run_id.isalnum():
+            continue
+        found = store.search(f"attributes.run_id = '{run_id}'", limit=1)
+        if found:
+            parent["ref"] = found[0].ref
+
+
+def _sync_model_meta(store: Store, model: RegisteredRecord, known: _Known,
+                     report: ImportReport) -> None:
+    """The registered model's own tags and description: the model's here too (`models`),
+    replayed as MLflow changes them; a change made here to one MLflow did not change stays."""
+    was_tags, was_text = known.model_state()
+    info = store.model(model.name)
+    changes: list[tuple[str, Callable[[], object]]] = []
+    for key, value in sorted(model.tags.items()):
+        if was_tags.get(key) != value and info.tags.get(key) != value:
+            changes.append((f"model tag {key}={value}",
+                            lambda key=key, value=value: store.tag_model(model.name, key, value)))
+    for key in sorted(set(was_tags) - set(model.tags)):
+        if key in info.tags:
+            changes.append((f"model tag {key} removed",
+                            lambda key=key: store.untag_model(model.name, key)))
+    text = model.description or ""
+    if text != was_text and info.description != text:
+        changes.append(("model description",
+                        lambda: store.describe_model(model.name, text)))
+    for what, change in changes:
+        if _apply(report, model.name, what, None, None, change):
+            report.change(model.name, what)
 
 
 def _sync_version(store: Store, v: Version, card: dict[str, Any], record: VersionRecord,

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 # MLflow's bookkeeping tags kept under their own keys: searches such as
 # tags.`mlflow.runName` = 'x' answer as in MLflow
-_KEPT_MLFLOW_TAGS = ("mlflow.source.", "mlflow.runName")
+_MLFLOW_BOOKKEEPING = ("mlflow.log-model.history",)  # JSON of every model logged: in files
 RUN_DELETED_TAG = "mlflow.run.deleted"  # the run behind the version was deleted in MLflow
 
 
@@ -217,28 +217,30 @@ def _aliases(model: RegisteredRecord, number: int) -> tuple[list[str], list[str]
 
 
 def _visible_tags(tags: dict[str, str]) -> dict[str, str]:
-    """User tags; MLflow's own `mlflow.*` bookkeeping is dropped except `_KEPT_MLFLOW_TAGS`."""
-    return {k: v for k, v in tags.items()
-            if not k.startswith("mlflow.") or k.startswith(_KEPT_MLFLOW_TAGS)}
+    """The run's tags with their exact keys, MLflow's own `mlflow.*` ones included
+    (`mlflow.user`, `mlflow.runName`, `mlflow.source.git.commit`, `mlflow.parentRunId`...),
+    so MLflow's filters on them answer here; only its bulky bookkeeping is left out."""
+    return {k: v for k, v in tags.items() if k not in _MLFLOW_BOOKKEEPING}
 
 
 def _card(model: RegisteredRecord, version: VersionRecord, run: RunRecord | None,
           logged: LoggedModelRecord | None, origin: dict[str, Any]) -> dict[str, Any]:
     run_tags = run.tags if run else {}
-    tags = {**model.tags, **_visible_tags(run_tags),
-            **_visible_tags(logged.tags if logged else {}), **version.tags,
+    tags = {**_visible_tags(logged.tags if logged else {}),  # the run's own win: MLflow's
+            **_visible_tags(run_tags), **version.tags,        # run filters read them
             "mlflow.model_version": str(version.version)}
     if version.current_stage and version.current_stage != "None":
         tags["mlflow.stage"] = version.current_stage
     if run is not None and run.lifecycle_stage == "deleted":
         tags[RUN_DELETED_TAG] = "true"
     return {
-        "description": (version.description or model.description
-                        or run_tags.get("mlflow.note.content", "")),
+        # the model's description and tags are the model's (see mlflow/sync.py), not copied
+        "description": version.description or run_tags.get("mlflow.note.content", ""),
         "tags": clean_tags(tags),
         "training": _training(run, version),
         "params": {**(run.params if run else {}), **(logged.params if logged else {})},
         "datasets": card_datasets(run.datasets) if run else [],
+        "parents": _lineage(run),
         "metrics": {key: _latest(points) for key, points in _merged(run, logged).items()
                     if points},
         "origin": origin,
@@ -252,7 +254,20 @@ def _training(run: RunRecord | None, version: VersionRecord) -> dict[str, Any]:
     end = ms_time(run.end_ms, "end_time") if run.end_ms else None
     return {"user": run.user or run.tags.get("mlflow.user") or version.user,
             "started_at": start, "ended_at": end if not start or not end or end >= start
-            else None, "status": run.status.lower(), "run_id": run.run_id}
+            else None, "status": run.status, "run_id": run.run_id}  # as MLflow writes it
+
+
+def _lineage(run: RunRecord | None) -> list[dict[str, str]]:
+    """The run that trained the version and, for a nested run, its parent run: outside
+    refs `mlflow-run:<id>` (see mlflow/sync.py, which names a version instead when the
+    parent run trained one)."""
+    if run is None:
+        return []
+    out = [{"ref": f"mlflow-run:{run.run_id}", "relation": "trained-in-run"}]
+    parent = run.tags.get("mlflow.parentRunId", "")
+    if parent:
+        out.append({"ref": f"mlflow-run:{parent}", "relation": "child-of-run"})
+    return out
 
 
 def _origin(backend: TrackingBackend, model: RegisteredRecord, version: VersionRecord,
