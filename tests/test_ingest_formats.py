@@ -68,7 +68,7 @@ def test_hf_folder_card_from_config_card_weights_and_trainer_state(tmp_path: Pat
                                "architectures": ["BertForSequenceClassification"]}
     assert card["tags"]["license"] == "apache-2.0"
     assert card["tags"]["language"] == "en"
-    assert "generated_from_trainer" in card["tags"] and "text classification" in card["tags"]  # as written
+    assert "generated_from_trainer" in card["tags"] and "text classification" in card["tags"]
     assert card["datasets"] == [{"role": "train", "name": "glue"},
                                 {"role": "eval", "name": "glue", "config": "mrpc",
                                  "split": "validation"}]
