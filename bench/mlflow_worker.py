@@ -9,6 +9,9 @@ JSON object.
   (runs written by SQL: logging 100,000 runs through the API would take hours).
 - search: `search_runs` with a metric and a param filter, ordered by a metric.
 - history: `get_metric_history` of a 10,000-point metric.
+- read_all: everything `import-mlflow` reads, read through MlflowClient: every registered
+  version, its run (params, tags, inputs), every metric's full history and every artifact's
+  bytes. The baseline of the import's speed.
 """
 
 from __future__ import annotations
@@ -159,6 +162,28 @@ def history(folder: str, points: int, repeat: int) -> dict:
             samples.append(time.perf_counter() - start)
     assert n == points, n
     return {"samples": samples}
+
+
+def read_all(folder: str) -> dict:
+    client = _client(folder)
+    start = time.perf_counter()
+    versions = points = artifact_bytes = 0
+    for model in client.search_registered_models():
+        for mv in client.search_model_versions(f"name = '{model.name}'"):
+            versions += 1
+            run = client.get_run(mv.run_id)
+            for key in run.data.metrics:
+                points += len(client.get_metric_history(mv.run_id, key))
+            root = Path(run.info.artifact_uri.removeprefix("file://"))
+            stack = [None]
+            while stack:
+                for item in client.list_artifacts(mv.run_id, stack.pop()):
+                    if item.is_dir:
+                        stack.append(item.path)
+                    else:
+                        artifact_bytes += len((root / item.path).read_bytes())
+    return {"seconds": time.perf_counter() - start, "versions": versions, "points": points,
+            "artifact_bytes": artifact_bytes}
 
 
 def main() -> None:
