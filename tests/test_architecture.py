@@ -124,7 +124,7 @@ ALLOWED = {
     "index": LEAVES | {"disk", "query"},
     "series": LEAVES,
     "policy": LEAVES | {"disk", "index", "query", "check"},
-    "check": LEAVES | {"disk", "index", "policy"},
+    "check": LEAVES | {"disk", "index"},
 }
 
 
