@@ -100,7 +100,7 @@ class ExplorerApp(App):
         progress = IndexProgress(lambda line: self.call_from_thread(self.show_index_progress,
                                                                     line))
         report = self.store.sync(progress=progress)
-        token = index_token(self.store)
+        token = index_token(self.store.index)
         seen = self._token
         if progress.started is not None:  # a first build: say so, and show its rows
             self.call_from_thread(self.show_index_progress, progress.done(), True)
@@ -111,7 +111,7 @@ class ExplorerApp(App):
             return
         if token != seen:
             self._token = token
-            refs = refs_added_since(self.store, seen.last_version_id)
+            refs = refs_added_since(self.store.index, seen.last_version_id)
             self.call_from_thread(self.broadcast_change,
                                   StoreChanged(refs, token.events - seen.events))
 

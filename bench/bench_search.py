@@ -36,13 +36,13 @@ def plain_search(store: Store, query: str, limit: int = 100) -> list[Version]:
     q = compile_query(query, now_ms=int(time.time() * 1000))
     sql = (f"SELECT v.* FROM versions v {q.joins} WHERE ({q.where}) ORDER BY {q.order_by} "
            "LIMIT ? OFFSET ?")
-    rows = store._db.execute(sql, [*q.joins_params, *q.params, *q.order_params, limit, 0])
+    rows = store.index.conn.execute(sql, [*q.joins_params, *q.params, *q.order_params, limit, 0])
     return [Version(store, row) for row in rows]
 
 
 def planned_search(store: Store, query: str, limit: int = 100) -> list[Version]:
     """The planner (store/index/search.py), as `Store.search` calls it."""
-    rows = planner.search_rows(store._db, query, limit=limit, offset=0,
+    rows = planner.search_rows(store.index.conn, query, limit=limit, offset=0,
                                now_ms=int(time.time() * 1000))
     return [Version(store, row) for row in rows]
 
@@ -64,7 +64,7 @@ def run(store: Store, size: int, *, repeat: int = 15) -> list[Result]:
             raise AssertionError(f"planner and plain SQL disagree on {query!r}")
         base = ms(timed(lambda q=query: plain_search(store, q), repeat=max(3, repeat // 3)))
         fast = ms(timed(lambda q=query: planned_search(store, q), repeat=repeat))
-        count = ms(timed(lambda q=query: planner.count_rows(store._db, q, now_ms=0),
+        count = ms(timed(lambda q=query: planner.count_rows(store.index.conn, q, now_ms=0),
                          repeat=max(3, repeat // 3)))
         met = fast.median < MEDIAN_MS and fast.max < WORST_MS
         results.append(Result(
@@ -83,7 +83,7 @@ def run(store: Store, size: int, *, repeat: int = 15) -> list[Result]:
 
 
 def _version_with_points(store: Store, points: int) -> Version:
-    row = store._db.execute("SELECT v.model, v.number FROM metrics m JOIN versions v ON "
+    row = store.index.conn.execute("SELECT v.model, v.number FROM metrics m JOIN versions v ON "
                             "v.id = m.version_id WHERE m.key = 'train/loss' AND m.points = ? "
                             "LIMIT 1", (points,)).fetchone()
     if row is None:

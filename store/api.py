@@ -8,8 +8,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ from modelyard.store.disk.layout import Layout, init_store, read_config
 from modelyard.store.errors import InvalidName, ModelNotFound, VersionNotFound
 from modelyard.store.index import db as index_db
 from modelyard.store.index import sync as index_sync
+from modelyard.store.index.reads import Index
 from modelyard.store.names import (
     check_alias,
     check_model_name,
@@ -32,14 +31,19 @@ from modelyard.store.names import (
     mixed_script,
     parse_ref,
 )
-from modelyard.store.policy.verbs import PolicyVerbs
+from modelyard.store.policy.context import PolicyContext
 from modelyard.store.versions.version import Version
 
 if TYPE_CHECKING:
     from modelyard.store.disk.blobs import BlobStore
+    from modelyard.store.policy.model import HookSpec, Policy
+    from modelyard.store.policy.report import CheckReport
+    from modelyard.store.policy.service import PolicyService
 
 # Writing (writer, blobs, card fields) and the policy engine (checks, gates, hooks) are
-# imported by the verbs that need them: `ls` and `show` start in well under 150 ms.
+# imported by the verbs that need them: `ls` and `show` start in well under 150 ms. The
+# index (store/index/reads.py) owns every SQL statement and connection; the policy engine
+# is a service the Store composes (store/policy/service.py), made on first use.
 
 
 @dataclass
@@ -64,8 +68,8 @@ class ModelInfo:
         return mixed_script(self.name)
 
 
-class Store(PolicyVerbs):
-    """A store on disk plus this host's index of it (policy verbs: store/policy/verbs.py)."""
+class Store:
+    """A store on disk plus this host's index of it."""
 
     def __init__(self, root: Path, *, index: Path | None = None, sync: bool = True) -> None:
         self.root = Path(root).absolute()
@@ -73,27 +77,23 @@ class Store(PolicyVerbs):
         self.layout = Layout(self.root)
         self.index_path = Path(index) if index else index_db.default_index_path(
             self.root, self.config["store_id"])
-        self._owner = threading.get_ident()
-        self._local = threading.local()
-        self._by_thread: dict[int, sqlite3.Connection] = {}
-        self._connections_lock = threading.Lock()
-        self._policy_cache: dict[int, Any] = {}  # policy files are write-once: read each once
+        self.index = Index(self.index_path)  # opened on first use
+        self._policy_ctx = PolicyContext(self.layout, self.index, self.config)
         if sync:
             self.sync()
-
-    @cached_property
-    def _database(self) -> index_db.Index:
-        """The owner thread's index connection, opened on first use: `init` never needs
-        it, and creating the schema costs more than making the store."""
-        database = index_db.connect(self.index_path)
-        database.conn.row_factory = sqlite3.Row
-        return database
 
     @cached_property
     def blobs(self) -> BlobStore:
         from modelyard.store.disk.blobs import BlobStore
 
         return BlobStore(self.layout.blobs)
+
+    @cached_property
+    def _policy(self) -> PolicyService:
+        from modelyard.store.policy.service import PolicyService
+
+        return PolicyService(self._policy_ctx, write_event=self._event,
+                             versions=self.versions, sync=self.sync)
 
     # lifecycle
     @classmethod
@@ -105,50 +105,13 @@ class Store(PolicyVerbs):
     def open(cls, path: str | Path, *, index: Path | None = None, sync: bool = True) -> Store:
         return cls(Path(path), index=index, sync=sync)
 
-    @property
-    def _db(self) -> sqlite3.Connection:
-        """This thread's connection: SQLite connections are not shared between threads, so
-        the app's worker threads each get their own (WAL lets them read while one writes)."""
-        if threading.get_ident() == self._owner:
-            return self._database.conn
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            with self._connections_lock:
-                self._close_finished_threads()
-                self._database  # noqa: B018  (the owner's connect creates or migrates the file)
-                conn = index_db.open_connection(self.index_path)
-                self._by_thread[threading.get_ident()] = conn
-            self._local.conn = conn
-        return conn
-
     def interrupt(self, thread_id: int) -> None:
         """Stop the query the connection of thread `thread_id` is running, if any (it raises
         sqlite3.OperationalError there): the app stops a search the user typed over."""
-        conn = self._by_thread.get(thread_id)
-        if conn is not None:
-            conn.interrupt()
-
-    def _close_finished_threads(self) -> None:
-        """Each worker thread opens a connection; close those whose thread has ended, or a
-        long-running app would keep one per page it ever fetched."""
-        alive = {t.ident for t in threading.enumerate()}
-        for ident in [i for i in self._by_thread if i not in alive]:
-            try:
-                self._by_thread.pop(ident).close()
-            except sqlite3.Error:
-                pass
+        self.index.interrupt(thread_id)
 
     def close(self) -> None:
-        with self._connections_lock:
-            connections = list(self._by_thread.values())
-            if "_database" in self.__dict__:
-                connections.append(self._database.conn)
-            self._by_thread.clear()
-        for conn in connections:
-            try:
-                conn.close()
-            except Exception:  # closing from another thread; the process is ending anyway
-                pass
+        self.index.close()
 
     def __enter__(self) -> Store:
         return self
@@ -162,87 +125,42 @@ class Store(PolicyVerbs):
         also what no writer logged (files written by hand or by a writer killed early),
         found by listing every model's folders. `progress(read, total)` is called while an
         empty index is first built (records read of those to read)."""
+        report = self.index.catch_up(self.layout, full_listing=full, progress=progress)
+        self._judge()
+        return report
+
+    def _judge(self) -> None:
+        """Judge new alias moves against their gates (store/policy/violations.py)."""
         from modelyard.store.policy.violations import judge_pending
 
-        report = index_sync.catch_up(self._db, self.layout, full_listing=full,
-                                     progress=progress)
-        judge_pending(self)  # alias moves against their gates (store/policy/violations.py)
-        return report
+        judge_pending(self._policy_ctx)
 
     def _sync_model(self, model: str) -> None:
         """Catch up one model, whatever the change counter says: before deduplicating
         against it and after writing to it (the next `sync` probes the rest)."""
-        index_sync.catch_up(self._db, self.layout, model=model)
-        from modelyard.store.policy.violations import judge_pending
-
-        judge_pending(self)
+        self.index.catch_up(self.layout, model=model)
+        self._judge()
 
     def reindex(self) -> index_sync.SyncReport:
         """Rebuild the index from the files alone (it is only a cache) into a new file that
         replaces the old one, damaged or not, once complete: until then, or if the rebuild
         is killed, the old index keeps answering (see index/rebuild.py)."""
-        from modelyard.store.index import rebuild
-
-        built, report = rebuild.build(self.index_path, self.layout)
-        self.close()  # this store's connections, so the new file can be renamed into place
-        rebuild.install(built, self.index_path)
-        self._database = index_db.connect(self.index_path)
-        self._database.conn.row_factory = sqlite3.Row
-        self._local, self._owner = threading.local(), threading.get_ident()
-        late = index_sync.catch_up(self._db, self.layout)  # written while it was building
-        report.versions, report.events = report.versions + late.versions, \
-            report.events + late.events
-        report.problems += late.problems
-        from modelyard.store.policy.violations import judge_pending
-
-        judge_pending(self)
+        report = self.index.rebuild(self.layout)
+        self._judge()
         return report
 
     # reading
     def models(self) -> list[ModelInfo]:
-        # Counted on the (model, number) index alone, then one seek per model for the
-        # newest version's time: 8x faster than grouping the version rows at a million.
-        rows = self._db.execute(
-            """SELECT m.name, m.description, g.n, g.latest, v.created_at AS updated
-               FROM (SELECT model, count(*) AS n, max(number) AS latest FROM versions
-                     GROUP BY model) g
-               JOIN models m ON m.name = g.model
-               JOIN versions v ON v.model = g.model AND v.number = g.latest
-               ORDER BY m.name""").fetchall()
-        aliases: dict[str, dict[str, int]] = {}
-        for name, alias, number in self._db.execute(
-                """SELECT m.name, a.alias, v.number FROM aliases a JOIN models m ON
-                   m.id = a.model_id JOIN versions v ON v.id = a.version_id ORDER BY a.alias"""):
-            aliases.setdefault(name, {})[alias] = number
-        tags: dict[str, dict[str, str]] = {}
-        for name, key, value in self._db.execute(
-                """SELECT m.name, t.key, t.value FROM model_tags t JOIN models m
-                   ON m.id = t.model_id ORDER BY t.key"""):
-            tags.setdefault(name, {})[key] = value
+        aliases = self.index.aliases_by_model()
+        tags = self.index.model_tags_by_model()
         return [ModelInfo(r["name"], r["n"], r["latest"], r["updated"], r["description"],
-                          aliases.get(r["name"], {}), tags.get(r["name"], {})) for r in rows]
+                          aliases.get(r["name"], {}), tags.get(r["name"], {}))
+                for r in self.index.model_rows()]
 
     def keys(self, kind: str, *, by_frequency: bool = False) -> list[str]:
         """Distinct metric, param or tag keys, or alias names: for pickers and completion;
-        `by_frequency` puts first the keys most of the newest 2,000 versions have.
-
-        Distinct keys are read by a skip-scan of the (key, value) index: one seek per key,
-        not a pass over the tens of millions of rows a big store holds."""
-        table = {"metrics": "metrics", "params": "params", "tags": "tags"}.get(kind)
-        if kind == "aliases":
-            return [r[0] for r in self._db.execute("SELECT DISTINCT alias FROM aliases "
-                                                   "ORDER BY alias")]
-        if table is None:
-            raise ValueError(f"unknown key kind {kind!r}; use metrics, params, tags or aliases")
-        if by_frequency:
-            sql = (f"SELECT key FROM {table} WHERE version_id IN (SELECT id FROM versions "
-                   "ORDER BY created_ms DESC LIMIT 2000) GROUP BY key "
-                   "ORDER BY count(*) DESC, key")
-        else:
-            sql = (f"WITH RECURSIVE k(key) AS (SELECT min(key) FROM {table} UNION ALL "
-                   f"SELECT (SELECT min(key) FROM {table} WHERE key > k.key) FROM k "
-                   "WHERE k.key IS NOT NULL) SELECT key FROM k WHERE key IS NOT NULL")
-        return [r[0] for r in self._db.execute(sql)]
+        `by_frequency` puts first the keys most of the newest 2,000 versions have."""
+        return self.index.keys(kind, by_frequency=by_frequency)
 
     def model(self, name: str) -> ModelInfo:
         for info in self.models():
@@ -252,7 +170,7 @@ class Store(PolicyVerbs):
 
     def versions(self, model: str) -> list[Version]:
         """Every version of one model, newest first."""
-        found = self._versions_where("v.model = ?", (model,), order="v.number DESC")
+        found = [Version(self, row) for row in self.index.versions_of(model)]
         if not found:
             raise self._model_not_found(model)
         return found
@@ -263,53 +181,34 @@ class Store(PolicyVerbs):
         the search to one model whatever the query says. The planner in `index/search.py`
         drives from the most selective condition or walks the sort index, so the first page
         stays fast at a million versions."""
-        from modelyard.store.index.search import search_rows
-
-        rows = search_rows(self._db, query, limit=limit, offset=offset, model=model,
-                           now_ms=int(time.time() * 1000))
+        rows = self.index.search(query, limit=limit, offset=offset, model=model,
+                                 now_ms=int(time.time() * 1000))
         return [Version(self, row) for row in rows]
 
     def count(self, query: str = "", *, model: str | None = None) -> int:
-        from modelyard.store.index.search import count_rows
-
-        return count_rows(self._db, query, model=model, now_ms=int(time.time() * 1000))
+        return self.index.count(query, model=model, now_ms=int(time.time() * 1000))
 
     def get(self, ref: str) -> Version:
         """`resnet` (latest), `resnet:3` or `resnet@champion`."""
         parsed = parse_ref(ref)
         if parsed.alias is not None:
-            found = self._versions_where(
-                "v.id = (SELECT a.version_id FROM aliases a JOIN models m ON m.id = a.model_id"
-                " WHERE m.name = ? AND a.alias = ?)", (parsed.model, parsed.alias))
+            row = self.index.aliased(parsed.model, parsed.alias)
         elif parsed.version is not None:
-            found = self._versions_where("v.model = ? AND v.number = ?",
-                                         (parsed.model, parsed.version))
+            row = self.index.version(parsed.model, parsed.version)
         else:
-            found = self._versions_where("v.model = ?", (parsed.model,),
-                                         order="v.number DESC", limit=1)
-        if found:
-            return found[0]
-        if not self._has_model(parsed.model):
+            row = self.index.latest(parsed.model)
+        if row is not None:
+            return Version(self, row)
+        if not self.index.has_model(parsed.model):
             raise self._model_not_found(parsed.model)
         what = f"alias @{parsed.alias}" if parsed.alias else f"version {parsed.version}"
         raise VersionNotFound(f"{parsed.model} has no {what}; list its versions with "
                               f"`modelyard ls model:{_quote(parsed.model)}`")
 
-    def _versions_where(self, where: str, params: tuple, *, order: str = "v.number DESC",
-                        limit: int | None = None) -> list[Version]:
-        sql = f"SELECT v.* FROM versions v WHERE {where} ORDER BY {order}"
-        if limit:
-            sql += f" LIMIT {int(limit)}"
-        return [Version(self, row) for row in self._db.execute(sql, params)]
-
-    def _has_model(self, name: str) -> bool:
-        return self._db.execute("SELECT 1 FROM versions WHERE model = ? LIMIT 1",
-                                (name,)).fetchone() is not None
-
     def _model_not_found(self, name: str) -> ModelNotFound:
         import difflib
 
-        names = [r[0] for r in self._db.execute("SELECT DISTINCT model FROM versions")]
+        names = self.index.model_names()
         close = difflib.get_close_matches(name, names, n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else \
             "; list models with `modelyard ls`"
@@ -326,7 +225,6 @@ class Store(PolicyVerbs):
         version instead of a new one, which makes re-ingesting a drop idempotent.
         """
         from modelyard.store.ingest import writer
-        from modelyard.store.policy import service as policy_service
         from modelyard.store.versions.card import CARD_FIELDS
 
         unknown = set(card) - set(CARD_FIELDS)
@@ -338,11 +236,9 @@ class Store(PolicyVerbs):
                                        consume=consume)
         self._sync_model(model)  # before deduplicating, and to claim above every known number
         if dedupe:
-            row = self._db.execute("SELECT number FROM versions WHERE model = ? AND "
-                                   "content_digest = ? ORDER BY number LIMIT 1",
-                                   (model, record["content_digest"])).fetchone()
-            if row:
-                existing = self.get(f"{model}:{row[0]}")
+            number = self.index.duplicate(model, record["content_digest"])
+            if number is not None:
+                existing = self.get(f"{model}:{number}")
                 existing.deduplicated = True
                 return existing
         folder = self.layout.model_dir(model).name
@@ -350,32 +246,24 @@ class Store(PolicyVerbs):
         final = writer.claim_version(self.layout, record, hint=self._highest_number(model))
         changes.note(self.layout.models, folder)
         self._sync_model(model)
-        index_sync.index_own_record(self._db, self.layout, final)
+        self.index.index_own_record(self.layout, final)
         version = self.get(f"{model}:{final['version']}")
-        policy_service.check_new(self, version)  # stored whatever the verdict; failures marked
+        self._policy.check_new(version)  # stored whatever the verdict; failures marked
         return version
 
     def _highest_number(self, model: str) -> int:
         """The highest version number this index knows for `model`: indexed, probed, or
         named by an event (its record may since have been deleted). A number once given
         is never given again, so a new version starts above it."""
-        row = self._db.execute(
-            "SELECT max(coalesce((SELECT versions_seen FROM models WHERE name = :m), 0), "
-            "coalesce((SELECT max(number) FROM versions WHERE model = :m), 0), "
-            "coalesce((SELECT max(e.version) FROM events e JOIN models m ON m.id = e.model_id "
-            "WHERE m.name = :m), 0))", {"m": model}).fetchone()
-        return max(int(row[0] or 0),
-                   index_sync.highest_waiting_version(self._db, self.layout, model))
+        return self.index.highest_number(model, self.layout)
 
     def _event(self, model: str, type_: str, version: int | None, data: dict) -> Event:
         from modelyard.store.disk.events import append_event
 
-        seen = self._db.execute("SELECT events_seen FROM models WHERE name = ?",
-                                (model,)).fetchone()
+        seen = self.index.events_seen(model)
         folder = self.layout.model_dir(model).name
         changes.note(self.layout.models, folder)
-        event = append_event(self.layout, model, type_, version, data,
-                             hint=seen[0] if seen else 0)
+        event = append_event(self.layout, model, type_, version, data, hint=seen)
         changes.note(self.layout.models, folder)
         self._sync_model(model)
         return event
@@ -389,13 +277,12 @@ class Store(PolicyVerbs):
         Hooks for `alias.set` run after the event is written.
         """
         from modelyard.store.policy import hooks as policy_hooks
-        from modelyard.store.policy import service as policy_service
         from modelyard.store.policy.errors import AliasRefused
 
         check_alias(alias)
         v = self.get(ref)
         data: dict[str, Any] = {"alias": alias}
-        failing = policy_service.gate(self, v, alias)
+        failing = self._policy.gate(v, alias)
         if failing:
             if not force:
                 raise AliasRefused(
@@ -406,28 +293,22 @@ class Store(PolicyVerbs):
                 raise AliasRefused(f"forcing @{alias} onto {v.ref} needs a reason (--reason "
                                    "TEXT); it is recorded in the history", failing)
             data.update(forced=True, reason=reason, failing=[r.rule for r in failing])
-        previous = self._alias_target(v.model, alias)
+        previous = self.index.alias_target(v.model, alias)
         event = self._event(v.model, "alias.set", v.number, data)
-        policy_hooks.fire(self, "alias.set", event, model=v.model, version=v.number,
+        policy_hooks.fire(self._policy, "alias.set", event, model=v.model, version=v.number,
                           alias=alias, extra={"previous": previous})
         return event
-
-    def _alias_target(self, model: str, alias: str) -> int | None:
-        row = self._db.execute(
-            "SELECT v.number FROM aliases a JOIN models m ON m.id = a.model_id JOIN versions v "
-            "ON v.id = a.version_id WHERE m.name = ? AND a.alias = ?", (model, alias)).fetchone()
-        return row[0] if row else None
 
     def remove_alias(self, model: str, alias: str) -> Event:
         from modelyard.store.policy import hooks as policy_hooks
 
         check_model_name(model)
-        previous = self._alias_target(model, alias)
+        previous = self.index.alias_target(model, alias)
         if previous is None:
             self.versions(model)  # raises ModelNotFound first when that is the problem
             raise VersionNotFound(f"{model} has no alias @{alias} to remove")
         event = self._event(model, "alias.removed", None, {"alias": alias})
-        policy_hooks.fire(self, "alias.removed", event, model=model, version=previous,
+        policy_hooks.fire(self._policy, "alias.removed", event, model=model, version=previous,
                           alias=alias, extra={"previous": previous})
         return event
 
@@ -475,9 +356,7 @@ class Store(PolicyVerbs):
         return self._event(info.name, "tag.removed", None, {"key": key})
 
     def _recheck(self, version: Version) -> None:
-        from modelyard.store.policy import service as policy_service
-
-        policy_service.check_changed(self, self.get(version.ref))  # fresh: an event changed it
+        self._policy.check_changed(self.get(version.ref))  # fresh: an event changed it
 
     def deprecate(self, ref: str, *, reason: str = "", undo: bool = False) -> Event:
         v = self.get(ref)
@@ -495,10 +374,7 @@ class Store(PolicyVerbs):
                          file_owner=v.written_by["owner"])
                    for v in self.versions(model)]
         events = []
-        for row in self._db.execute(
-                "SELECT e.*, o.name AS owner FROM events e JOIN models m ON m.id = e.model_id "
-                "LEFT JOIN owners o ON o.kind = 'e' AND o.model_id = e.model_id "
-                "AND o.number = e.seq WHERE m.name = ? ORDER BY e.seq", (model,)):
+        for row in self.index.event_rows(model):
             events.append(Event(seq=row["seq"], type=row["type"], model=model,
                                 version=row["version"], at=row["at"], user=row["user"],
                                 host=row["host"], data=_json(row["data"]),
@@ -506,7 +382,7 @@ class Store(PolicyVerbs):
         out = merge(created, events)  # event and version numbers, never clocks, give order
         from modelyard.store.policy.violations import annotate_history
 
-        annotate_history(self, model, out)  # moves that skipped a gate say so
+        annotate_history(self._policy_ctx, model, out)  # moves that skipped a gate say so
         return out
 
     def diff(self, a: str, b: str) -> dict[str, Any]:
@@ -516,17 +392,22 @@ class Store(PolicyVerbs):
 
     def fsck(self, *, read_data: bool = False, temp_age: float | None = None):
         """Check records, events and blobs; remove temp files older than `temp_age` s."""
+        from modelyard.store.check import integrity
         from modelyard.store.check.fsck import STALE_TEMP_SECONDS, check_store
+        from modelyard.store.policy.violations import fsck_problems
 
-        return check_store(self, read_data=read_data,
-                           temp_age=STALE_TEMP_SECONDS if temp_age is None else temp_age)
+        report = check_store(self.layout, self.index, self.blobs, read_data=read_data,
+                             temp_age=STALE_TEMP_SECONDS if temp_age is None else temp_age)
+        report.problems += fsck_problems(self._policy_ctx)  # moves and policies past a gate
+        integrity.remember(self.index, report)
+        return report
 
     def export(self, ref: str, dest: str | Path, *, layout: str = "runtime") -> Path:
         """Copy the version's files, verified, into `dest`: laid out for the serving runtime
         of its framework (`layout="runtime"`, see serving.py), or as stored ("files")."""
         from modelyard.store.versions.export import export_version
 
-        return export_version(self.get(ref), Path(dest), layout=layout)
+        return export_version(self.get(ref), Path(dest), self.blobs, layout=layout)
 
     def deploy_spec(self, ref: str, *, format: str = "kserve", storage_uri: str | None = None
                     ) -> str:
@@ -539,7 +420,78 @@ class Store(PolicyVerbs):
                            base_uri=base)
 
     def problems(self) -> list[tuple[str, str]]:
-        return [(r[0], r[1]) for r in self._db.execute("SELECT path, message FROM problems")]
+        return self.index.problems()
+
+    # policy: the policy in force and its history, setting a new one, checks and their
+    # stored results (gates and hooks are part of the verbs that trigger them, above)
+    def policy(self) -> Policy | None:
+        """The policy in force (the newest policy file), or None when none was ever set."""
+        return self._policy.current()
+
+    def policy_history(self) -> list[Policy]:
+        """Every policy version, oldest first, each with its number, set_at and set_by."""
+        from modelyard.store.policy import files
+
+        return [files.read_policy(self.root, n) for n in files.policy_numbers(self.root)]
+
+    def set_policy(self, source: str | Path | Mapping[str, Any], *, recheck: bool = True
+                   ) -> Policy:
+        """Write a new policy version from a file (`Path`), YAML text (`str`) or data, then
+        re-check every version against it. A bad policy raises PolicyError naming the
+        field, and nothing is written."""
+        from modelyard.store.policy import files
+        from modelyard.store.policy.loader import load_policy
+
+        written = files.write_policy(self.root, load_policy(source))
+        assert written.number is not None
+        self._policy_ctx.cache[written.number] = written
+        if recheck:
+            self._policy.recheck()
+        return written
+
+    def check(self, ref: str | Version, *, record: bool = True) -> CheckReport:
+        """Check a version against the policy in force now: every rule that applies, with
+        its verdict and findings. With `record`, verdicts that differ from the stored ones
+        are written as a `policy.checked` event (so the index and queries agree)."""
+        return self._policy.check(self._version(ref), record=record)
+
+    def check_results(self, ref: str | Version) -> CheckReport:
+        """The stored verdicts of the version's last check: what `policy:` queries see."""
+        version = self._version(ref)
+        return self._policy.stored(version.id, version.ref)
+
+    def policy_state(self, version: Version) -> str:
+        """'violation', 'failing', 'warning', 'passing' or 'unchecked': one indexed lookup,
+        for tables (defined in store/query/policy_states.py, as `policy:` queries are)."""
+        return self.index.policy_state(version.id)
+
+    def recheck(self, *, all_versions: bool = False) -> int:
+        """Check versions whose results predate the policy in force (or all of them);
+        returns how many. `set_policy` does it; run it after a crash or periodically."""
+        return self._policy.recheck(all_versions=all_versions)
+
+    def policy_violations(self, model: str | None = None) -> list[dict[str, Any]]:
+        """Alias moves that skipped their gate with no recorded --force reason: model, seq,
+        alias, ref and message (see violations.py); a model's, or the whole store's."""
+        from modelyard.store.policy import violations
+
+        return violations.alias_violations(self._policy_ctx, model)
+
+    def policy_changes(self) -> list[dict[str, Any]]:
+        """Each policy version with whether it weakens a gate and who owns its file; those
+        `flagged` weaken one and are not by a policy admin."""
+        from modelyard.store.policy import violations
+
+        return [c.to_dict() for c in violations.gate_history(self._policy_ctx).changes]
+
+    def hooks(self) -> list[HookSpec]:
+        """The hooks in force: the store config's `settings.hooks`, then the policy's."""
+        from modelyard.store.policy import hooks
+
+        return hooks.configured_hooks(self._policy)
+
+    def _version(self, ref: str | Version) -> Version:
+        return ref if not isinstance(ref, str) else self.get(ref)
 
 
 def _json(text: str) -> dict:

@@ -11,8 +11,8 @@ import pytest
 
 from modelyard.store.disk import blobs as blobs_mod
 from modelyard.store.disk.blobs import BlobStore
+from modelyard.store.disk.dropfs import StillWriting
 from modelyard.store.errors import StorageError
-from modelyard.store.ingest.dropfs import StillWriting
 
 
 def _digest(data: bytes) -> str:

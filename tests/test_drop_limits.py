@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from modelyard.store import Store
-from modelyard.store.errors import DropRejected, ModelNotFound
-from modelyard.store.ingest import dropfs
-from modelyard.store.ingest.drop_limits import (
+from modelyard.store.disk import dropfs
+from modelyard.store.disk.drop_limits import (
     DEFAULT_MAX_DROP_BYTES,
     DEFAULT_MAX_FILE_BYTES,
     ByteLimits,
 )
+from modelyard.store.errors import DropRejected, ModelNotFound
 from modelyard.store.ingest.drops import ingest_ready
 
 

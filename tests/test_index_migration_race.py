@@ -16,7 +16,7 @@ start = float(sys.argv[2])
 while time.time() < start:
     pass
 database = db.connect(Path(sys.argv[1]))
-print(database.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+print(database.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
 """
 
 

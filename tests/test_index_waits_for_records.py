@@ -45,14 +45,14 @@ def test_an_event_seen_before_its_record_waits_for_it(store: Store, tmp_path: Pa
     _elsewhere_event(store, 2, "champion")  # visible here before version 2's record
     reader.sync()
     assert reader.model("m").aliases == {}
-    assert "m" in index_sync.changes_seen.waiting(reader._db)
+    assert "m" in index_sync.changes_seen.waiting(reader.index.conn)
     _elsewhere_event(store, 1, "staging")  # after the waiting one: waits too, in order
     reader.sync()
     assert reader.model("m").aliases == {}
     assert _elsewhere_record(store, "two") == 2
     reader.sync()
     assert reader.model("m").aliases == {"champion": 2, "staging": 1}
-    assert "m" not in index_sync.changes_seen.waiting(reader._db)
+    assert "m" not in index_sync.changes_seen.waiting(reader.index.conn)
     assert reader.problems() == []
 
 

@@ -21,11 +21,8 @@ from modelyard.store.ingest.huggingface.folder import is_huggingface, read_huggi
 from modelyard.store.ingest.mlflow.common import resolve_artifacts
 from modelyard.store.ingest.mlflow.model import is_mlflow_model, read_mlflow_model
 from modelyard.store.ingest.mlflow.sqlite import connect_read_only
-from modelyard.store.ingest.mlflow.tracking import (
-    import_mlflow,
-    is_mlflow_tracking,
-    read_mlflow_tracking,
-)
+from modelyard.store.ingest.mlflow.sync import import_mlflow
+from modelyard.store.ingest.mlflow.tracking import is_mlflow_tracking, read_mlflow_tracking
 
 from helpers import write_manifest_folder
 

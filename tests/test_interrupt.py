@@ -12,7 +12,7 @@ def test_interrupt_stops_the_query_of_that_thread_only(store) -> None:
     started, outcome = threading.Event(), {}
 
     def endless() -> None:
-        conn = store._db  # this thread's own connection
+        conn = store.index.conn  # this thread's own connection
         started.set()
         try:
             conn.execute("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
@@ -40,7 +40,7 @@ def test_interrupt_between_queries_does_not_fail_the_next_one(store) -> None:
     done = {}
 
     def later() -> None:
-        store._db.execute("SELECT 1").fetchone()  # opens this thread's connection
+        store.index.conn.execute("SELECT 1").fetchone()  # opens this thread's connection
         store.interrupt(threading.get_ident())  # nothing running: a no-op
         done["count"] = store.count("")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import mlflow_fixtures as mf
 
 from modelyard.store import Store
-from modelyard.store.ingest.mlflow.tracking import import_mlflow
+from modelyard.store.ingest.mlflow.sync import import_mlflow
 
 
 def test_a_version_unreadable_this_time_is_left_alone(store: Store, tmp_path: Path) -> None:

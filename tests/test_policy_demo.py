@@ -13,6 +13,9 @@ import yaml
 
 from modelyard.store import Store
 from modelyard.store.demo.build import build_demo
+from modelyard.store.query.policy_states import STATES
+
+from helpers import run_cli
 
 QUERIES = ("policy:failing", "policy:passing", "policy:warning", "policy:unchecked",
            "policy.serving = fail", "policy.quality = fail", "policy.model-card = fail")
@@ -79,3 +82,21 @@ def test_every_demo_version_has_a_valid_inference_service(demo: Store) -> None:
         if v.model == "resnet[/bold]":  # bare safetensors: no shipped KServe runtime serves it
             continue
         validator.validate(yaml.safe_load(demo.deploy_spec(v.ref)))
+
+
+def test_every_policy_state_query_finds_the_versions_ls_labels_with_it(
+        demo: Store, cli_env: dict) -> None:
+    """One definition of the states: `policy:<state>` and the label `ls --json` prints agree
+    on every version (once, `policy:passing` also found versions labelled `warning`)."""
+    out = run_cli(["--store", str(demo.root), "--index", str(demo.index_path), "ls", "--json",
+                   "--limit", "0"], cli_env)
+    assert out.returncode == 0, out.stderr.decode()
+    labelled: dict[str, set[str]] = {state: set() for state in STATES}
+    for version in json.loads(out.stdout):
+        labelled[version["policy"]].add(version["ref"])
+    assert sum(map(len, labelled.values())) == demo.count()
+    for state in STATES:
+        found = {v.ref for v in demo.search(f"policy:{state}", limit=None)}
+        assert found == labelled[state], state
+        assert demo.count(f"policy:{state}") == len(found)
+    assert labelled["failing"] and labelled["warning"] and labelled["passing"]

@@ -64,8 +64,13 @@ def test_every_version_is_checked_when_a_policy_is_set_and_at_ingest(populated: 
 
 def test_policy_queries(populated: Store) -> None:
     answers = _answers(populated)
-    assert answers["policy:passing"] == ["churn-a:1", "vit:1"]
-    assert answers["policy:warning"] == ["churn-b:1", "vit:1"]
+    # one state per version, as `ls --json` labels it (store/query/policy_states.py): vit:1
+    # fails only an advisory rule (warning, not passing); churn-b:1 fails a blocking one
+    assert answers["policy:passing"] == ["churn-a:1"]
+    assert answers["policy:warning"] == ["vit:1"]
+    assert {v.ref: populated.policy_state(v) for v in populated.search(limit=None)} == {
+        "churn-a:1": "passing", "churn-a:2": "failing", "churn-b:1": "failing",
+        "vit:1": "warning"}
     assert answers["policy:unchecked"] == []
     assert answers["policy.serving = pass"] == ["churn-a:1"]
     assert answers["policy.serving = fail"] == ["churn-a:2", "churn-b:1"]

@@ -27,7 +27,7 @@ def hooked(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sto
     store.add_version("m", metrics={"a": 1.0})
     store.set_policy({"rules": {}, "hooks": [
         {"name": "env", "event": "alias.set", "command": PRINT_ENV}]})
-    store._policy_cache.clear()  # read back from the file, as another process would
+    store._policy_ctx.cache.clear()  # read back from the file, as another process would
     return store
 
 
@@ -53,7 +53,7 @@ def test_own_policy_runs_with_an_allow_listed_environment(hooked: Store,
 def test_another_owner_s_hooks_run_only_once_trusted(hooked: Store, tmp_path: Path,
                                                      config_name: str, text: str) -> None:
     os.chown(files.policy_path(hooked.root, 1), NOBODY, -1)
-    hooked._policy_cache.clear()
+    hooked._policy_ctx.cache.clear()
     hooked.set_alias("m:1", "champion")
     [skipped] = _runs(hooked)
     assert skipped["skipped"] and "written by nobody" in skipped["reason"]
@@ -66,7 +66,7 @@ def test_another_owner_s_hooks_run_only_once_trusted(hooked: Store, tmp_path: Pa
 
 def test_a_policy_file_others_can_write_is_never_trusted(hooked: Store) -> None:
     os.chmod(files.policy_path(hooked.root, 1), 0o664)
-    hooked._policy_cache.clear()
+    hooked._policy_ctx.cache.clear()
     hooked.set_alias("m:1", "champion")
     [skipped] = _runs(hooked)
     assert skipped["skipped"] and "other than its owner can write" in skipped["reason"]
@@ -78,6 +78,6 @@ def test_a_policy_file_that_is_a_symlink_is_not_read(hooked: Store, tmp_path: Pa
     target.write_text(files.policy_path(hooked.root, 1).read_text().replace("policy: 1",
                                                                             "policy: 2"))
     path.symlink_to(target)
-    hooked._policy_cache.clear()
+    hooked._policy_ctx.cache.clear()
     with pytest.raises(Exception, match="symbolic link"):
         hooked.policy()

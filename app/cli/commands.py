@@ -311,7 +311,7 @@ def _import_progress():
 
 
 def cmd_import_mlflow(args: argparse.Namespace, path: Path) -> int:
-    from modelyard.store.ingest.mlflow.tracking import import_mlflow
+    from modelyard.store.ingest.mlflow.sync import import_mlflow
 
     store = open_store(args, path)
     report = import_mlflow(store, Path(args.path), max_artifact_bytes=args.max_artifact_bytes,

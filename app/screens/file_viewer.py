@@ -39,7 +39,7 @@ class FileViewer(ModalScreen[None]):
             from modelyard.store.errors import StoreCorrupt
 
             if isinstance(exc, StoreCorrupt):
-                note_read_error(self.app.store, exc)  # type: ignore[attr-defined]
+                note_read_error(self.app.store.index, exc)  # type: ignore[attr-defined]
             text = f"cannot open {self.path}: {exc}"
         self.query_one("#file-text", Static).update(code_view(text, self.path))
         self.query_one(VerticalScroll).focus()

@@ -88,10 +88,10 @@ class VersionScreen(VersionActions):
             try:
                 version.charts  # noqa: B018
             except StoreCorrupt as exc:  # show the rest of the card, and mark it corrupt
-                note_read_error(self.store, exc)
+                note_read_error(self.store.index, exc)
                 version.__dict__["charts"] = {}
                 self.app.call_from_thread(self.app.broadcast_change, StoreChanged())
-            version.corrupt = corrupt_refs(self.store).get(version.ref, [])  # type: ignore
+            version.corrupt = corrupt_refs(self.store.index).get(version.ref, [])  # type: ignore
         except ModelyardError as exc:
             self.app.call_from_thread(self.notify, printable(str(exc)), severity="error",
                                       markup=False)

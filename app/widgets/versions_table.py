@@ -312,7 +312,7 @@ class VersionsTable(ScrollView, can_focus=True):
             return  # a newer query or sort replaced this one while it ran
         from modelyard.store.check.integrity import corrupt_refs
 
-        corrupt = frozenset(corrupt_refs(self.store))
+        corrupt = frozenset(corrupt_refs(self.store.index))
         params = tuple(self.param_columns)
         rows = [row_of(v, corrupt, params) for v in versions]
         if not count:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelyard.store.check import integrity
+from modelyard.store.check.problems import FsckReport, Problem, record_blobs
 from modelyard.store.disk.atomic import HOST, TEMP_PREFIX, temp_writer
 from modelyard.store.disk.blobs import hex_of
 from modelyard.store.disk.events import read_event
@@ -24,44 +26,11 @@ from modelyard.store.disk.records import read_record
 from modelyard.store.errors import StoreCorrupt
 
 if TYPE_CHECKING:
-    from modelyard.store.api import Store
+    from modelyard.store.disk.blobs import BlobStore
+    from modelyard.store.disk.layout import Layout
+    from modelyard.store.index.reads import Index
 
 STALE_TEMP_SECONDS = 3600
-
-
-@dataclass
-class Problem:
-    kind: str  # corrupt-blob, missing-blob, unreadable-blob, bad-record, bad-event, gap,
-    # missing-record, index
-    path: str
-    message: str
-    versions: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "path": self.path, "message": self.message,
-                "versions": self.versions}
-
-
-@dataclass
-class FsckReport:
-    records: int = 0
-    events: int = 0
-    blobs_checked: int = 0
-    bytes_hashed: int = 0
-    problems: list[Problem] = field(default_factory=list)
-    stale_temps_removed: list[str] = field(default_factory=list)
-    unreferenced_blobs: int = 0
-
-    @property
-    def clean(self) -> bool:
-        return not self.problems
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"clean": self.clean, "records": self.records, "events": self.events,
-                "blobs_checked": self.blobs_checked, "bytes_hashed": self.bytes_hashed,
-                "unreferenced_blobs": self.unreferenced_blobs,
-                "stale_temps_removed": self.stale_temps_removed,
-                "problems": [p.to_dict() for p in self.problems]}
 
 
 @dataclass
@@ -72,30 +41,25 @@ class _Use:
     size: int | None = None
 
 
-def check_store(store: Store, *, read_data: bool = False,
+def check_store(layout: Layout, index: Index, blobs: BlobStore, *, read_data: bool = False,
                 temp_age: float = STALE_TEMP_SECONDS) -> FsckReport:
-    from modelyard.store.check import integrity
-
+    """Every file against its digest, then the index against the files (rebuilt when it
+    is damaged or out of step). The Store adds the policy's findings and remembers them."""
     report = FsckReport()
     uses: dict[str, _Use] = {}
     on_disk: set[tuple[str, int]] = set()
-    for model in store.layout.model_names():
-        _check_model(store, model, report, uses, on_disk)
-    _check_blobs(store, uses, report, read_data)
+    for model in layout.model_names():
+        _check_model(layout, model, report, uses, on_disk)
+    _check_blobs(blobs, uses, report, read_data)
     known = {hex_of(d) for d in uses}
-    report.unreferenced_blobs = sum(1 for d in store.blobs.all_digests() if d[7:] not in known)
-    report.stale_temps_removed = remove_stale_temps(store.root, temp_age)
-    report.problems += integrity.check_index(store, on_disk)
-    from modelyard.store.policy.violations import fsck_problems
-
-    report.problems += fsck_problems(store)  # alias moves and policies that skipped a gate
-    integrity.remember(store, report)
+    report.unreferenced_blobs = sum(1 for d in blobs.all_digests() if d[7:] not in known)
+    report.stale_temps_removed = remove_stale_temps(layout.root, temp_age)
+    report.problems += integrity.check_index(layout, index, on_disk)
     return report
 
 
-def _check_model(store: Store, model: str, report: FsckReport, uses: dict[str, _Use],
+def _check_model(layout: Layout, model: str, report: FsckReport, uses: dict[str, _Use],
                  on_disk: set[tuple[str, int]]) -> None:
-    layout = store.layout
     numbers = numbered_files(layout.versions_dir(model))
     for expected, number in enumerate(numbers, start=1):
         if number != expected:
@@ -179,33 +143,10 @@ def event_trouble(event: Any) -> str | None:
     return None
 
 
-def record_blobs(record: dict[str, Any]) -> list[tuple[str, int | None]]:
-    """Every (digest, recorded size) a record points at; StoreCorrupt if it is malformed."""
-    try:
-        refs: list[tuple[str, Any]] = [(f["digest"], f.get("size"))
-                                       for f in record.get("files") or []]
-        series = record.get("metric_series")
-        if series:
-            refs.append((series["digest"], series.get("size")))
-        if record.get("charts"):
-            refs.append((record["charts"]["digest"], None))
-        source = record.get("source") or {}
-        refs += [(f["digest"], f.get("size")) for f in source.get("files") or []]
-        if source.get("diff"):
-            refs.append((source["diff"]["digest"], source["diff"].get("size")))
-        for digest, _ in refs:
-            hex_of(digest)  # a name that is not a digest could point anywhere
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise StoreCorrupt(f"record is damaged: a blob reference is malformed ({exc})") \
-            from None
-    return [(d, s if isinstance(s, int) and not isinstance(s, bool) else None)
-            for d, s in refs]
-
-
-def _check_blobs(store: Store, uses: dict[str, _Use], report: FsckReport,
+def _check_blobs(blobs: BlobStore, uses: dict[str, _Use], report: FsckReport,
                  read_data: bool) -> None:
     for digest, use in sorted(uses.items()):
-        path = store.blobs.path(digest)
+        path = blobs.path(digest)
         versions = sorted(use.versions)
         report.blobs_checked += 1
         try:
@@ -227,7 +168,7 @@ def _check_blobs(store: Store, uses: dict[str, _Use], report: FsckReport,
         if read_data:
             report.bytes_hashed += size
             try:
-                trouble = store.blobs.verify(digest)
+                trouble = blobs.verify(digest)
             except OSError as exc:
                 trouble = f"cannot be read ({exc.strerror})"
             if trouble:

@@ -2,9 +2,9 @@
 found corrupt or missing, this host's index checked and rebuilt.
 
     from modelyard.store.check import integrity
-    integrity.corrupt_refs(store)          # {"resnet:3": ["blob sha256:… is corrupt: …"]}
-    integrity.verify_version(version)      # hash one version's blobs now (in a worker)
-    integrity.note_read_error(store, exc)  # a BlobCorrupt/BlobMissing a read raised: mark it
+    integrity.corrupt_refs(store.index)          # {"resnet:3": ["blob sha256:… is corrupt…"]}
+    integrity.verify_version(version, store.blobs)  # hash one version's blobs now (a worker)
+    integrity.note_read_error(store.index, exc)  # a BlobCorrupt/BlobMissing a read raised
 
 Findings live in a small JSON file beside the index (per host, like the index): fsck
 rewrites it, reads add to it, and a version is unmarked when fsck finds it whole again.
@@ -18,73 +18,70 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelyard.store.check.fsck import Problem, record_blobs
+from modelyard.store.check.problems import FsckReport, Problem, record_blobs
 from modelyard.store.disk import atomic
 from modelyard.store.disk.clock import now_iso
-from modelyard.store.index import db as index_db
+from modelyard.store.disk.layout import Layout
+from modelyard.store.index.reads import Index
 
 if TYPE_CHECKING:
-    from modelyard.store.api import Store
-    from modelyard.store.check.fsck import FsckReport
+    from modelyard.store.disk.blobs import BlobStore
     from modelyard.store.versions.version import Version
 
 BLOB_KINDS = ("corrupt-blob", "missing-blob", "unreadable-blob", "bad-record")
 _lock = threading.Lock()
 
 
-def _path(store: Store) -> Path:
-    return Path(str(store.index_path) + ".problems.json")
+def _path(index: Index) -> Path:
+    return Path(str(index.path) + ".problems.json")
 
 
-def known_problems(store: Store) -> list[dict[str, Any]]:
+def known_problems(index: Index) -> list[dict[str, Any]]:
     """The problems last found (by fsck or a read), each {kind, path, message, versions}."""
     try:
-        data = json.loads(_path(store).read_text(encoding="utf-8"))
+        data = json.loads(_path(index).read_text(encoding="utf-8"))
         return [p for p in data.get("problems", []) if isinstance(p, dict)]
     except (OSError, ValueError, AttributeError):
         return []
 
 
-def corrupt_refs(store: Store) -> dict[str, list[str]]:
+def corrupt_refs(index: Index) -> dict[str, list[str]]:
     """Version refs whose bytes are known to be bad, with why: the app marks these."""
     out: dict[str, list[str]] = {}
-    for problem in known_problems(store):
+    for problem in known_problems(index):
         if problem.get("kind") in BLOB_KINDS:
             for ref in problem.get("versions") or []:
                 out.setdefault(str(ref), []).append(str(problem.get("message", "")))
     return out
 
 
-def remember(store: Store, report: FsckReport) -> None:
+def remember(index: Index, report: FsckReport) -> None:
     """Replace what is known with what fsck just found (a whole check is the truth)."""
-    _save(store, [p.to_dict() for p in report.problems if p.kind in BLOB_KINDS])
+    _save(index, [p.to_dict() for p in report.problems if p.kind in BLOB_KINDS])
 
 
-def note_read_error(store: Store, exc: Exception) -> list[str]:
+def note_read_error(index: Index, exc: Exception) -> list[str]:
     """Record that reading a blob failed (BlobCorrupt or BlobMissing from a read); returns
     the refs of every version that uses that blob, which are now marked."""
     digest = getattr(exc, "digest", None)
     if not digest:
         return []
-    rows = store._db.execute(
-        "SELECT v.model, v.number FROM blob_refs b JOIN versions v ON v.id = b.version_id "
-        "WHERE b.digest = ? ORDER BY v.model, v.number", (digest,)).fetchall()
-    refs = [f"{model}:{number}" for model, number in rows]
+    refs = index.refs_using_blob(digest)
     kind = "missing-blob" if type(exc).__name__ == "BlobMissing" else "corrupt-blob"
     problem = Problem(kind, str(getattr(exc, "path", "")), str(exc), refs).to_dict()
     with _lock:
-        kept = [p for p in known_problems(store) if p.get("path") != problem["path"]]
-        _save(store, [*kept, problem])
+        kept = [p for p in known_problems(index) if p.get("path") != problem["path"]]
+        _save(index, [*kept, problem])
     return refs
 
 
-def verify_version(version: Version, *, read_data: bool = True) -> list[Problem]:
+def verify_version(version: Version, blobs: BlobStore, *, read_data: bool = True
+                   ) -> list[Problem]:
     """Check one version's blobs now: present, of the recorded size and (with `read_data`)
     hashing to their names. Slow for big models: call it from a worker thread."""
-    store = version._store
     problems = []
     for digest, size in record_blobs(version.record):
-        path = store.blobs.path(digest)
+        path = blobs.path(digest)
         if not path.exists():
             problems.append(Problem("missing-blob", str(path), f"blob {digest} is missing",
                                     [version.ref]))
@@ -94,7 +91,7 @@ def verify_version(version: Version, *, read_data: bool = True) -> list[Problem]
                    if size is not None and actual != size else None)
         if trouble is None and read_data:
             try:
-                trouble = store.blobs.verify(digest)
+                trouble = blobs.verify(digest)
             except OSError as exc:
                 trouble = f"cannot be read ({exc.strerror})"
         if trouble:
@@ -103,23 +100,23 @@ def verify_version(version: Version, *, read_data: bool = True) -> list[Problem]
     return problems
 
 
-def _save(store: Store, problems: list[dict[str, Any]]) -> None:
+def _save(index: Index, problems: list[dict[str, Any]]) -> None:
     body = json.dumps({"checked_at": now_iso(), "problems": problems}, indent=1,
                       ensure_ascii=True).encode() + b"\n"
     try:
-        atomic.write_replace(_path(store), body)
+        atomic.write_replace(_path(index), body)
     except Exception:  # noqa: BLE001 - a cache: failing to write it must not fail the check
         pass
 
 
 # the index -----------------------------------------------------------------------------------
 
-def check_index(store: Store, on_disk: set[tuple[str, int]]) -> list[Problem]:
+def check_index(layout: Layout, index: Index, on_disk: set[tuple[str, int]]) -> list[Problem]:
     """Compare this host's index with the records on disk (`on_disk`: the readable ones);
     rebuild it when it is damaged or out of step. The problem names the versions affected."""
-    where = str(store.index_path)
+    where = str(index.path)
     try:
-        store.sync(full=True)  # by listing, not the change log: a hand-written file shows
+        index.catch_up(layout, full_listing=True)  # by listing, not the change log
     except sqlite3.DatabaseError:
         pass  # the checks below find it and rebuild
     except Exception as exc:  # noqa: BLE001 - a file the index code cannot take in
@@ -127,54 +124,42 @@ def check_index(store: Store, on_disk: set[tuple[str, int]]) -> list[Problem]:
                                         f"({type(exc).__name__}: {str(exc)[:200]}); fix or "
                                         "restore the damaged file fsck names, then reindex")]
     try:
-        verdict = [r[0] for r in store._db.execute("PRAGMA quick_check").fetchall()]
-        indexed = {(m, n) for m, n in store._db.execute("SELECT model, number FROM versions")}
+        verdict = index.quick_check()
+        indexed = index.indexed_versions()
     except sqlite3.DatabaseError as exc:
-        rebuild_index(store)
+        rebuild_index(layout, index)
         return [Problem("index", where, f"this host's index was damaged ({str(exc)[:200]}); "
                                         "rebuilt it from the files")]
     if verdict != ["ok"]:
-        rebuild_index(store)
+        rebuild_index(layout, index)
         detail = "; ".join(line for line in "\n".join(verdict).splitlines()
                            if line and not line.startswith("***"))[:200]
         return [Problem("index", where, f"this host's index was damaged ({detail}); "
                                         "rebuilt it from the files")]
     missing = on_disk - indexed
-    extra = {(m, n) for m, n in indexed - on_disk if not _readable(store, m, n)}  # else new
+    extra = {(m, n) for m, n in indexed - on_disk if not _readable(layout, m, n)}  # else new
     if not missing and not extra:
         return []
-    store.reindex()
+    index.rebuild(layout)
     refs = sorted(f"{m}:{n}" for m, n in missing | extra)
     return [Problem("index", where, f"this host's index was out of step with the files "
                                     f"({len(missing)} versions missing from it, {len(extra)} "
                                     "listed that are not readable); rebuilt it", refs)]
 
 
-def _readable(store: Store, model: str, number: int) -> bool:
+def _readable(layout: Layout, model: str, number: int) -> bool:
     from modelyard.store.disk.records import read_record
     from modelyard.store.errors import StoreCorrupt
 
     try:
-        read_record(store.layout.record_path(model, number), model, number)
+        read_record(layout.record_path(model, number), model, number)
     except StoreCorrupt:
         return False
     return True
 
 
-def rebuild_index(store: Store) -> None:
+def rebuild_index(layout: Layout, index: Index) -> None:
     """Throw this host's index away and build it again from the files: a damaged SQLite file
     cannot be trusted even to empty itself."""
-    fresh_index(store)
-    store.reindex()
-
-
-def fresh_index(store: Store) -> None:
-    """Replace this host's index file by a new, empty one, and point `store` at it."""
-    store.close()
-    index_db._discard(store.index_path)
-    database = index_db.connect(store.index_path)
-    database.conn.row_factory = sqlite3.Row
-    store._database = database
-    store._connections = [database.conn]
-    store._local = threading.local()
-    store._owner = threading.get_ident()
+    index.reopen(empty=True)
+    index.rebuild(layout)

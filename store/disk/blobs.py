@@ -16,14 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from modelyard.store.disk import atomic, faults
-from modelyard.store.errors import BlobCorrupt, BlobMissing, StoreCorrupt
-from modelyard.store.ingest.dropfs import (
+from modelyard.store.disk.dropfs import (
     Opened,
     StillWriting,
     charge,
     fresh_view,
     open_regular,
 )
+from modelyard.store.errors import BlobCorrupt, BlobMissing, StoreCorrupt
 
 CHUNK = 1 << 20
 DIGEST_RE = re.compile(r"^sha256:([0-9a-f]{64})$")
@@ -134,7 +134,7 @@ class BlobStore:
 
     def put_file(self, source: Path, *, consume: bool = False) -> tuple[str, int]:
         """Store a file's bytes; returns (digest, size). The file is opened as every drop
-        file is (ingest/dropfs.py: never through a link) and read from that descriptor."""
+        file is (disk/dropfs.py: never through a link) and read from that descriptor."""
         opened = open_regular(source)
         try:
             return self.put_opened(opened, consume=consume)

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelyard.store.disk import atomic, clock
+from modelyard.store.disk.drop_limits import DEFAULT_MAX_DROP_BYTES, DEFAULT_MAX_FILE_BYTES
 from modelyard.store.disk.identity import current_host
 from modelyard.store.errors import NotAStore, StoreExists
-from modelyard.store.ingest.drop_limits import DEFAULT_MAX_DROP_BYTES, DEFAULT_MAX_FILE_BYTES
 from modelyard.store.names import model_dirname, model_from_dirname
 
 CONFIG_NAME = "modelyard.json"

@@ -1,30 +1,16 @@
-"""Opening the index: where it lives, its pragmas, and rebuilding it when it is unusable."""
+"""Opening the index: where it lives, its pragmas, its connections (one per thread), and
+throwing it away when it is unusable."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import sqlite3
-from dataclasses import dataclass
+import threading
 from pathlib import Path
-from typing import Any
 
 from modelyard.store.disk.fskind import is_network_fs
 from modelyard.store.index import schema, textmatch
-
-
-@dataclass
-class Index:
-    """An open index. `database` is sqlite-utils' view of it, made on demand: importing
-    sqlite_utils takes about 50 ms, which every CLI command would otherwise pay."""
-
-    conn: sqlite3.Connection
-
-    @property
-    def database(self) -> Any:
-        import sqlite_utils
-
-        return sqlite_utils.Database(self.conn)
 
 
 def cache_home() -> Path:
@@ -42,7 +28,7 @@ def default_index_path(store_root: Path, store_id: str) -> Path:
     return cache_home() / "index" / f"{store_id[:12]}-{key}.sqlite"
 
 
-def connect(path: Path) -> Index:
+def connect(path: Path) -> sqlite3.Connection:
     """Open (creating or migrating) the index at `path`; a damaged file is replaced."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -52,12 +38,13 @@ def connect(path: Path) -> Index:
         try:
             _pragmas(conn, path)
             if schema.migrate(conn):
-                return Index(conn)
+                conn.row_factory = sqlite3.Row
+                return conn
         except sqlite3.DatabaseError:
             if attempt == 2:
                 raise
         conn.close()
-        _discard(path)  # newer schema or not a database: it is a cache, rebuild it
+        discard(path)  # newer schema or not a database: it is a cache, rebuild it
     raise AssertionError("unreachable")
 
 
@@ -87,9 +74,88 @@ def _pragmas(conn: sqlite3.Connection, path: Path, *, cache_mib: int = OWNER_CAC
     textmatch.register(conn)
 
 
-def _discard(path: Path) -> None:
+def discard(path: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         try:
             os.unlink(str(path) + suffix)
         except FileNotFoundError:
             pass
+
+
+class IndexConnections:
+    """The one owner of this process's connections to one index file: the owner thread's
+    (opened on first use: `init` never needs it, and creating the schema costs more than
+    making the store), one per other thread (SQLite connections are not shared between
+    threads; WAL lets them read while one writes), interrupting them, reopening after a
+    rebuild swapped the file, and closing them all."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._owner_conn: sqlite3.Connection | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self._owner = threading.get_ident()
+        self._local = threading.local()
+        self._by_thread: dict[int, sqlite3.Connection] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection."""
+        if threading.get_ident() == self._owner:
+            return self._owner_connection()
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            with self._lock:
+                self._close_finished_threads()
+                self._owner_connection()  # the owner's connect creates or migrates the file
+                conn = open_connection(self.path)
+                self._by_thread[threading.get_ident()] = conn
+            self._local.conn = conn
+        return conn
+
+    def _owner_connection(self) -> sqlite3.Connection:
+        if self._owner_conn is None:
+            self._owner_conn = connect(self.path)
+        return self._owner_conn
+
+    def interrupt(self, thread_id: int) -> None:
+        """Stop the query the connection of thread `thread_id` is running, if any (it raises
+        sqlite3.OperationalError there): the app stops a search the user typed over."""
+        conn = self._by_thread.get(thread_id)
+        if conn is not None:
+            conn.interrupt()
+
+    def _close_finished_threads(self) -> None:
+        """Each worker thread opens a connection; close those whose thread has ended, or a
+        long-running app would keep one per page it ever fetched."""
+        alive = {t.ident for t in threading.enumerate()}
+        for ident in [i for i in self._by_thread if i not in alive]:
+            try:
+                self._by_thread.pop(ident).close()
+            except sqlite3.Error:
+                pass
+
+    def close(self) -> None:
+        with self._lock:
+            connections = list(self._by_thread.values())
+            if self._owner_conn is not None:
+                connections.append(self._owner_conn)
+            self._by_thread.clear()
+            self._owner_conn = None
+        for conn in connections:
+            try:
+                conn.close()
+            except Exception:  # closing from another thread; the process is ending anyway
+                pass
+
+    def reopen(self, *, empty: bool = False) -> None:
+        """Close every connection and open the file again, with the calling thread as the
+        owner: after a rebuild swapped a new file in, or (`empty`) replacing a damaged file
+        by a new, empty index."""
+        self.close()
+        if empty:
+            discard(self.path)
+        self._reset()
+        self._owner_connection()

@@ -8,10 +8,8 @@ app) that it should refresh, and which versions are new."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from modelyard.store.api import Store
+from modelyard.store.index.reads import Index
 
 
 @dataclass(frozen=True)
@@ -21,15 +19,10 @@ class IndexToken:
     events: int
 
 
-def index_token(store: Store) -> IndexToken:
-    row = store._db.execute(
-        "SELECT (SELECT coalesce(max(id), 0) FROM versions), (SELECT count(*) FROM versions),"
-        " (SELECT count(*) FROM events)").fetchone()
-    return IndexToken(int(row[0]), int(row[1]), int(row[2]))
+def index_token(index: Index) -> IndexToken:
+    return IndexToken(*index.token())
 
 
-def refs_added_since(store: Store, last_version_id: int, *, limit: int = 50) -> list[str]:
+def refs_added_since(index: Index, last_version_id: int, *, limit: int = 50) -> list[str]:
     """Refs of versions indexed after `last_version_id`, newest first."""
-    rows = store._db.execute("SELECT model, number FROM versions WHERE id > ? "
-                             "ORDER BY id DESC LIMIT ?", (last_version_id, limit))
-    return [f"{model}:{number}" for model, number in rows]
+    return index.refs_added_since(last_version_id, limit=limit)

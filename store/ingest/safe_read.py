@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 
 from modelyard.store import safe_yaml
+from modelyard.store.disk import dropfs
 from modelyard.store.errors import DropRejected, InvalidManifest
-from modelyard.store.ingest import dropfs
 from modelyard.store.names import TAG_VALUE_MAX, tag_key_or_none
 
 MAX_JSON_BYTES = 64 * 1024 * 1024

@@ -28,9 +28,9 @@ class Sniffed:
 
 def sniff_file(path: Path) -> Sniffed:
     """Detect the format of `path` from its first bytes (and a zip's member list). Opened
-    as every drop file is (ingest/dropfs.py): never through a link, a refusal is unreadable."""
+    as every drop file is (disk/dropfs.py): never through a link, a refusal is unreadable."""
+    from modelyard.store.disk.dropfs import open_regular
     from modelyard.store.errors import DropRejected
-    from modelyard.store.ingest.dropfs import open_regular
 
     try:
         opened = open_regular(path)
@@ -118,8 +118,8 @@ def is_text_path(path: str) -> bool:
 
 def safetensors_header(path: Path) -> dict:
     """The parsed, validated header of a safetensors file: never reads the weights, and
-    opens it as every drop file is (ingest/dropfs.py), never through a link."""
-    from modelyard.store.ingest.dropfs import open_regular
+    opens it as every drop file is (disk/dropfs.py), never through a link."""
+    from modelyard.store.disk.dropfs import open_regular
 
     opened = open_regular(path)
     try:

@@ -16,12 +16,12 @@ from typing import Any
 
 from modelyard.store.disk import atomic
 from modelyard.store.disk.blobs import BlobStore
+from modelyard.store.disk.drop_limits import MAX_FILES as MAX_FOLDER_FILES
+from modelyard.store.disk.dropfs import open_regular
 from modelyard.store.disk.identity import stamp
 from modelyard.store.disk.layout import Layout, numbered_files, utc_now
 from modelyard.store.disk.records import RECORD_SCHEMA
 from modelyard.store.errors import DropRejected, InvalidManifest
-from modelyard.store.ingest.drop_limits import MAX_FILES as MAX_FOLDER_FILES
-from modelyard.store.ingest.dropfs import open_regular
 from modelyard.store.ingest.sniff import sniff_fd, sniff_head
 from modelyard.store.names import check_model_name, unsafe_char
 from modelyard.store.series import frames as series

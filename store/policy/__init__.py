@@ -3,7 +3,7 @@ hooks. Headless like the rest of `store/`; the Store's verbs call into `service`
 
     <store>/policies/<n>.yaml     one write-once file per policy change (who, when, host)
 
-The names below are imported on first use: the Store class inherits the policy verbs, and
+The names below are imported on first use: every Store composes the policy service, and
 every CLI command would otherwise pay for the YAML parser and the rule engine (~40 ms)
 even when it only lists versions.
 """

@@ -6,7 +6,6 @@ Thresholds run as the store's own queries, narrowed to the one version, so `metr
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -16,18 +15,18 @@ from modelyard.store.policy.report import CheckReport, RuleResult
 from modelyard.store.policy.rules import Facts, run_rule
 
 if TYPE_CHECKING:
+    from modelyard.store.index.reads import Index
     from modelyard.store.versions.version import Version
 
 
-def check_version(policy: Policy | None, version: Version, conn: sqlite3.Connection
-                  ) -> CheckReport:
+def check_version(policy: Policy | None, version: Version, index: Index) -> CheckReport:
     """A live check of `version` against `policy` (no policy: an empty, unchecked report)."""
     if policy is None or policy.number is None:
         return CheckReport(version.ref, None)
     tags = version.tags
     facts = Facts(record=version.record, description=version.description, tags=tags,
                   metrics=version.metrics, size=version.size,
-                  matches=lambda text: _matches(conn, version.id, text),
+                  matches=lambda text: _matches(index, version.id, text),
                   metric_keys_of=_metric_keys)
     results = []
     for rule in policy.rules_for(version.model, tags):
@@ -38,13 +37,11 @@ def check_version(policy: Policy | None, version: Version, conn: sqlite3.Connect
     return CheckReport(version.ref, policy.number, results)
 
 
-def _matches(conn: sqlite3.Connection, version_id: int, text: str) -> bool:
+def _matches(index: Index, version_id: int, text: str) -> bool:
     from modelyard.store.query import compile_query
 
     q = compile_query(text, now_ms=int(time.time() * 1000))
-    row = conn.execute(f"SELECT 1 FROM versions v WHERE v.id = ? AND ({q.where})",
-                       [version_id, *q.params]).fetchone()
-    return row is not None
+    return index.matches(version_id, q.where, q.params)
 
 
 @lru_cache(maxsize=256)

@@ -33,7 +33,7 @@ from modelyard.store.policy.model import HookSpec
 from modelyard.store.policy.trust import Origin, refusal
 
 if TYPE_CHECKING:
-    from modelyard.store.api import Store
+    from modelyard.store.policy.service import PolicyService
 
 _log = logging.getLogger("modelyard.hooks")
 OUTPUT_TAIL = 4000  # characters of stdout and stderr kept in the hook.ran event
@@ -58,66 +58,67 @@ class Outcome:
                 and not self.skipped)
 
 
-def configured_hooks(store: Store) -> list[HookSpec]:
+def configured_hooks(service: PolicyService) -> list[HookSpec]:
     """Hooks from the store config (`settings.hooks` in modelyard.json), then the policy's."""
     out: list[HookSpec] = []
-    raw = store.config["settings"].get("hooks")
+    raw = service.ctx.config["settings"].get("hooks")
     if raw:
         try:
             found = hooks_from_data(raw, "modelyard.json: settings.hooks", source="config")
-            origin = _config_origin(store)
+            origin = _config_origin(service)
             out += [replace(h, origin=origin) for h in found]
         except PolicyError:
             _log.exception("ignoring the hooks in modelyard.json")
-    policy = store.policy()
+    policy = service.current()
     if policy is not None:
         out += [replace(h, origin=policy.origin) for h in policy.hooks]
     return out
 
 
-def _config_origin(store: Store) -> Origin | None:
+def _config_origin(service: PolicyService) -> Origin | None:
     try:
-        return Origin.of(store.layout.config_path)
+        return Origin.of(service.ctx.layout.config_path)
     except OSError:
         return None
 
 
-def fire(store: Store, trigger: str, event: Event, *, model: str, version: int | None,
+def fire(service: PolicyService, trigger: str, event: Event, *, model: str, version: int | None,
          alias: str = "", rule: str = "", extra: dict[str, Any] | None = None) -> int:
     """Run every hook configured for `trigger` (alias.set…) caused by `event`; returns how
     many ran. Never raises."""
     if os.environ.get(DISABLE_ENV):
         return 0
     try:
-        hooks = [h for h in configured_hooks(store)
+        hooks = [h for h in configured_hooks(service)
                  if h.matches(trigger, model, alias=alias, rule=rule)]
     except Exception:  # noqa: BLE001 - a damaged policy must not fail the command
-        _log.exception("could not read the hooks of %s", store.root)
+        _log.exception("could not read the hooks of %s", service.ctx.root)
         return 0
     ran = 0
     for hook in hooks:
         why_not = refusal(hook.origin, hook.name)
         if why_not:
             _log.warning("skipped %s", why_not)
-            _record(store, hook, trigger, event, model, version, alias, rule,
+            _record(service, hook, trigger, event, model, version, alias, rule,
                     Outcome(skipped=why_not))
             continue
         ran += 1
         payload = {"schema": "modelyard.hook/1", "hook": hook.name, "trigger": trigger,
-                   "store": str(store.root), "store_id": store.config.get("store_id", ""),
+                   "store": str(service.ctx.root),
+                   "store_id": service.ctx.config.get("store_id", ""),
                    "model": model, "version": version,
                    "ref": f"{model}:{version}" if version is not None else None,
                    "alias": alias or None, "rule": rule or None,
                    "event": event.to_json(), **(extra or {})}
         try:
-            outcome = run_command(hook, payload, store)
+            outcome = run_command(hook, payload)
         except Exception as exc:  # noqa: BLE001 - recorded below instead
             outcome = Outcome(error=f"{type(exc).__name__}: {exc}")
-        _record(store, hook, trigger, event, model, version, alias, rule, outcome)
+        _record(service, hook, trigger, event, model, version, alias, rule, outcome)
     return ran
 
 
-def hook_env(hook: HookSpec, payload: dict[str, Any], store: Store) -> dict[str, str]:
+def hook_env(hook: HookSpec, payload: dict[str, Any]) -> dict[str, str]:
     """The hook's whole environment: the allow-listed variables of the caller and the
     MODELYARD_* variables describing the event (also on stdin, as JSON)."""
     env = {k: v for k, v in os.environ.items()
@@ -127,13 +128,13 @@ def hook_env(hook: HookSpec, payload: dict[str, Any], store: Store) -> dict[str,
                  "MODELYARD_VERSION": payload.get("version"),
                  "MODELYARD_ALIAS": payload.get("alias"), "MODELYARD_RULE": payload.get("rule")}
     env.update({k: str(v) for k, v in described.items() if v is not None})
-    env.update({DISABLE_ENV: "1", "MODELYARD_STORE": str(store.root),
+    env.update({DISABLE_ENV: "1", "MODELYARD_STORE": str(payload.get("store", "")),
                 "MODELYARD_HOOK": hook.name, "MODELYARD_HOOK_EVENT": hook.event})
     return env
 
 
-def run_command(hook: HookSpec, payload: dict[str, Any], store: Store) -> Outcome:
-    env = hook_env(hook, payload, store)
+def run_command(hook: HookSpec, payload: dict[str, Any]) -> Outcome:
+    env = hook_env(hook, payload)
     data = json.dumps(payload, sort_keys=True, ensure_ascii=True).encode() + b"\n"
     start = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -184,7 +185,7 @@ def _since(start: float) -> float:
     return round(time.monotonic() - start, 3)
 
 
-def _record(store: Store, hook: HookSpec, trigger: str, event: Event, model: str,
+def _record(service: PolicyService, hook: HookSpec, trigger: str, event: Event, model: str,
             version: int | None, alias: str, rule: str, outcome: Outcome) -> None:
     cause: dict[str, Any] = {"type": event.type, "seq": event.seq}
     if alias:
@@ -205,6 +206,6 @@ def _record(store: Store, hook: HookSpec, trigger: str, event: Event, model: str
                      outcome.error or ("timed out" if outcome.timed_out
                                        else f"exit code {outcome.exit_code}"))
     try:
-        store._event(model, "hook.ran", version, data)
+        service.write_event(model, "hook.ran", version, data)
     except Exception:  # noqa: BLE001 - e.g. a read-only store: the run still happened
         _log.exception("could not record the outcome of hook %s", hook.name)

@@ -12,8 +12,6 @@ from typing import Any
 
 from modelyard.store.policy.rules import Finding
 
-STATES = ("failing", "warning", "passing", "unchecked")
-
 
 @dataclass
 class RuleResult:

@@ -26,19 +26,16 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from modelyard.store.policy.context import PolicyContext
 from modelyard.store.policy.trust import user_name
 
 if TYPE_CHECKING:
-    from modelyard.store.api import Store
+    from modelyard.store.check.problems import Problem
     from modelyard.store.disk.events import Event
     from modelyard.store.policy.model import Policy, Rule
-
-ADMINS_KEY = "gate_admins"  # meta: the admins the stored verdicts were judged with
-
 
 @dataclass
 class PolicyChange:
@@ -81,13 +78,13 @@ class GateHistory:
         return n, self.gates[n].get(alias, set())
 
 
-def admins(store: Store) -> set[str]:
+def admins(ctx: PolicyContext) -> set[str]:
     """Policy admins: `settings.policy_admins` (names or uids), or when unset the owner of
     modelyard.json (the store's creator, as far as the filesystem knows)."""
-    raw = store.config["settings"].get("policy_admins")
+    raw = ctx.config["settings"].get("policy_admins")
     if raw is None:
         try:
-            return {user_name(os.stat(store.layout.config_path).st_uid)}
+            return {user_name(os.stat(ctx.layout.config_path).st_uid)}
         except OSError:
             return set()
     if isinstance(raw, (str, int)) and not isinstance(raw, bool):
@@ -95,24 +92,24 @@ def admins(store: Store) -> set[str]:
     return {str(x) for x in raw or [] if isinstance(x, (str, int)) and not isinstance(x, bool)}
 
 
-def gate_history(store: Store) -> GateHistory:
+def gate_history(ctx: PolicyContext) -> GateHistory:
     """The gates in force at each policy number, and each change's verdict."""
     from modelyard.store.policy import files
     from modelyard.store.policy.errors import PolicyError
 
-    allowed = admins(store)
+    allowed = admins(ctx)
     eff: dict[str, dict[str, Rule]] = {}
     out = GateHistory({}, {}, [])
-    for n in files.policy_numbers(store.root):
-        change = PolicyChange(n, str(files.policy_path(store.root, n)))
+    for n in files.policy_numbers(ctx.root):
+        change = PolicyChange(n, str(files.policy_path(ctx.root, n)))
         try:
-            policy = store._policy_cache.get(n) or files.read_policy(store.root, n)
+            policy = ctx.cache.get(n) or files.read_policy(ctx.root, n)
         except PolicyError as exc:
             change.weakened = [f"unreadable: {exc}"]
             out.changes.append(change)
             out.gates[n] = {a: set(rs) for a, rs in eff.items()}
             continue
-        store._policy_cache[n] = policy
+        ctx.cache[n] = policy
         out.policies[n] = policy
         if policy.origin is not None:
             change.uid, change.owner = policy.origin.uid, policy.origin.owner
@@ -171,35 +168,15 @@ def rule_weakenings(old: Rule, new: Rule) -> list[str]:
     return out
 
 
-def judge_pending(store: Store) -> int:
+def judge_pending(ctx: PolicyContext) -> int:
     """Judge the alias moves the index took in since the last time (all of them again when
     the admins changed); returns how many. Cheap when there are none."""
-    conn = store._db
-    key = json.dumps(sorted(admins(store)))
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (ADMINS_KEY,)).fetchone()
-    if row is None or row[0] != key:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("UPDATE alias_checks SET violation = NULL")
-        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (ADMINS_KEY, key))
-        conn.execute("COMMIT")
-    pending = conn.execute(
-        "SELECT a.model_id, a.seq, a.alias, a.claimed, a.floor, a.forced, a.checked, "
-        "a.results, v.ref, e.user FROM alias_checks a "
-        "JOIN (SELECT id, model || ':' || number AS ref FROM versions) v ON v.id = a.version_id "
-        "LEFT JOIN events e ON e.model_id = a.model_id AND e.seq = a.seq "
-        "WHERE a.violation IS NULL").fetchall()
+    pending = ctx.index.pending_alias_checks(json.dumps(sorted(admins(ctx))))
     if not pending:
         return 0
-    history = gate_history(store)
-    verdicts = [(_judge(tuple(r), history), r[0], r[1]) for r in pending]
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.executemany("UPDATE alias_checks SET violation = ? WHERE model_id = ? AND seq = ?",
-                         verdicts)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+    history = gate_history(ctx)
+    verdicts = [(_judge(r, history), r[0], r[1]) for r in pending]
+    ctx.index.save_alias_verdicts(verdicts)
     return len(verdicts)
 
 
@@ -229,28 +206,16 @@ def _judge(row: tuple, history: GateHistory) -> str:
             f"({'; '.join(trouble)}), and no --force reason was recorded")
 
 
-def alias_violations(store: Store, model: str | None = None) -> list[dict[str, Any]]:
+def alias_violations(ctx: PolicyContext, model: str | None = None) -> list[dict[str, Any]]:
     """Every judged violation: model, seq, alias, ref, message."""
-    judge_pending(store)
-    where, params = ("AND m.name = ?", (model,)) if model else ("", ())
-    rows = store._db.execute(
-        "SELECT m.name, a.seq, a.alias, v.number, a.violation FROM alias_checks a "
-        "JOIN models m ON m.id = a.model_id JOIN versions v ON v.id = a.version_id "
-        f"WHERE a.violation != '' {where} ORDER BY m.name, a.seq", params)
-    return [{"model": r[0], "seq": r[1], "alias": r[2], "ref": f"{r[0]}:{r[3]}",
-             "message": r[4]} for r in rows]
+    judge_pending(ctx)
+    return ctx.index.alias_violations(model)
 
 
-def version_violations(conn: sqlite3.Connection, version_id: int) -> list[str]:
-    return [r[0] for r in conn.execute(
-        "SELECT violation FROM alias_checks WHERE version_id = ? AND violation != '' "
-        "ORDER BY seq", (version_id,))]
-
-
-def annotate_history(store: Store, model: str, events: list[Event]) -> None:
+def annotate_history(ctx: PolicyContext, model: str, events: list[Event]) -> None:
     """Put each judged violation on its event as `policy_violation` (a file's own key of
     that name is dropped: only the index's judgement is shown)."""
-    found = {v["seq"]: v["message"] for v in alias_violations(store, model)}
+    found = {v["seq"]: v["message"] for v in alias_violations(ctx, model)}
     for event in events:
         if "policy_violation" in event.data:
             event.data = {k: v for k, v in event.data.items() if k != "policy_violation"}
@@ -258,31 +223,29 @@ def annotate_history(store: Store, model: str, events: list[Event]) -> None:
             event.data = {**event.data, "policy_violation": found[event.seq]}
 
 
-def fsck_problems(store: Store) -> list[Any]:
+def fsck_problems(ctx: PolicyContext) -> list[Problem]:
     """Violations as fsck problems (kind policy-violation): each makes fsck exit 1."""
-    from modelyard.store.check.fsck import Problem
+    from modelyard.store.check.problems import Problem
 
-    out = [Problem("policy-violation", str(store.layout.event_path(v["model"], v["seq"])),
-                   v["message"], [v["ref"]]) for v in alias_violations(store)]
+    out = [Problem("policy-violation", str(ctx.layout.event_path(v["model"], v["seq"])),
+                   v["message"], [v["ref"]]) for v in alias_violations(ctx)]
     out += [Problem("policy-violation", c.path, c.message())
-            for c in gate_history(store).changes if c.flagged]
-    return out + _missing_policies(store)
+            for c in gate_history(ctx).changes if c.flagged]
+    return out + _missing_policies(ctx)
 
 
-def _missing_policies(store: Store) -> list[Any]:
+def _missing_policies(ctx: PolicyContext) -> list[Problem]:
     """Policy versions that were written (a later number exists, or an event names it) but
     whose file is gone: deleting a policy must not lift its gates invisibly."""
-    from modelyard.store.check.fsck import Problem
+    from modelyard.store.check.problems import Problem
     from modelyard.store.policy.files import policy_numbers, policy_path
 
-    present = set(policy_numbers(store.root))
-    named = {int(n) for (n,) in store._db.execute(
-        "SELECT DISTINCT json_extract(data, '$.policy') FROM events "
-        "WHERE type IN ('alias.set', 'policy.checked') AND "
-        "typeof(json_extract(data, '$.policy')) = 'integer'")}
+    root = ctx.root
+    present = set(policy_numbers(root))
+    named = ctx.index.policies_named()
     expected = set(range(1, max(present | named | {0}) + 1))
-    return [Problem("policy-missing", str(policy_path(store.root, n)),
-                    f"policy {n} is missing ({policy_path(store.root, n)}), though "
+    return [Problem("policy-missing", str(policy_path(root, n)),
+                    f"policy {n} is missing ({policy_path(root, n)}), though "
                     + ("events name it" if n in named else "later policies exist")
                     + "; its gates are no longer known. Restore the file from a backup, or "
                     "set the policy again with `modelyard policy set FILE`.")

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 
+from modelyard.store.query import policy_states
 from modelyard.store.query.fields import Field
 from modelyard.store.query.lexer import Ago, Instant, Value
 from modelyard.store.query.nodes import (
@@ -36,12 +37,6 @@ DEFAULT_ORDER = "v.created_ms DESC, v.model, v.number DESC"
 FTS_SET = "SELECT rowid FROM versions_fts WHERE versions_fts MATCH ?"
 _TABLES = {"metric": "metrics", "param": "params", "tag": "tags", "dataset": "datasets",
            "policy": "policy_results", "run": "run_fields"}
-_POLICY_STATES = {  # policy:<state>, over the per-version summary of its last check
-    "failing": "SELECT version_id FROM policy_checks WHERE failing > 0",
-    "passing": "SELECT version_id FROM policy_checks WHERE failing = 0 AND rules > 0",
-    "warning": "SELECT version_id FROM policy_checks WHERE warnings > 0",
-    "violation": "SELECT version_id FROM alias_checks WHERE violation != ''",  # past a gate
-}
 
 
 @dataclass(frozen=True)
@@ -138,8 +133,8 @@ class _Compiler:
             return _in(sql, [node.model, node.number])
         if isinstance(node, PolicyState):
             if node.state == "unchecked":
-                return _Sql("v.id NOT IN (SELECT version_id FROM policy_checks WHERE rules > 0)")
-            return _in(_POLICY_STATES[node.state], [])
+                return _Sql(policy_states.unchecked("v.id"), compound=True)
+            return _in(policy_states.version_set(node.state), [])
         if isinstance(node, Latest):
             return _Sql("v.number = (SELECT max(number) FROM versions WHERE model = v.model)")
         if isinstance(node, Has):

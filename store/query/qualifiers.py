@@ -23,9 +23,9 @@ from modelyard.store.query.nodes import (
     Parent,
     PolicyState,
 )
+from modelyard.store.query.policy_states import STATES as POLICY_STATES
 
 _IS = {"deprecated": "deprecated", "pickle": "pickle", "latest": "latest"}
-POLICY_STATES = ("failing", "passing", "warning", "unchecked", "violation")
 
 
 def check_qualifier(name: str, start: int, text: str) -> None:

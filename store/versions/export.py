@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from modelyard.store.disk import atomic
+from modelyard.store.disk.blobs import BlobStore
 from modelyard.store.errors import InvalidManifest
 from modelyard.store.ingest.writer import safe_relpath
 from modelyard.store.versions.serving import placements, plan
@@ -21,7 +22,8 @@ from modelyard.store.versions.version import Version
 LAYOUTS = ("runtime", "files")
 
 
-def export_version(version: Version, dest: Path, *, layout: str = "runtime") -> Path:
+def export_version(version: Version, dest: Path, blobs: BlobStore, *,
+                   layout: str = "runtime") -> Path:
     """Write every file of `version` under `dest`, plus `modelyard-version.json`.
 
     Each file is streamed from its blob and checked against its digest before it gets its
@@ -38,7 +40,7 @@ def export_version(version: Version, dest: Path, *, layout: str = "runtime") -> 
     else:
         placed, extra = [(f, f["path"]) for f in version.files], {}
     for f, rel in placed:
-        _copy_blob(version, f["digest"], dest / safe_relpath(rel, "files"))
+        _copy_blob(blobs, f["digest"], dest / safe_relpath(rel, "files"))
     for rel, data in extra.items():
         target = dest / safe_relpath(rel, "files")
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -50,12 +52,12 @@ def export_version(version: Version, dest: Path, *, layout: str = "runtime") -> 
     return dest
 
 
-def _copy_blob(version: Version, digest: str, target: Path) -> None:
+def _copy_blob(blobs: BlobStore, digest: str, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = atomic.temp_name(target)
     try:
         with open(tmp, "wb") as out:
-            for chunk in version._store.blobs.iter_verified(digest):
+            for chunk in blobs.iter_verified(digest):
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())

@@ -7,15 +7,11 @@ import sqlite3
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from modelyard.store.disk.records import RecordMissing, read_record
 from modelyard.store.errors import StoreCorrupt, VersionNotFound
 
 if TYPE_CHECKING:
     from modelyard.store.api import Store
-
-SUMMARY_KEYS = ("model", "version", "ref", "aliases", "created_at", "user", "host",
-                "description", "deprecated", "format", "framework", "size", "param_count",
-                "pickle", "tags", "metrics")
-
 
 NAN = float("nan")
 
@@ -51,32 +47,31 @@ class Version:
     # state that events change, always read fresh from the index
     @property
     def aliases(self) -> list[str]:
-        return [r[0] for r in self._store._db.execute(
-            "SELECT alias FROM aliases WHERE version_id = ? ORDER BY alias", (self.id,))]
+        return self._store.index.aliases_of(self.id)
 
     @property
     def tags(self) -> dict[str, str]:
-        return dict(self._store._db.execute(
-            "SELECT key, value FROM tags WHERE version_id = ? ORDER BY key", (self.id,)))
+        return self._store.index.tags_of(self.id)
 
     @property
     def metrics(self) -> dict[str, float]:
         """Final values, NaN and ±inf included (the index holds NaN as NULL). NaN is always
         the one object NAN, so containers of metrics compare equal when both hold NaN."""
-        return {k: NAN if v is None else v for k, v in self._store._db.execute(
-            "SELECT key, value FROM metrics WHERE version_id = ? ORDER BY key", (self.id,))}
+        return {k: NAN if v is None else v for k, v in self._store.index.metrics_of(self.id)}
 
     # the write-once record
     @cached_property
     def record(self) -> dict[str, Any]:
+        """Read and checked by the one record reader (store/disk/records.py)."""
         path = self._store.root / self.record_path
         try:
-            return json.loads(path.read_bytes())
-        except FileNotFoundError:
+            return read_record(path, self.model, self.number, file_facts=False)
+        except RecordMissing:
             raise VersionNotFound(f"the record of {self.ref} ({path}) has disappeared; "
                                   "run `modelyard fsck`") from None
-        except ValueError:
-            raise StoreCorrupt(f"the record of {self.ref} ({path}) is damaged") from None
+        except StoreCorrupt as exc:
+            raise StoreCorrupt(f"the record of {self.ref} ({path}) is damaged: "
+                               f"{exc}") from None
 
     @property
     def training(self) -> dict[str, Any]:
@@ -173,9 +168,8 @@ class Version:
         return self._store.blobs.read_bytes(diff["digest"]).decode("utf-8", "replace")
 
     def children(self) -> list[Version]:
-        return self._store._versions_where(
-            "v.id IN (SELECT version_id FROM parents WHERE model = ? AND "
-            "(number = ? OR number IS NULL))", (self.model, self.number))
+        return [Version(self._store, row)
+                for row in self._store.index.children(self.model, self.number)]
 
     def summary_dict(self) -> dict[str, Any]:
         """The short form `ls --json` prints: stable keys, index facts only."""
@@ -195,12 +189,9 @@ class Version:
         set MODELYARD_USER to someone else's name."""
         from modelyard.store.disk.owners import mismatch, name_of
 
-        row = self._store._db.execute(
-            "SELECT uid, name, claimed FROM owners WHERE kind = 'v' AND model_id = "
-            "(SELECT model_id FROM versions WHERE id = ?) AND number = ?",
-            (self.id, self.number)).fetchone()
+        row = self._store.index.record_owner(self.id, self.number)
         if row is not None:
-            uid, owner, claimed = row[0], row[1], row[2]
+            uid, owner, claimed = row
         else:  # indexed before owners were: ask the file
             try:
                 uid = (self._store.root / self.record_path).stat().st_uid

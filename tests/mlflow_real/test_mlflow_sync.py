@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from modelyard.store import Store
-from modelyard.store.ingest.mlflow.tracking import import_mlflow
+from modelyard.store.ingest.mlflow.sync import import_mlflow
 
 ROLES = {"training": "train", "evaluation": "eval"}
 

@@ -23,7 +23,7 @@ import pytest
 
 from modelyard.store import Store
 from modelyard.store.errors import QueryError
-from modelyard.store.ingest.mlflow.tracking import import_mlflow
+from modelyard.store.ingest.mlflow.sync import import_mlflow
 
 from .conftest import BACKENDS, CACHE, mlflow_python
 

@@ -65,8 +65,8 @@ def test_a_flipped_bit_is_found_and_never_read(two: Store, tmp_path: Path) -> No
     with pytest.raises(BlobCorrupt):
         two.export("m:1", tmp_path / "out")
     assert not (tmp_path / "out" / "w.bin").exists()
-    assert sorted(integrity.corrupt_refs(two)) == ["m:1", "m:2"]  # what the app marks
-    assert [p.kind for p in integrity.verify_version(two.get("m:1"))] == ["corrupt-blob"]
+    assert sorted(integrity.corrupt_refs(two.index)) == ["m:1", "m:2"]  # what the app marks
+    assert [p.kind for p in integrity.verify_version(two.get("m:1"), two.blobs)] == ["corrupt-blob"]
 
 
 def test_a_truncated_blob_is_found_without_reading_data(two: Store) -> None:
@@ -110,7 +110,7 @@ def test_a_missing_blob_names_its_versions_and_reads_raise(two: Store) -> None:
     assert _problems(two.fsck()) == {"missing-blob": ["m:1", "m:2"]}
     with pytest.raises(BlobMissing) as raised:
         two.get("m:1").open("w.bin")
-    assert integrity.note_read_error(two, raised.value) == ["m:1", "m:2"]
+    assert integrity.note_read_error(two.index, raised.value) == ["m:1", "m:2"]
 
 
 def test_a_read_marks_versions_before_any_fsck(two: Store) -> None:
@@ -118,10 +118,10 @@ def test_a_read_marks_versions_before_any_fsck(two: Store) -> None:
     path.write_bytes(b"v9")
     with pytest.raises(BlobCorrupt) as raised:
         two.get("m:2").open("own.txt")
-    assert integrity.note_read_error(two, raised.value) == ["m:2"]
-    assert list(integrity.corrupt_refs(two)) == ["m:2"]
+    assert integrity.note_read_error(two.index, raised.value) == ["m:2"]
+    assert list(integrity.corrupt_refs(two.index)) == ["m:2"]
     path.write_bytes(b"v2")  # restored from a backup: the next full check unmarks it
-    assert two.fsck(read_data=True).clean and integrity.corrupt_refs(two) == {}
+    assert two.fsck(read_data=True).clean and integrity.corrupt_refs(two.index) == {}
 
 
 @pytest.mark.parametrize("garbage", [b"\x00\xff garbage", b"[]", b'{"schema": "x"}',
@@ -231,10 +231,10 @@ def test_records_and_blobs_are_strict_json(store: Store) -> None:
 def _break_versions_table(store: Store) -> None:
     """Garble the page holding the index's versions table: the file still opens, every
     listing then fails with 'database disk image is malformed'."""
-    root = store._db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'versions'"
+    root = store.index.conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'versions'"
                              ).fetchone()[0]
-    size = store._db.execute("PRAGMA page_size").fetchone()[0]
-    store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = store.index.conn.execute("PRAGMA page_size").fetchone()[0]
+    store.index.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     path = store.index_path
     store.close()
     data = bytearray(path.read_bytes())

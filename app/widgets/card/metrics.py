@@ -201,7 +201,7 @@ class MetricsPane(Horizontal):
             try:
                 xs, ys, note = self.series.prepared(key, view)
             except StoreCorrupt as exc:
-                note_read_error(self.app.store, exc)  # type: ignore[attr-defined]
+                note_read_error(self.app.store.index, exc)  # type: ignore[attr-defined]
                 self.app.call_from_thread(self._draw, [], f"curves unreadable: {exc}")
                 return
             lines.append((key, xs, ys))

@@ -357,3 +357,8 @@ def _mlflow_time(ms: int | None, record: VersionRecord | None) -> Iterator[None]
         return
     with frozen_at(datetime.fromtimestamp(ms / 1000, UTC)):
         yield
+
+
+def import_mlflow(store: Store, path: Path, **options: Any) -> ImportReport:
+    """Sync every registered version into `store`; see `sync_mlflow`."""
+    return sync_mlflow(store, Path(path), **options)

@@ -36,8 +36,7 @@ from modelyard.store.names import check_alias
 from modelyard.store.versions.card import parse_time
 
 if TYPE_CHECKING:
-    from modelyard.store.api import Store
-    from modelyard.store.ingest.mlflow.report import ImportReport
+    pass
 
 # MLflow's bookkeeping tags kept under their own keys: searches such as
 # tags.`mlflow.runName` = 'x' answer as in MLflow
@@ -106,13 +105,6 @@ def read_mlflow_tracking(path: Path) -> list[FolderVersion]:
     for fv in found:
         fv.card["origin"].pop("tracking_store", None)
     return found
-
-
-def import_mlflow(store: Store, path: Path, **options: Any) -> ImportReport:
-    """Sync every registered version into `store`; see `mlflow_sync.sync_mlflow`."""
-    from modelyard.store.ingest.mlflow.sync import sync_mlflow
-
-    return sync_mlflow(store, Path(path), **options)
 
 
 def folder_version(backend: TrackingBackend, model: RegisteredRecord, version: VersionRecord,

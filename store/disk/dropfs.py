@@ -21,8 +21,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
+from modelyard.store.disk.drop_limits import ByteLimits
 from modelyard.store.errors import DropRejected, ModelyardError
-from modelyard.store.ingest.drop_limits import ByteLimits
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
@@ -256,7 +256,7 @@ def check_quiet(anchor: Anchor, quiet: float, server_now_ns: int) -> None:
 
 
 def _fresh_stats(dir_fd: int, prefix: str, depth: int) -> Iterator[tuple[str, os.stat_result]]:
-    from modelyard.store.ingest.drop_limits import MAX_DEPTH
+    from modelyard.store.disk.drop_limits import MAX_DEPTH
 
     if depth > MAX_DEPTH:
         raise DropRejected(f"{prefix} is nested more than {MAX_DEPTH} folders deep",
