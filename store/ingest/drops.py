@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from modelyard.store.disk import atomic, faults
+from modelyard.store.disk import atomic, drop_limits, dropfs, faults
 from modelyard.store.errors import (
     DropRejected,
     InvalidManifest,
@@ -39,7 +39,7 @@ from modelyard.store.errors import (
     ReadOnlyStore,
     StorageError,
 )
-from modelyard.store.ingest import archives, drop_limits, dropfs, inspection, manifest
+from modelyard.store.ingest import archives, inspection, manifest
 from modelyard.store.ingest.claims import (
     CLAIM_TIMEOUT,
     CLAIMS,
