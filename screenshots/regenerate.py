@@ -61,6 +61,20 @@ async def compare_curves(pilot) -> None:
     await pilot.press("3")
 
 
+def then(steps: Callable, *keys: str) -> Callable[[object], Awaitable[None]]:
+    """`steps`, then `keys` pressed one by one with the screen settled after each."""
+    async def more(pilot) -> None:
+        await steps(pilot)
+        for key in keys:
+            await settle(pilot)
+            await pilot.press(key)
+    return more
+
+
+async def param_views(pilot) -> None:
+    await pilot.press("p")
+
+
 async def nothing(pilot) -> None:
     return None
 
@@ -81,6 +95,12 @@ SHOTS: list[tuple[str, tuple[int, int], Callable]] = [
     ("card-history", (120, 40), open_card("churn-xgb:25", "9")),
     ("compare-metrics", (120, 40), compare),
     ("compare-curves", (120, 40), compare_curves),
+    ("compare-curves-grid", (120, 40), then(compare_curves, "g")),
+    ("card-metrics-grid", (120, 40), then(open_card("vit-food101:16", "3"), "g")),
+    ("card-metrics-grid-80x24", (80, 24), then(open_card("vit-food101:16", "3"), "g")),
+    ("param-scatter", (120, 40), param_views),
+    ("param-scatter-80x24", (80, 24), param_views),
+    ("param-parallel", (120, 40), then(param_views, "v")),
     ("markup-model", (80, 24), open_card("resnet[/bold]:2", "1")),
 ]
 

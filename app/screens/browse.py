@@ -31,6 +31,7 @@ class BrowseScreen(VersionActions):
         Binding("slash", "focus_search", "Search"),
         Binding("escape", "focus_table", "Table", show=False),
         Binding("c", "compare", "Compare"),
+        Binding("p", "param_views", "Plot params"),
         Binding("m", "toggle_models", "Models"),
         Binding("M", "pick_metrics", "Columns"),
         Binding("a", "alias", "Alias"),
@@ -219,6 +220,17 @@ class BrowseScreen(VersionActions):
         from modelyard.app.screens.compare import CompareScreen
 
         self.app.push_screen(CompareScreen(marks))
+
+    def action_param_views(self) -> None:
+        """A metric against params across the listed versions (the search's first 2,000,
+        in the table's order)."""
+        from .param_views import ParamViewScreen
+
+        table = self.table
+        self.app.push_screen(ParamViewScreen(table.effective_query(), shown=table.query_text,
+                                             model=table.model,
+                                             metrics=table.metric_columns,
+                                             params=table.param_columns))
 
     def action_pick_metrics(self) -> None:
         from modelyard.app.widgets.metric_picker import Param

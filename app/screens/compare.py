@@ -1,5 +1,6 @@
 """Compare marked versions (of any models): params that differ, metrics with the best value
-per row and deltas, overlaid curves, a source diff and lineage differences."""
+per row and deltas, overlaid curves (or a grid of them), a source diff and lineage
+differences; p pages a diff of the first two versions' params or of a file in both."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
-from textual_plotext import PlotextPlot
 
 from modelyard.app.focus import focus_first
 from modelyard.app.safe_text import fmt_number, plain, printable
@@ -21,8 +21,8 @@ from modelyard.app.screens.compare_data import (
     param_rows,
     source_paths,
 )
-from modelyard.app.widgets.card.curves import CurveView, prepare
 from modelyard.app.widgets.card.source import DIFF, code_view
+from modelyard.app.widgets.compare_curves import CompareCurves
 from modelyard.store import ModelyardError, Version
 from modelyard.store.versions.diff import source_text_diff
 
@@ -37,14 +37,12 @@ def elided(value: object) -> Text:
     return text
 
 
-MARKERS = ("•", "+", "x", "o", "*", "#", "%", "@")
-
-
 class CompareScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("q", "app.pop_screen", "Back", show=False),  # as in lazygit and k9s
         Binding("a", "toggle_all", "All/only differences"),
+        Binding("p", "page_diff", "Diff in $PAGER"),
         Binding("1", "tab('cmp-params')", "Params", show=False),
         Binding("2", "tab('cmp-metrics')", "Metrics", show=False),
         Binding("3", "tab('cmp-curves')", "Curves", show=False),
@@ -57,7 +55,6 @@ class CompareScreen(Screen):
         self.refs = refs
         self.versions: list[Version] = []
         self.only_diff = True
-        self.curve_refs: list[str] = []
         self.param_values: dict[str, list] = {}  # the full values behind elided cells
 
     def compose(self) -> ComposeResult:
@@ -69,9 +66,8 @@ class CompareScreen(Screen):
                 yield DataTable(id="cmp-params-table", zebra_stripes=True, fixed_columns=1)
             with TabPane("Metrics", id="cmp-metrics"):
                 yield DataTable(id="cmp-metrics-table", zebra_stripes=True, fixed_columns=1)
-            with TabPane("Curves", id="cmp-curves"), Horizontal():
-                yield OptionList(id="cmp-curve-keys", classes="pane-left")
-                yield PlotextPlot(id="cmp-plot", classes="pane-right")
+            with TabPane("Curves", id="cmp-curves"):
+                yield CompareCurves(id="cmp-curves-pane")
             with TabPane("Source diff", id="cmp-source"), Horizontal():
                 yield OptionList(id="cmp-source-files", classes="pane-left")
                 with VerticalScroll(classes="pane-right"):
@@ -108,11 +104,7 @@ class CompareScreen(Screen):
         self._params()
         self._metrics()
         self._lineage()
-        keys = sorted({k for v in versions for k in v.metric_keys})
-        curve_keys = self.query_one("#cmp-curve-keys", OptionList)
-        curve_keys.add_options([Option(plain(k), id=k) for k in keys])
-        if keys:
-            curve_keys.highlighted = 0
+        self.query_one(CompareCurves).show(versions)
         files = self.query_one("#cmp-source-files", OptionList)
         if len(versions) >= 2:
             files.add_options([Option(plain(p), id=p) for p in source_paths(*versions[:2])])
@@ -169,32 +161,10 @@ class CompareScreen(Screen):
             style = "bold" if differs else ""
             table.add_row(Text(name, style=style), *[plain(v, style) for v in values])
 
-    @on(OptionList.OptionHighlighted, "#cmp-curve-keys")
-    def _curve(self, event: OptionList.OptionHighlighted) -> None:
-        self._compute_curves(event.option.id or "")
-
-    @work(thread=True, exclusive=True, group="compare-curves")
-    def _compute_curves(self, key: str) -> None:
-        lines = []
-        for v in self.versions:
-            if key in v.metric_keys:
-                xs, ys, _ = prepare(v.metric_series(key), CurveView(buckets=150))
-                lines.append((v.ref, xs, ys))
-        self.app.call_from_thread(self._draw_curves, key, lines)
-
-    def _draw_curves(self, key: str, lines: list) -> None:
-        self.curve_refs = [ref for ref, _, _ in lines]  # what is drawn, for tests and titles
-        plot = self.query_one("#cmp-plot", PlotextPlot)
-        plt = plot.plt
-        plt.clear_data()
-        plt.clear_figure()
-        for i, (ref, xs, ys) in enumerate(lines):
-            # a marker per version too, not only a colour: NO_COLOR and monochrome terminals
-            marker = MARKERS[i % len(MARKERS)]
-            plt.plot(xs, ys, label=printable(ref)[:30], marker=marker)  # legend shows it
-        plt.title(printable(key)[:60])
-        plt.xlabel("step")
-        plot.refresh()
+    @property
+    def curve_refs(self) -> list[str]:
+        """The versions whose curves are drawn now."""
+        return self.query_one(CompareCurves).curve_refs
 
     @on(OptionList.OptionHighlighted, "#cmp-source-files")
     def _source(self, event: OptionList.OptionHighlighted) -> None:
@@ -206,6 +176,44 @@ class CompareScreen(Screen):
         text = source_text_diff(a, b, path) or f"{path} is the same in {a.ref} and {b.ref}"
         self.app.call_from_thread(self.query_one("#cmp-diff", Static).update,
                                   code_view(text, DIFF))
+
+    def action_page_diff(self) -> None:
+        """A unified diff of the first two versions' params, or of a file both have, in
+        $PAGER: chosen from a list, written to a temp file, paged, then deleted."""
+        if len(self.versions) < 2:
+            return
+        from ..dialogs.diff_chooser import DiffChooser
+        from ..diff_text import diff_choices
+
+        a, b = self.versions[:2]
+
+        def chosen(choice: str | None) -> None:
+            if choice is not None:
+                self._write_diff(choice)
+
+        self.app.push_screen(DiffChooser(a.ref, b.ref, diff_choices(a, b)), chosen)
+
+    @work(thread=True, exclusive=True, group="compare-page-diff")
+    def _write_diff(self, choice: str) -> None:
+        from ..diff_text import diff_text
+        from ..pager import write_temp
+
+        a, b = self.versions[:2]
+        try:
+            path = write_temp(diff_text(a, b, choice), suffix=".diff")
+        except ModelyardError as exc:
+            self.app.call_from_thread(self.notify, printable(str(exc)), severity="error",
+                                      markup=False)
+            return
+        self.app.call_from_thread(self._page_and_delete, path)
+
+    def _page_and_delete(self, path) -> None:
+        from ..pager import page
+
+        try:
+            page(self.app, path)
+        finally:
+            path.unlink(missing_ok=True)
 
     def action_toggle_all(self) -> None:
         self.only_diff = not self.only_diff

@@ -121,7 +121,7 @@ class Terminal:
             Path(found.stdout.strip()).unlink(missing_ok=True)
 
 
-ENV_KEYS = ("HOME", "MODELYARD_CACHE_DIR", "XDG_DATA_HOME", "XDG_CACHE_HOME", "NO_COLOR",
+ENV_KEYS = ("HOME", "MODELYARD_CACHE_DIR", "XDG_DATA_HOME", "XDG_CACHE_HOME", "NO_COLOR", "PAGER",
             "PATH", "LANG", "LC_ALL")
 
 

@@ -40,8 +40,8 @@ def test_card_tab_keys_work_right_after_the_number_key(terminal, term: str) -> N
 
 
 def plot_title(screen: str) -> str:
-    """The compare plot's title: the line under the tabs' underline, right of the curve
-    list."""
-    lines = screen.splitlines()
-    under = next((i for i, line in enumerate(lines) if line.startswith("━")), None)
-    return lines[under + 1][34:] if under is not None and under + 1 < len(lines) else ""
+    """The compare plot's title: right of the curve list, the line above the plot's box
+    (the curve keys' toolbar comes first)."""
+    lines = [line[34:] for line in screen.splitlines()]
+    box = next((i for i, line in enumerate(lines) if "┌" in line), None)
+    return lines[box - 1] if box else ""

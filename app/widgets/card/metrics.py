@@ -1,4 +1,5 @@
-"""Metrics: final values in a table, chosen curves plotted with plotext beside it."""
+"""Metrics: final values in a table, chosen curves plotted with plotext beside it, or a grid
+of small plots, one per metric (g)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from typing import Any
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
 from modelyard.app.safe_text import fmt_number, printable
-from modelyard.app.widgets.card.curves import SMOOTHING_STEPS, CurveView, prepare, zoom
+from modelyard.app.widgets.card.curve_keys import CURVE_BINDINGS, CurveKeys, toolbar_bits
+from modelyard.app.widgets.card.curves import CurveView, prepare
+from modelyard.app.widgets.curve_grid import MAX_PANELS, CurveGrid, Line, Panel
 from modelyard.store import Version
 
 
@@ -77,20 +79,11 @@ def first_curve(version: Version) -> str | None:
     return preferred[0] if preferred else None
 
 
-class MetricsPane(Horizontal):
+class MetricsPane(CurveKeys, Horizontal):
     """Enter or space on a metric toggles its curve; l log, o smoothing, w x axis, +/- zoom,
-    </> pan, 0 reset."""
+    </> pan, 0 reset, g a grid of small plots (the marked metrics, or all) or one plot."""
 
-    BINDINGS = [
-        Binding("l", "toggle_log", "Log scale"),
-        Binding("o", "smoothing", "Smoothing"),
-        Binding("w", "x_axis", "X: step/wall time"),
-        Binding("plus,equals_sign", "zoom(0.5)", "Zoom in"),
-        Binding("minus", "zoom(2.0)", "Zoom out"),
-        Binding("less_than_sign", "pan(-0.25)", "Pan left", show=False),
-        Binding("greater_than_sign", "pan(0.25)", "Pan right", show=False),
-        Binding("0", "reset_view", "Reset", show=False),
-    ]
+    BINDINGS = CURVE_BINDINGS
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="pane-left"):
@@ -98,12 +91,18 @@ class MetricsPane(Horizontal):
         with Vertical(classes="pane-right"):
             yield Static("", id="curve-toolbar", classes="toolbar")
             yield PlotextPlot(id="curve-plot")
+            yield CurveGrid(id="curve-grid")
+
+    def on_mount(self) -> None:
+        self.query_one(CurveGrid).display = False
 
     def show(self, v: Version) -> None:
         self.version = v
         self.view = CurveView()
         self.series = SeriesCache.of(v)
         self.plotted: list[str] = []
+        self.grid = getattr(self, "grid", False)
+        self._drawn: list[str] = []
         info = (v.record.get("metric_series") or {}).get("keys") or {}
         self._rows = []
         for key, value in v.metrics.items():
@@ -186,10 +185,23 @@ class MetricsPane(Horizontal):
                           Text("●" if key in self.plotted else " ", style="bold"))
         self.redraw()
 
+    def grid_keys(self) -> list[str]:
+        """The grid's metrics: the marked ones when two or more are, else every curve."""
+        if len(self.plotted) >= 2:
+            return list(self.plotted)
+        return curve_keys(self.version)[:MAX_PANELS]
+
     def redraw(self) -> None:
         # A fixed 200 buckets (at most 800 points, more than a terminal plot resolves), so
         # the card's loader can prepare the first curve before this pane even exists.
-        self._compute(list(self.plotted), CurveView(**vars(self.view)))
+        table, grid = self.query_one(".pane-left"), self.query_one(CurveGrid)
+        if table.display == self.grid:  # g switched: the grid takes the table's room too
+            table.display = not self.grid
+            self.query_one("#curve-plot").display = not self.grid
+            grid.display = self.grid
+            (grid if self.grid else self.query_one(DataTable)).focus()
+        self._drawn = self.grid_keys() if self.grid else list(self.plotted)
+        self._compute(list(self._drawn), CurveView(**vars(self.view)))
 
     @work(thread=True, exclusive=True, group="curves")
     def _compute(self, keys: list[str], view: CurveView) -> None:
@@ -210,7 +222,10 @@ class MetricsPane(Horizontal):
         self.app.call_from_thread(self._draw, lines, "; ".join(dict.fromkeys(notes)))
 
     def _draw(self, lines: list, note: str) -> None:
-        plot = self.query_one(PlotextPlot)
+        if self.grid:
+            self._draw_grid(lines, note)
+            return
+        plot = self.query_one("#curve-plot", PlotextPlot)
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
@@ -220,50 +235,28 @@ class MetricsPane(Horizontal):
         plt.yscale("log" if self.view.log_y else "linear")
         plt.xlabel("minutes since start" if self.view.x_axis == "time" else "step")
         plot.refresh()
-        rng = self.view.step_range
-        bits = [f"log y: {'on' if self.view.log_y else 'off'} (l)",
-                f"smoothing: {self.view.smoothing:g} (o)", f"x: {self.view.x_axis} (w)",
-                f"steps: {rng[0]}..{rng[1]}" if rng else "zoom: +/-  pan: </>"]
-        toolbar = Text("  ·  ".join(bits))
+        self._toolbar(note)
+
+    def _draw_grid(self, lines: list, note: str) -> None:
+        grid = self.query_one(CurveGrid)
+        panels = [Panel(key, [Line(printable(key), xs, ys)]) for key, xs, ys in lines]
+        grid.show(panels, log_y=self.view.log_y)
+        total = len(curve_keys(self.version))
+        which = "the marked" if len(self.plotted) >= 2 else "all: g, mark some, g"
+        shown = f"{len(panels)} of {total} curves ({which})"
+        self._toolbar("; ".join(n for n in (shown, note) if n))
+
+    def _toolbar(self, note: str) -> None:
+        toolbar = Text("  ·  ".join(toolbar_bits(self.view, self.grid)))
         if note:
             toolbar.append("\n" + printable(note), style="dim")
         self.query_one("#curve-toolbar", Static).update(toolbar)
 
     def _bounds(self) -> tuple[int, int] | None:
         info = (self.version.record.get("metric_series") or {}).get("keys") or {}
-        frames = [f for f in map(self.series.ready, self.plotted) if f is not None]
+        frames = [f for f in map(self.series.ready, self._drawn) if f is not None]
         if not frames:
             return None
         lo = min(int(f["step"].min()) for f in frames if f.height)
         hi = max(int(f["step"].max()) for f in frames if f.height)
         return (lo, hi) if hi > lo and info else None
-
-    def action_toggle_log(self) -> None:
-        self.view.log_y = not self.view.log_y
-        self.redraw()
-
-    def action_smoothing(self) -> None:
-        i = SMOOTHING_STEPS.index(self.view.smoothing) if self.view.smoothing in \
-            SMOOTHING_STEPS else 0
-        self.view.smoothing = SMOOTHING_STEPS[(i + 1) % len(SMOOTHING_STEPS)]
-        self.redraw()
-
-    def action_x_axis(self) -> None:
-        self.view.x_axis = "time" if self.view.x_axis == "step" else "step"
-        self.redraw()
-
-    def action_zoom(self, factor: float) -> None:
-        bounds = self._bounds()
-        if bounds:
-            self.view.step_range = zoom(bounds, self.view.step_range, factor)
-            self.redraw()
-
-    def action_pan(self, shift: float) -> None:
-        bounds = self._bounds()
-        if bounds and self.view.step_range:
-            self.view.step_range = zoom(bounds, self.view.step_range, 1.0, shift)
-            self.redraw()
-
-    def action_reset_view(self) -> None:
-        self.view = CurveView()
-        self.redraw()
