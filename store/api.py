@@ -83,6 +83,9 @@ class Store(PolicyVerbs):
     def _database(self) -> index_db.Index:
         """The owner thread's index connection, opened on first use: `init` never needs
         it, and creating the schema costs more than making the store."""
+        if not self.index_path.exists():  # a new host: start from a shared snapshot
+            from modelyard.store.index.snapshot_restore import seed
+            self.restored = seed(self.index_path, self.layout, self.config)
         database = index_db.connect(self.index_path)
         database.conn.row_factory = sqlite3.Row
         return database
