@@ -48,7 +48,9 @@ def status_of(store: Any) -> dict[str, Any]:
         "position": seen, "log_position": log,
         "behind_bytes": max(0, log - seen) if seen >= 0 and log >= 0 else None,
         "source": f"snapshot {source}" if source else "records",
-        "snapshot": source, "verify": verify if source else {"state": "not needed"},
+        "snapshot": source,
+        # after a lie was found and the index rebuilt, what was found stays on show
+        "verify": verify if source or verify.get("rebuilt") else {"state": "not needed"},
         "publishable": snapshots.trusted(conn) is None,
         "newest_snapshot": newest.to_dict() if newest else None,
         "skipped_at_restore": state.get("skipped") or [] if source else [],
@@ -66,13 +68,15 @@ def _status(args: argparse.Namespace, path: Path) -> int:
     emit(f"change log read to {status['position']:,} of {status['log_position']:,} bytes")
     emit(f"built from {safe(status['source'])}")
     verify = status["verify"]
-    if status["snapshot"]:
+    if status["snapshot"] or verify.get("rebuilt"):
         line = f"verified   {verify.get('state')}"
         if verify.get("models_total"):
             line += f" ({verify.get('models_checked', 0):,} of {verify['models_total']:,} models)"
         emit(line)
         for problem in verify.get("problems") or []:
             emit(f"  problem: {safe(problem.get('message'))}")
+        if verify.get("rebuilt"):
+            emit("  the index was rebuilt from the records")
     newest = status["newest_snapshot"]
     emit("snapshots  " + (f"newest {safe(newest['name'])} ({human_size(newest['bytes'])}, "
                           f"by {safe(newest.get('host'))})" if newest else "none published"))

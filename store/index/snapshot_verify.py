@@ -119,6 +119,9 @@ def _run(store: Store, index: Path, name: str,
     report = VerifyReport("verifying", name, done, len(names))
     todo = [n for n in names if last is None or n > last]
     saved = time.monotonic()
+    from modelyard.store.index import db as index_db
+
+    index_db.connect(scratch_path(index)).conn.close()  # exists: never seeded from a snapshot
     with StoreClass(store.root, index=scratch_path(index), sync=False) as scratch:
         for model in todo:
             differences = compare_model(store, scratch, model)
