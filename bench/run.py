@@ -20,8 +20,9 @@ from . import report
 from .generate import generate_store
 from .measure import Result, text_table
 
-GROUPS = ("index", "search", "cli", "series", "ingest", "files", "mlflow", "app", "watcher")
-SIZED = {"index", "search", "app"}  # run once per --versions size
+GROUPS = ("index", "search", "cli", "series", "ingest", "files", "mlflow", "app", "watcher",
+          "snapshot")
+SIZED = {"index", "search", "app", "snapshot"}  # run once per --versions size
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -135,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
 
             add(bench_mlflow.search(workdir, store, size, repeat=args.repeat))
         store.close()
+        if "snapshot" in groups:
+            from . import bench_snapshots
+
+            add(bench_snapshots.run(root, index, size, workdir))
         if "app" in groups and size in app_sizes:
             from . import bench_app
 

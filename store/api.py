@@ -78,9 +78,18 @@ class Store:
         self.index_path = Path(index) if index else index_db.default_index_path(
             self.root, self.config["store_id"])
         self.index = Index(self.index_path)  # opened on first use
+        self.restored = None  # a shared snapshot this host's new index started from
+        self.index.on_create = self._seed_from_snapshot
         self._policy_ctx = PolicyContext(self.layout, self.index, self.config)
         if sync:
             self.sync()
+
+    def _seed_from_snapshot(self) -> None:
+        """A new host (no index file yet) starts from the newest usable shared snapshot,
+        then catches up from the change position it covers (store/index/snapshots.py)."""
+        from modelyard.store.index.snapshot_restore import seed
+
+        self.restored = seed(self.index_path, self.layout, self.config)
 
     @cached_property
     def blobs(self) -> BlobStore:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 
 class ModelyardError(Exception):
     """Base of every error modelyard raises on purpose; the CLI prints it as one line."""
@@ -95,3 +98,18 @@ class DropRejected(ModelyardError):
     def __init__(self, reason: str, hint: str = "") -> None:
         super().__init__(reason)
         self.hint = hint
+
+
+# What a check finds (fsck, the index check, a snapshot's verification): a finding, not an
+# exception, kept here beside the errors so every layer can report one.
+@dataclass
+class Problem:
+    kind: str  # corrupt-blob, missing-blob, unreadable-blob, bad-record, bad-event, gap,
+    # missing-record, index
+    path: str
+    message: str
+    versions: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "path": self.path, "message": self.message,
+                "versions": self.versions}

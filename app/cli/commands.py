@@ -17,7 +17,10 @@ def open_store(args: argparse.Namespace, path: Path, *, sync: bool = True) -> St
     index is caught up later (the explorer does it in a worker, showing its progress)."""
     index = Path(args.index) if args.index else None
     try:
-        return Store.open(path, index=index, sync=sync)
+        store = Store.open(path, index=index, sync=sync)
+        for warning in getattr(getattr(store, "restored", None), "warnings", ()):
+            print(f"modelyard: warning: {safe(warning)}", file=sys.stderr)
+        return store
     except NotAStore:
         if args.store is None and not (path / "modelyard.json").exists():
             import os

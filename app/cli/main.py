@@ -23,6 +23,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("history", "every change to a model: versions, alias moves, tags, descriptions"),
     ("fsck", "check the store: records, events and blobs (--read-data re-hashes blobs)"),
     ("reindex", "rebuild this host's index from the store's files"),
+    ("index", "this host's index and the store's shared snapshots of it: status, publish, "
+              "snapshots, verify, prune"),
     ("export", "copy a version's files, verified, into a new folder"),
     ("check", "check a version against the store's policy (exit 1 if a blocking rule fails)"),
     ("policy", "show the store's policy, set a new one from a YAML file, or list its history"),
@@ -95,6 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = cmd("fsck")
     p.add_argument("--read-data", action="store_true", help="re-hash every blob")
     cmd("reindex")
+    p = cmd("index")
+    p.add_argument("action", nargs="?", default="status",
+                   choices=["status", "publish", "snapshots", "verify", "prune"],
+                   help="status (default): what this index covers and where it came from; "
+                        "publish: put a snapshot of it in the store; snapshots: list them; "
+                        "verify: check an index copied from a snapshot against the records; "
+                        "prune: remove old snapshots")
+    p.add_argument("--force", action="store_true",
+                   help="with publish: publish even an index not verified yet")
+    p.add_argument("--background", action="store_true", help=argparse.SUPPRESS)
     p = cmd("export")
     p.add_argument("ref", help="the version")
     p.add_argument("dest", help="a new or empty folder")
@@ -152,10 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command is None:
             return commands.open_explorer(args, store_path(args))
-        from modelyard.app.cli import policy_commands
+        from modelyard.app.cli import index_commands, policy_commands
 
         name = f"cmd_{args.command.replace('-', '_')}"
-        handler = getattr(commands, name, None) or getattr(policy_commands, name)
+        handler = (getattr(commands, name, None) or getattr(index_commands, name, None)
+                   or getattr(policy_commands, name))
         return handler(args, store_path(args))
     except ModelyardError as exc:
         from modelyard.app.cli.output import safe

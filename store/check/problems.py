@@ -7,20 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelyard.store.disk.blobs import hex_of
-from modelyard.store.errors import StoreCorrupt
-
-
-@dataclass
-class Problem:
-    kind: str  # corrupt-blob, missing-blob, unreadable-blob, bad-record, bad-event, gap,
-    # missing-record, index
-    path: str
-    message: str
-    versions: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "path": self.path, "message": self.message,
-                "versions": self.versions}
+from modelyard.store.errors import Problem, StoreCorrupt
 
 
 @dataclass

@@ -40,6 +40,9 @@ STAGES = (
     "rejected.temp_written",   # REJECTED.json/.txt being written beside a rejected drop
     "rejected.linked",
     "drop.moved",              # drop moved to .ingested/ or the claim into quarantine/
+    "snapshot.temp_written",   # an index snapshot compressed into a temp file, fsynced
+    "snapshot.linked",         # the snapshot under its final name
+    "snapshot.copied",         # a new host's local copy of a snapshot, not yet checked
 )
 # Points where a process can only be paused (no crash test needed: nothing is written there).
 PAUSE_POINTS = (

@@ -7,6 +7,7 @@ import hashlib
 import os
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from modelyard.store.disk.fskind import is_network_fs
@@ -92,6 +93,7 @@ class IndexConnections:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._owner_conn: sqlite3.Connection | None = None
+        self.on_create: Callable[[], None] | None = None  # called before a new file is made
         self._reset()
 
     def _reset(self) -> None:
@@ -117,6 +119,8 @@ class IndexConnections:
 
     def _owner_connection(self) -> sqlite3.Connection:
         if self._owner_conn is None:
+            if self.on_create is not None and not self.path.exists():
+                self.on_create()  # e.g. put a shared snapshot there first
             self._owner_conn = connect(self.path)
         return self._owner_conn
 

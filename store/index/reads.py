@@ -124,6 +124,13 @@ class Index(IndexConnections):
             out.setdefault(name, {})[key] = value
         return out
 
+    def meta_values(self, keys: Iterable[str]) -> dict[str, str]:
+        """This index's own bookkeeping (schema, change position, snapshot it came from)."""
+        keys = tuple(keys)
+        marks = ", ".join("?" * len(keys))
+        return dict(self.conn.execute(f"SELECT key, value FROM meta WHERE key IN ({marks})",
+                                      keys))
+
     def has_model(self, name: str) -> bool:
         return self.conn.execute("SELECT 1 FROM versions WHERE model = ? LIMIT 1",
                                  (name,)).fetchone() is not None

@@ -139,6 +139,9 @@ class Watcher:
     def _loop(self, store: Store) -> None:
         state = ScanState()
         last_rescan = -float("inf")
+        from modelyard.store.index.snapshot_auto import AutoPublisher
+
+        snapshots = AutoPublisher(self.log)  # index snapshots for new hosts, when due
         while not self._stop.is_set():
             started = time.monotonic()
             try:
@@ -149,6 +152,7 @@ class Watcher:
                              moved_in=self._events.take_moved_in(), state=state,
                              log=self.log, should_stop=self._stop.is_set,
                              on_result=self._deliver)
+                snapshots.tick(store)
             except Exception as exc:  # noqa: BLE001 - e.g. the NFS server went away: wait
                 _log.exception("watcher pass failed")
                 self.log(f"watcher pass failed ({type(exc).__name__}: {escape(exc)}); "
