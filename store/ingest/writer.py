@@ -35,9 +35,9 @@ def safe_relpath(path: str, where: str) -> str:
     """A relative POSIX path that stays inside its folder, or InvalidManifest."""
     if not isinstance(path, str) or not path:
         raise InvalidManifest(f"{where}: a file path must be non-empty text")
+    _check_text(path, where)  # first: the length check below encodes it
     if len(path) > MAX_PATH or any(len(p.encode()) > 255 for p in path.split("/")):
         raise InvalidManifest(f"{where}: {path[:60]!r}… is too long for a file path")
-    _check_text(path, where)
     bad = unsafe_char(path)
     if bad is not None:
         raise InvalidManifest(f"{where}: {path!r} holds the character U+{ord(bad):04X}; "

@@ -2,6 +2,10 @@
 (`load_manifest_file`, `read_folder`), the whole add path behind it, and the metric series
 checker. Whatever the bytes, the answer is a result or a ModelyardError, never another
 exception and never a hang. The query parser has its own fuzz test in tests/test_query.py.
+
+Found examples stick twice over: hypothesis keeps every failing example in this checkout's
+example database (.hypothesis/, git-ignored) and replays it first until it passes, and each
+bug found is pinned with an @example, which every checkout runs.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from modelyard.store import Store
@@ -22,9 +26,11 @@ from modelyard.store.errors import ModelyardError
 from modelyard.store.ingest.manifest import load_manifest_file, read_folder
 from modelyard.store.series import frames as series
 
+from helpers import FUZZ_EXAMPLES
+
 pytestmark = pytest.mark.reliability
 
-FUZZ = settings(max_examples=150, deadline=None, database=None,
+FUZZ = settings(max_examples=150, deadline=None, database=FUZZ_EXAMPLES,
                 suppress_health_check=list(HealthCheck))
 KEYS = ["user", "host", "started_at", "ended_at", "status", "run_id", "role", "name", "uri",
         "digest", "rows", "size", "ref", "relation", "fpr", "tpr", "auc", "precision",
@@ -72,6 +78,7 @@ def test_manifest_files_never_crash_the_reader(base: Path, raw: bytes, as_json: 
 
 @FUZZ
 @given(manifest=MANIFESTS, as_yaml=st.booleans())
+@example(manifest={"files": ["\ud800"]}, as_yaml=False)  # UnicodeEncodeError in safe_relpath
 def test_manifests_are_read_and_stored_or_refused(base: Path, manifest: dict,
                                                   as_yaml: bool) -> None:
     folder = _folder(base)
