@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelyard.store.errors import DropRejected
+from modelyard.store.ingest.drop_limits import MAX_DEPTH, MAX_FILES
 from modelyard.store.ingest.drop_text import escape
 
 if TYPE_CHECKING:
     from modelyard.store.api import Store
 
 MARKER = "COMPLETE"
-MAX_FILES = 100_000
-MAX_DEPTH = 32
 
 
 @dataclass
