@@ -106,10 +106,6 @@ def storage_error(exc: OSError, path: Path | str, doing: str,
                         f"the NFS server) and run the command again; {after}")
 
 
-def _read_only(path: Path, exc: OSError) -> ModelyardError:
-    return storage_error(exc, path, "write in")
-
-
 # directories ---------------------------------------------------------------------------------
 
 _deferred = threading.local()

@@ -7,7 +7,6 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from modelyard.store.disk.fskind import is_network_fs
 from modelyard.store.index import schema, textmatch
@@ -15,16 +14,9 @@ from modelyard.store.index import schema, textmatch
 
 @dataclass
 class Index:
-    """An open index. `database` is sqlite-utils' view of it, made on demand: importing
-    sqlite_utils takes about 50 ms, which every CLI command would otherwise pay."""
+    """An open index."""
 
     conn: sqlite3.Connection
-
-    @property
-    def database(self) -> Any:
-        import sqlite_utils
-
-        return sqlite_utils.Database(self.conn)
 
 
 def cache_home() -> Path:

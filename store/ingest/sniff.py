@@ -25,8 +25,6 @@ PICKLE_WARNING = "pickle: loading it can run code"
 HEAD_BYTES = 4096  # what a format is told by
 MAX_ZIP_MEMBERS = 10_000  # a zip's members whose first bytes are read for a pickle
 _SAFETENSORS_MAX_HEADER = 100_000_000
-_TEXT_SUFFIXES = {".py", ".txt", ".md", ".json", ".yaml", ".yml", ".toml", ".cfg", ".ini",
-                  ".csv", ".tsv", ".sh", ".jsonl", ".rst"}
 
 
 @dataclass(frozen=True)
@@ -212,10 +210,6 @@ def _is_text(head: bytes) -> bool:
     except UnicodeDecodeError as exc:
         return exc.start > len(head) - 4  # a multi-byte character cut at the end
     return True
-
-
-def is_text_path(path: str) -> bool:
-    return Path(path).suffix.lower() in _TEXT_SUFFIXES
 
 
 def safetensors_header(path: Path) -> dict:
