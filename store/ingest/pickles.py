@@ -38,7 +38,7 @@ def pickle_protocol(head: bytes, *, size: int) -> int | None:
         for op, arg, pos in pickletools.genops(io.BytesIO(head)):
             ops.append((op, arg))
             if op.name == "STOP":
-                ends_file = pos + 1 == size
+                ends_file = pos is not None and pos + 1 == size
                 break
     except ValueError:  # not an opcode, a bad argument, or the end of `head`
         pass
