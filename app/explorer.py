@@ -140,11 +140,7 @@ class ExplorerApp(App):
         self.sync_index()
 
     def _start_watcher(self) -> None:
-        try:
-            from modelyard.store.ingest.watcher import Watcher
-        except ImportError:
-            self.notify("The drop watcher is not available in this build", severity="warning")
-            return
+        from modelyard.store.ingest.watcher import Watcher
 
         def on_result(result) -> None:
             severity = "information" if result.status == "ingested" else "warning"

@@ -4,24 +4,20 @@ and the result is wrapped in a rich `Text`, which Textual never parses as markup
 
 from __future__ import annotations
 
-import unicodedata
 from typing import TYPE_CHECKING, Any
+
+from modelyard.store.names import is_unsafe
 
 if TYPE_CHECKING:  # the CLI imports this module and must not pay for rich
     from rich.text import Text
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\x1b"}
-_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
-
-
-def is_dangerous(ch: str) -> bool:
-    return ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")
 
 
 def printable(value: Any, *, multiline: bool = False) -> str:
     """The text with every control or bidi character replaced by a visible escape."""
     text = "" if value is None else str(value)
-    if text.isprintable() and not any(ch in _BIDI for ch in text):
+    if text.isprintable():  # no Cc, Cf (bidi among them), Zl or Zp: nothing to escape
         return text
     out = []
     for ch in text:
@@ -29,9 +25,10 @@ def printable(value: Any, *, multiline: bool = False) -> str:
             out.append(ch if ch == "\n" else "    ")
         elif ch in _NAMED:
             out.append(_NAMED[ch])
-        elif is_dangerous(ch):
+        elif is_unsafe(ch):
             code = ord(ch)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+                       if code <= 0xFFFF else f"\\U{code:08x}")
         else:
             out.append(ch)
     return "".join(out)

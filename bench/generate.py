@@ -20,6 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from modelyard.store.disk.blobs import BlobStore
 from modelyard.store.disk.layout import Layout, init_store
 from modelyard.store.series import frames as series_mod
 
@@ -44,7 +45,7 @@ class Blob:
 
 def _put_blob(layout: Layout, data: bytes) -> str:
     hexdigest = hashlib.sha256(data).hexdigest()
-    path = layout.blob_path(hexdigest)
+    path = BlobStore(layout.blobs).path(f"sha256:{hexdigest}")
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".tmp-{hexdigest}.{os.getpid()}")

@@ -23,16 +23,22 @@ MAX_DIRNAME_BYTES = 255  # NAME_MAX of ext4, XFS, NFS, Lustre: the model's folde
 ALIAS_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$")
 TAG_KEY_MAX = 250  # characters, as MLflow's (MAX_ENTITY_KEY_LENGTH)
 TAG_VALUE_MAX = 100_000  # characters, as MLflow's model registry tags
-_BIDI = {"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068",
-         "\u2069", "\u200e", "\u200f", "\u061c"}
+# Bidi embeddings, overrides, isolates and marks: they reorder what a terminal shows. All are
+# format characters (Cf), so is_unsafe catches them anyway; named here for the reader.
+BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+_UNSAFE_CATEGORIES = ("Cc", "Cf", "Zl", "Zp")  # controls (C0, C1), format, line/paragraph
+
+
+def is_unsafe(ch: str) -> bool:
+    """A character that never reaches a terminal or a name raw: it could drive the terminal
+    (ESC, CSI, OSC 52, C1), reorder the text around it (bidi) or break a line. The one
+    definition: names refuse it, the CLI, JSON and the app show it as an escape."""
+    return ch in BIDI or unicodedata.category(ch) in _UNSAFE_CATEGORIES
 
 
 def unsafe_char(text: str) -> str | None:
     """The first control or bidi-override character in `text`, if any."""
-    for ch in text:
-        if ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
-            return ch
-    return None
+    return next((ch for ch in text if is_unsafe(ch)), None)
 
 
 def nfc(text: str) -> str:

@@ -7,11 +7,16 @@ import sys
 from pathlib import Path
 
 import yaml
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 HOSTILE_DESCRIPTION = ("ESC \x1b[31mred\x1b[0m, OSC 52 \x1b]52;c;ZXZpbA==\x07, C1 \x9b2J, "
                        "bidi \u202eevil\u202c, markup [bold]x[/bold] [@click=app.quit]q[/] "
                        "[link=file:///etc/passwd]l[/link] [0] [/")
 MARKUP_MODEL = "resnet[/bold]"
+# Where hypothesis keeps the examples that failed in this checkout (git-ignored) and replays
+# them first on the next run, so a bug it found does not pass by chance the run after.
+FUZZ_EXAMPLES = DirectoryBasedExampleDatabase(Path(__file__).resolve().parent.parent
+                                              / ".hypothesis" / "examples")
 
 
 def write_manifest_folder(folder: Path, **fields) -> Path:

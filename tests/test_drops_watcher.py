@@ -333,6 +333,10 @@ def _hostile(store: Store, outside: Path, pwned: Path) -> dict[str, str]:
     for name in ("new\nline", "esc\x1b[31mred", "bidi\u202eevil"):
         write_manifest_folder(d / name)
         cases[name] = "holds the character"
+    (d / "surrogate").mkdir()  # JSON can spell a lone surrogate; no file name can hold it
+    (d / "surrogate" / "modelyard.json").write_text(
+        '{"model": "surrogate", "files": ["w\\ud800.bin"]}')
+    cases["surrogate"] = "not valid Unicode"
     os.symlink(write_manifest_folder(outside.parent / "elsewhere"), d / "linked-drop")
     cases["linked-drop"] = "symbolic link"
     (d / "loose.bin").write_bytes(b"weights")

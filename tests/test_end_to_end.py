@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import hf_fixtures as hf
@@ -14,30 +16,51 @@ import hf_fixtures as hf
 from modelyard.store import ModelNotFound, Store
 
 
+def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def _version(store: Store, model: str):
+    store.sync()
+    try:
+        return store.get(model)
+    except ModelNotFound:
+        return None
+
+
 def test_copied_hugging_face_folder_appears_with_its_card(store: Store, tmp_path: Path,
                                                           cli_env: dict) -> None:
     source = hf.build_hf_folder(tmp_path / "bert-mrpc")
     watcher = subprocess.Popen([sys.executable, "-m", "modelyard.app.cli.main", "--store",
                                 str(store.root), "watch"], env=cli_env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+
+    def read() -> None:
+        for line in watcher.stdout:
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
-        time.sleep(1.0)  # let it start watching
-        started = time.monotonic()
+        wait_for(lambda: any(line.startswith("watching ") for line in lines), 30,
+                 "the watcher to say it is watching")
         subprocess.run(["cp", "-r", str(source), str(store.layout.drops / "bert-mrpc")],
                        check=True)
-        version = None
-        while time.monotonic() - started < 30 and version is None:
-            time.sleep(0.1)
-            store.sync()
-            try:
-                version = store.get("bert-mrpc")
-            except ModelNotFound:
-                pass
+        version = wait_for(lambda: _version(store, "bert-mrpc"), 30, "the version")
     finally:
         watcher.terminate()
-        out, err = watcher.communicate(timeout=30)
-    assert version is not None, err.decode()
-    assert b"ingested bert-mrpc as bert-mrpc:1" in out
+        watcher.wait(timeout=30)
+        reader.join(10)
+        err = watcher.stderr.read()
+    out = "".join(lines)
+    assert "ingested bert-mrpc as bert-mrpc:1" in out, err
     assert version.param_count == hf.BERT_PARAMS
     assert version.summary["dtypes"] == {"BF16": 18, "F32": 304, "I64": 16}
     assert version.summary["architectures"] == ["BertForSequenceClassification"]

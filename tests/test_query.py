@@ -435,32 +435,79 @@ _ORDER = st.sampled_from(["", " order by metrics.acc desc", " ORDER BY params.lr
 _INDEX = build_index()
 
 
-def _runs_or_query_error(text: str) -> bool:
-    """Compile and execute `text`; True when it compiled. Any other error fails the test."""
+def _runs_or_query_error(text: str) -> set[int] | None:
+    """Compile and execute `text`: the ids it finds, or None when it is refused with a
+    QueryError that points inside it. Any other error fails the test. Every value must
+    reach SQLite as a parameter: the SQL holds no quoted text but the compiler's own empty
+    string (`''`), and one `?` per parameter."""
     try:
         compiled = compile_query(text, now_ms=NOW)
     except QueryError as error:
         assert 0 <= error.position <= len(text)
-        return False
+        assert error.message and error.query == text
+        return None
+    for sql, params in ((compiled.where, compiled.params),
+                        (compiled.joins, compiled.joins_params),
+                        (compiled.order_by, compiled.order_params)):
+        assert "'" not in sql.replace("''", "") and '"' not in sql, sql
+        assert sql.count("?") == len(params), (sql, params)
     sql = (f"SELECT v.id FROM versions v {compiled.joins} WHERE {compiled.where} "
-           f"ORDER BY {compiled.order_by} LIMIT 5 OFFSET 0")
-    _INDEX.execute(sql, [*compiled.joins_params, *compiled.params, *compiled.order_params])
-    return True
+           f"ORDER BY {compiled.order_by}")
+    rows = _INDEX.execute(sql, [*compiled.joins_params, *compiled.params,
+                                *compiled.order_params]).fetchall()
+    ids = [row[0] for row in rows]
+    assert len(ids) == len(set(ids))  # the joins for ordering never repeat a version
+    return set(ids)
 
 
 @settings(max_examples=400, deadline=None)
 @given(st.text(max_size=80))
-def test_arbitrary_text_raises_only_query_error(text: str) -> None:
+def test_arbitrary_text_is_refused_where_it_is_wrong_or_runs(text: str) -> None:
     _runs_or_query_error(text)
 
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.sampled_from(TOKENS), max_size=14), st.sampled_from([" ", ""]))
-def test_token_soup_raises_only_query_error(words: list[str], glue: str) -> None:
+def test_token_soup_is_refused_where_it_is_wrong_or_runs(words: list[str], glue: str) -> None:
     _runs_or_query_error(glue.join(words))
 
 
 @settings(max_examples=400, deadline=None)
 @given(_TREE, _ORDER)
-def test_grammatical_queries_compile_to_sql_sqlite_accepts(where: str, order: str) -> None:
-    _runs_or_query_error(where + order)
+def test_any_query_built_from_the_grammar_is_refused_or_runs(where: str, order: str) -> None:
+    found = _runs_or_query_error(where + order)
+    if found is not None:  # the order never changes what is found
+        assert _runs_or_query_error(where) == found
+
+
+# Well-typed clauses: each must compile, and AND / OR must find the intersection / union.
+_NUMBERS = ["metrics.acc", "metrics.`f1-score`", "params.lr", "version"]
+_TEXTS = ["tags.env", "user", "model", "datasets.name", "description"]
+_TYPED = st.one_of(
+    st.builds("{} {} {}".format, st.sampled_from(_NUMBERS),
+              st.sampled_from(["=", "!=", "<>", ">", ">=", "<", "<="]),
+              st.sampled_from(["0.9", "3", "-1", "0.75"])),
+    st.builds("{} {} {}".format, st.sampled_from(_TEXTS),
+              st.sampled_from(["=", "!=", "LIKE", "ILIKE", "NOT ILIKE", "GLOB"]),
+              st.sampled_from(["'x'", "'a%_'", "'resnet'", "'alice'", "'%net%'"])),
+    st.builds("{} {} {}".format, st.just("size"), st.sampled_from([">", "<="]),
+              st.sampled_from(["10MB", "1GB", "100"])),
+    st.builds("created {} {}".format, st.sampled_from([">", "<", ">="]),
+              st.sampled_from(["-7d", "2026-01-31", "'2026-01-31T10:00'"])),
+    st.builds("{} BETWEEN {} AND {}".format, st.sampled_from(_NUMBERS),
+              st.sampled_from(["0", "0.5"]), st.sampled_from(["0.9", "1"])),
+    st.builds("{} IS {}NULL".format, st.sampled_from(_NUMBERS + _TEXTS),
+              st.sampled_from(["", "NOT "])),
+    st.sampled_from(QUALIFIERS + ["resnet", "transformer", '"residual network"', "gpt"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TYPED, _TYPED, st.sampled_from(["", " order by metrics.acc desc",
+                                        " ORDER BY params.lr, size asc"]))
+def test_well_typed_queries_compile_and_combine_as_sets(a: str, b: str, order: str) -> None:
+    found_a, found_b = _runs_or_query_error(a + order), _runs_or_query_error(b)
+    assert found_a is not None and found_b is not None, "a well-typed query was refused"
+    assert _runs_or_query_error(f"({a}) AND ({b}){order}") == found_a & found_b
+    assert _runs_or_query_error(f"({a}) OR ({b}){order}") == found_a | found_b
+    assert _runs_or_query_error(f"{a} AND NOT ({a})") == set()

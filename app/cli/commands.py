@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -357,18 +358,26 @@ def cmd_demo(args: argparse.Namespace, path: Path) -> int:
         store = Store.open(target, index=Path(args.index) if args.index else None)
     else:
         store = build_demo(target, seed=args.seed)
-    if args.no_open:
-        emit(str(store.root))
+    if args.no_open or not has_terminal():
+        emit(safe(store.root))
+        if not args.no_open:
+            print("modelyard: no terminal, so the explorer was not opened; in a terminal: "
+                  f"modelyard --store {safe(shlex.quote(str(store.root)))}", file=sys.stderr)
         return 0
     args.store = str(store.root)
     return open_explorer(args, store.root)
 
 
+def has_terminal() -> bool:
+    """The explorer draws on standard output and reads keys from standard input."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
 def open_explorer(args: argparse.Namespace, path: Path) -> int:
-    try:
-        from modelyard.app.explorer import run_explorer
-    except ImportError:
-        store = open_store(args, path)
-        emit(f"store: {safe(store.root)} (the explorer is not installed in this build)")
-        return 0
+    if not has_terminal():  # it would draw escape codes into a file until killed
+        print("modelyard: error: the explorer needs a terminal (standard input and output "
+              "are not one); use the commands instead, e.g. `modelyard ls`", file=sys.stderr)
+        return 2
+    from modelyard.app.explorer import run_explorer
+
     return run_explorer(open_store(args, path, sync=False), watch=args.watch)

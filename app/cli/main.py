@@ -1,5 +1,6 @@
 """`modelyard`: parse the command line, open the store, run one command, map errors to
-exit codes (0 ok, 1 not found or rejected, 2 usage). No Textual or polars import here."""
+exit codes (0 ok, 1 not found or rejected, 2 usage, 141 output pipe closed). No Textual or
+polars import here."""
 
 from __future__ import annotations
 
@@ -153,7 +154,26 @@ def store_path(args: argparse.Namespace) -> Path:
     return Path(args.store) if args.store else default_store_path()
 
 
+# What a shell reports for a writer killed by SIGPIPE (128 + 13), as for `yes | head -1`.
+PIPE_CLOSED = 141
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. When the reader of our output goes away (`modelyard ls | head -1`)
+    stop quietly with PIPE_CLOSED, as Unix tools do; the signal itself stays ignored (Python's
+    default), so a pipe to a hook's process can never kill a write half-way."""
+    try:
+        try:
+            return _main(argv)
+        finally:
+            sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+    except BrokenPipeError:
+        # Anything still buffered would fail again at exit: send it nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return PIPE_CLOSED
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from modelyard.app.cli import (
@@ -181,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"modelyard: error: this host's index is damaged ({safe(exc)}); rebuild it with "
               "`modelyard reindex` (the store's own files are not affected)", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        raise  # not an error of the store: main() handles it
     except OSError as exc:
         from modelyard.app.cli.output import safe
 
@@ -189,9 +211,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
 
 
 if __name__ == "__main__":

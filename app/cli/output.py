@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 import sys
-import unicodedata
 from typing import Any
 
 from modelyard.app.safe_text import human_size, printable
+from modelyard.store.names import is_unsafe
 from modelyard.store.versions.card import json_numbers
 
 __all__ = ["dumps_json", "emit", "emit_json", "human_size", "number", "safe", "table"]
 
-_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
 
 
 def safe(value: Any, *, multiline: bool = False) -> str:
@@ -23,12 +22,20 @@ def safe(value: Any, *, multiline: bool = False) -> str:
 
 def dumps_json(data: Any) -> str:
     """JSON that round-trips every string exactly but holds no raw control characters:
-    C0 is escaped by json itself; C1 and bidi characters are escaped here."""
+    C0 is escaped by json itself (a raw newline is its indentation); DEL, C1 and bidi
+    characters are escaped here."""
     text = json.dumps(json_numbers(data), indent=2, sort_keys=True, ensure_ascii=False,
                       default=str)
-    return "".join(f"\\u{ord(ch):04x}" if (ch in _BIDI or 0x7f <= ord(ch) <= 0x9f
-                                           or unicodedata.category(ch) in ("Cf", "Zl", "Zp"))
-                   else ch for ch in text)
+    return "".join(_json_escape(ch) if ch != "\n" and is_unsafe(ch) else ch for ch in text)
+
+
+def _json_escape(ch: str) -> str:
+    """`\\uXXXX`; above U+FFFF a UTF-16 surrogate pair, as JSON spells it."""
+    code = ord(ch)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def emit_json(data: Any) -> None:

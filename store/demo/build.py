@@ -78,8 +78,8 @@ def _acting(who: Who, moment: datetime) -> Iterator[None]:
 
 
 def _add(model: str, fields: dict[str, Any], store: Store) -> None:
-    """Files go in as a drop folder would hold them: the format sniffer needs their names
-    to tell ONNX and JSON apart from other bytes."""
+    """Files go in as a drop folder would hold them: read from paths, as the watcher reads
+    them."""
     with tempfile.TemporaryDirectory(prefix="modelyard-demo-") as folder:
         paths = {}
         for rel, data in fields["files"].items():

@@ -106,10 +106,6 @@ def storage_error(exc: OSError, path: Path | str, doing: str,
                         f"the NFS server) and run the command again; {after}")
 
 
-def _read_only(path: Path, exc: OSError) -> ModelyardError:
-    return storage_error(exc, path, "write in")
-
-
 # directories ---------------------------------------------------------------------------------
 
 _deferred = threading.local()
@@ -328,7 +324,7 @@ def finish_temp(fd: int, tmp: Path, target: Path) -> None:
     try:
         os.close(fd)
     except OSError as exc:  # the descriptor is released even when close fails
-        _unlink_quietly(tmp)
+        unlink_quietly(tmp)
         raise storage_error(exc, target, "write") from exc
 
 
@@ -338,7 +334,7 @@ def abandon(fd: int, tmp: Path) -> None:
         os.close(fd)
     except OSError:
         pass
-    _unlink_quietly(tmp)
+    unlink_quietly(tmp)
 
 
 def write_temp(target: Path, data: bytes, *, mode: int = FILE_MODE) -> Path:
@@ -360,10 +356,10 @@ def write_replace(target: Path, data: bytes, *, mode: int = 0o644) -> None:
         faults.io("rename", target)
         os.replace(tmp, target)
     except OSError as exc:
-        _unlink_quietly(tmp)
+        unlink_quietly(tmp)
         raise storage_error(exc, target, "replace") from exc
     except BaseException:
-        _unlink_quietly(tmp)
+        unlink_quietly(tmp)
         raise
     fsync_dir(target.parent)
 
@@ -385,13 +381,13 @@ def link_exclusive(tmp: Path, target: Path) -> bool:
     except OSError as exc:
         linked = _lost_reply(tmp, target)
         if not linked and not os.path.lexists(target):
-            _unlink_quietly(tmp)
+            unlink_quietly(tmp)
             raise storage_error(exc, target, "create") from exc
         # else: the name exists and is not ours. sshfs (and some NFS servers) answer a link
         # onto an existing name with EPERM or EACCES rather than EEXIST: a lost race all
         # the same, so the caller takes the next number instead of calling the store
         # read-only.
-    _unlink_quietly(tmp)
+    unlink_quietly(tmp)
     if linked:
         fsync_dir(target.parent)
     return linked
@@ -423,7 +419,9 @@ def write_exclusive(target: Path, data: bytes, *, stage: str = "record") -> bool
     return linked
 
 
-def _unlink_quietly(path: Path) -> None:
+def unlink_quietly(path: Path) -> None:
+    """Remove a temp file if it is there: cleanup after a failure must not hide the failure
+    (its caller re-raises), and a file already gone is the goal reached."""
     try:
         os.unlink(path)
     except OSError:

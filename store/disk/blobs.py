@@ -183,12 +183,12 @@ class BlobStore:
         digest = "sha256:" + h.hexdigest()
         final = self.path(digest)
         if final.exists():
-            _unlink(tmp)
+            atomic.unlink_quietly(tmp)
             return digest, size
         try:
             atomic.ensure_dir(final.parent, sticky=True)
         except BaseException:
-            _unlink(tmp)
+            atomic.unlink_quietly(tmp)
             raise
         self._publish(tmp, final)
         return digest, size
@@ -224,7 +224,7 @@ class BlobStore:
         except OSError:
             return None  # another filesystem, or links refused: copy instead
         if not self._still_hashed(final, after, digest):  # swapped or changed under us
-            _unlink(final)
+            atomic.unlink_quietly(final)
             return None
         try:
             os.fchmod(opened.fd, atomic.shared_mode(atomic.FILE_MODE))  # the inode we own
@@ -263,12 +263,12 @@ class BlobStore:
             faults.io("rename", final)
             os.rename(tmp, final)
         except OSError as exc:
-            _unlink(tmp)
+            atomic.unlink_quietly(tmp)
             if final.exists():
                 return
             raise atomic.storage_error(exc, final, "store the blob") from exc
         except BaseException:
-            _unlink(tmp)
+            atomic.unlink_quietly(tmp)
             raise
         faults.point("blob.renamed")
         atomic.fsync_dir(final.parent)
@@ -360,10 +360,3 @@ def _corrupt(digest: str, path: Path, what_next: str) -> BlobCorrupt:
                       f"({path}); {what_next}")
     exc.digest, exc.path = digest, path  # type: ignore[attr-defined]
     return exc
-
-
-def _unlink(path: Path) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass

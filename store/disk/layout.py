@@ -67,9 +67,6 @@ class Layout:
     def quarantine(self) -> Path:
         return self.root / "quarantine"
 
-    def blob_path(self, hexdigest: str) -> Path:
-        return self.blobs / hexdigest[:2] / hexdigest[2:4] / hexdigest
-
     def model_dir(self, model: str) -> Path:
         return self.models / model_dirname(model)
 

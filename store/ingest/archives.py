@@ -21,19 +21,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from modelyard.store.disk import atomic, faults
+from modelyard.store.disk import atomic, drop_limits, faults
 from modelyard.store.errors import DropRejected
 from modelyard.store.ingest.claims import Claim, remove_tree
 from modelyard.store.ingest.drop_text import bad_char, escape
 
 SUFFIXES = {".tar.gz": "tar", ".tgz": "tar", ".tar.bz2": "tar", ".tbz2": "tar",
             ".tar.xz": "tar", ".txz": "tar", ".tar": "tar", ".zip": "zip"}
-MAX_MEMBERS = 100_000
-MAX_DEPTH = 32
+MAX_MEMBERS = drop_limits.MAX_FILES  # an archive is a drop: the same limits (tests lower it)
+MAX_DEPTH = drop_limits.MAX_DEPTH
 MAX_NAME = 1024
 MAX_RATIO = 100             # unpacked bytes per archive byte, beyond the allowance below
 MIN_ALLOWANCE = 1 << 30     # any archive may unpack to 1 GiB (small text-heavy archives)
-MAX_BYTES = 1 << 40         # and none to more than 1 TiB
+MAX_BYTES = drop_limits.DEFAULT_MAX_DROP_BYTES  # and none to more than a drop may hold
 UNPACKED = f"{atomic.TEMP_PREFIX}unpacked"
 CHUNK = 1 << 20
 HINT = "drop a folder, or a .tar, .tar.gz or .zip of plain files and folders"

@@ -8,13 +8,10 @@ must stay inside the folder.
 from __future__ import annotations
 
 import io
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from modelyard.store import safe_yaml
 from modelyard.store.errors import InvalidManifest
@@ -42,29 +39,12 @@ def load_manifest_file(path: Path) -> dict[str, Any]:
                               "file and reference it")
     text = path.read_bytes().decode("utf-8", "replace")
     try:
-        if path.suffix == ".json":
-            data = json.loads(text)
-        else:
-            data = safe_yaml.load(text)
-    except safe_yaml.YamlRefused as exc:
-        raise InvalidManifest(f"{path.name}: {exc}") from None
-    except RecursionError:
-        raise InvalidManifest(f"{path.name} is nested too deeply to read") from None
-    except json.JSONDecodeError as exc:
-        raise InvalidManifest(f"{path.name} is not valid JSON: {exc.msg} at line {exc.lineno} "
-                              f"column {exc.colno}") from None
-    except yaml.YAMLError as exc:
-        raise InvalidManifest(f"{path.name} is not valid YAML{safe_yaml.where_and_why(exc)}"
-                              ) from None
-    except (ValueError, TypeError, OverflowError) as exc:  # e.g. 2026-13-45, a 5000-digit int
-        kind = "JSON" if path.suffix == ".json" else "YAML"
-        raise InvalidManifest(f"{path.name} is not valid {kind}: {str(exc)[:200]}") from None
+        data = safe_yaml.parse(text, where=path.name, json_only=path.suffix == ".json",
+                               max_depth=64)
+    except safe_yaml.Unreadable as exc:
+        raise InvalidManifest(str(exc)) from None
     if not isinstance(data, dict):
         raise InvalidManifest(f"{path.name} must hold a mapping of fields (model, params, ...)")
-    try:
-        safe_yaml.check_depth(data, 64)
-    except safe_yaml.YamlRefused as exc:
-        raise InvalidManifest(f"{path.name} is {exc}") from None
     unknown = set(data) - TOP_LEVEL
     if unknown:
         names = ", ".join(sorted(map(str, unknown)))

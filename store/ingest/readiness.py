@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from modelyard.store.disk.drop_limits import MAX_DEPTH, MAX_FILES
 from modelyard.store.errors import DropRejected
 from modelyard.store.ingest.drop_text import escape
 
@@ -21,8 +22,6 @@ if TYPE_CHECKING:
     from modelyard.store.api import Store
 
 MARKER = "COMPLETE"
-MAX_FILES = 100_000
-MAX_DEPTH = 32
 
 
 @dataclass

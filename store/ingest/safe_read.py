@@ -8,13 +8,9 @@ Python objects (`!!python/object/apply:os.system`) is an InvalidManifest naming 
 
 from __future__ import annotations
 
-import json
-import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from modelyard.store import safe_yaml
 from modelyard.store.disk import dropfs
@@ -24,7 +20,6 @@ from modelyard.store.names import TAG_VALUE_MAX, tag_key_or_none
 MAX_JSON_BYTES = 64 * 1024 * 1024
 MAX_YAML_BYTES = 1024 * 1024
 MAX_DEPTH = 64
-_TAG_IN_PROBLEM = re.compile(r"tag '([^']+)'")
 
 
 def read_text(path: Path, *, limit: int, where: str | None = None) -> str:
@@ -52,51 +47,24 @@ def read_small(path: Path, limit: int = 1024 * 1024) -> str | None:
 def load_json(path: Path, *, limit: int = MAX_JSON_BYTES, where: str | None = None) -> Any:
     """Parse a JSON file of bounded size and depth."""
     where = where or path.name
-    text = read_text(path, limit=limit, where=where)
-    try:
-        data = json.loads(text)
-    except RecursionError:
-        raise InvalidManifest(f"{where} is nested too deeply to read") from None
-    except json.JSONDecodeError as exc:
-        raise InvalidManifest(f"{where} is not valid JSON: {exc.msg} at line {exc.lineno} "
-                              f"column {exc.colno}") from None
-    return plain(data, where)
+    return load_json_text(read_text(path, limit=limit, where=where), where)
 
 
 def load_json_text(text: str, where: str) -> Any:
     """Parse JSON held in a string (MLmodel signatures are JSON inside YAML)."""
-    try:
-        return plain(json.loads(text), where)
-    except RecursionError:
-        raise InvalidManifest(f"{where} is nested too deeply to read") from None
-    except json.JSONDecodeError as exc:
-        raise InvalidManifest(f"{where} is not valid JSON: {exc.msg}") from None
+    return plain(_parse(text, where, json_only=True), where)
 
 
 def load_yaml_text(text: str, where: str) -> Any:
     """Safe YAML: plain data only, no aliases, no Python tags; dates become ISO text."""
+    return plain(_parse(text, where, json_only=False), where)
+
+
+def _parse(text: str, where: str, *, json_only: bool) -> Any:
     try:
-        data = safe_yaml.load(text)
-    except RecursionError:
-        raise InvalidManifest(f"{where} is nested too deeply to read") from None
-    except safe_yaml.YamlRefused as exc:  # an alias, refused by the loader
-        raise InvalidManifest(f"{where}: {exc}") from None
-    except yaml.constructor.ConstructorError as exc:
-        found = _TAG_IN_PROBLEM.search(str(exc.problem or ""))
-        tag = found.group(1) if found else "?"
-        tag = tag.replace("tag:yaml.org,2002:", "!!")
-        line = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark else ""
-        danger = (", which builds program objects and can run code" if "python/" in tag
-                  else ", which plain YAML does not know")
-        raise InvalidManifest(
-            f"{where} uses the YAML tag {tag}{line}{danger}; modelyard reads plain YAML only. "
-            "Remove the tag or re-save the file with a safe YAML writer") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InvalidManifest(f"{where} is not valid YAML{at}: {problem}") from None
-    return plain(data, where)
+        return safe_yaml.parse(text, where=where, json_only=json_only)
+    except safe_yaml.Unreadable as exc:
+        raise InvalidManifest(str(exc)) from None
 
 
 def load_yaml(path: Path, *, limit: int = MAX_YAML_BYTES, where: str | None = None) -> Any:

@@ -7,6 +7,7 @@ by fsck) or temp files; the version is then absent. Once linked, it is whole.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import os
@@ -22,7 +23,7 @@ from modelyard.store.disk.identity import stamp
 from modelyard.store.disk.layout import Layout, numbered_files, utc_now
 from modelyard.store.disk.records import RECORD_SCHEMA
 from modelyard.store.errors import DropRejected, InvalidManifest
-from modelyard.store.ingest.sniff import sniff_fd, sniff_head
+from modelyard.store.ingest.sniff import HEAD_BYTES, sniff_fd, sniff_head
 from modelyard.store.names import check_model_name, unsafe_char
 from modelyard.store.series import frames as series
 from modelyard.store.versions.card import check_card
@@ -35,9 +36,9 @@ def safe_relpath(path: str, where: str) -> str:
     """A relative POSIX path that stays inside its folder, or InvalidManifest."""
     if not isinstance(path, str) or not path:
         raise InvalidManifest(f"{where}: a file path must be non-empty text")
+    _check_text(path, where)  # first: the length check below encodes it
     if len(path) > MAX_PATH or any(len(p.encode()) > 255 for p in path.split("/")):
         raise InvalidManifest(f"{where}: {path[:60]!r}… is too long for a file path")
-    _check_text(path, where)
     bad = unsafe_char(path)
     if bad is not None:
         raise InvalidManifest(f"{where}: {path!r} holds the character U+{ord(bad):04X}; "
@@ -124,7 +125,8 @@ def json_safe(value: Any) -> Any:
 def _put(blobs: BlobStore, source: FileSource, consume: bool) -> tuple[str, int, Any]:
     if isinstance(source, bytes):
         digest = blobs.put_bytes(source)
-        return digest, len(source), sniff_head(source[:4096], size=len(source))
+        return digest, len(source), sniff_head(source[:HEAD_BYTES], size=len(source),
+                                               whole=lambda: io.BytesIO(source))
     if not isinstance(source, (str, Path)):
         raise InvalidManifest(f"a file must be given as bytes or a path, not "
                               f"{type(source).__name__}")
@@ -134,7 +136,7 @@ def _put(blobs: BlobStore, source: FileSource, consume: bool) -> tuple[str, int,
     except DropRejected as exc:
         raise InvalidManifest(f"{exc} (symlinks, folders and FIFOs are refused)") from None
     try:
-        sniffed = sniff_fd(opened.fd, size=opened.st.st_size, path=path)
+        sniffed = sniff_fd(opened.fd, size=opened.st.st_size)
         digest, size = blobs.put_opened(opened, consume=consume)
     finally:
         opened.close()
@@ -149,18 +151,9 @@ def store_files(blobs: BlobStore, files: Mapping[str, FileSource], *, consume: b
     for rel, source in sorted(files.items()):
         rel = safe_relpath(rel, "files")
         digest, size, sniffed = _put(blobs, source, consume)
-        fmt = sniffed.format
-        if fmt in ("text", "binary"):
-            fmt = _by_suffix(rel) or fmt
-        out.append({"path": rel, "size": size, "digest": digest, "format": fmt,
+        out.append({"path": rel, "size": size, "digest": digest, "format": sniffed.format,
                     "pickle": sniffed.pickle})
     return out
-
-
-def _by_suffix(rel: str) -> str:
-    return {".py": "python", ".md": "markdown", ".txt": "text", ".onnx": "onnx",
-            ".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(
-        PurePosixPath(rel).suffix.lower(), "")
 
 
 def store_source(blobs: BlobStore, source: Mapping[str, Any] | None) -> dict[str, Any] | None:

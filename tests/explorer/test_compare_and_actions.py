@@ -139,12 +139,23 @@ async def test_help_screen_and_palette(demo_store) -> None:
         text = export_text(app)
         assert "Compare" in text and "Search" in text and "ctrl+p" in text
         await pilot.press("escape")
+        await settle(pilot)
+        table = app.screen.query_one(VersionsTable)
+        await pilot.press("space", "down", "space")  # two versions to compare
+        assert len(table.marks) == 2
         await pilot.press("ctrl+p")
         await settle(pilot)
+        assert "Copy selected text" in export_text(app)  # every command, unfiltered
         await pilot.press(*"Compare")
         await settle(pilot)
-        assert "Compare" in export_text(app)
+        text = export_text(app)
+        assert "Compare (c)" in text and "Copy selected text" not in text  # filtered
+        await pilot.press("enter")  # runs the browse screen's compare action
+        await settle(pilot)
+        assert isinstance(app.screen, CompareScreen)
+        assert app.screen.refs == table.marks
         await pilot.press("escape")
+        await settle(pilot)
         await pilot.press("q")
         await settle(pilot)
     assert not app.is_running

@@ -2,6 +2,10 @@
 (`load_manifest_file`, `read_folder`), the whole add path behind it, and the metric series
 checker. Whatever the bytes, the answer is a result or a ModelyardError, never another
 exception and never a hang. The query parser has its own fuzz test in tests/test_query.py.
+
+Found examples stick twice over: hypothesis keeps every failing example in this checkout's
+example database (.hypothesis/, git-ignored) and replays it first until it passes, and each
+bug found is pinned with an @example, which every checkout runs.
 """
 
 from __future__ import annotations
@@ -14,17 +18,21 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from modelyard.store import Store
 from modelyard.store.errors import ModelyardError
 from modelyard.store.ingest.manifest import load_manifest_file, read_folder
+from modelyard.store.ingest.writer import json_safe
 from modelyard.store.series import frames as series
+from modelyard.store.versions.card import check_card
+
+from helpers import FUZZ_EXAMPLES
 
 pytestmark = pytest.mark.reliability
 
-FUZZ = settings(max_examples=150, deadline=None, database=None,
+FUZZ = settings(max_examples=150, deadline=None, database=FUZZ_EXAMPLES,
                 suppress_health_check=list(HealthCheck))
 KEYS = ["user", "host", "started_at", "ended_at", "status", "run_id", "role", "name", "uri",
         "digest", "rows", "size", "ref", "relation", "fpr", "tpr", "auc", "precision",
@@ -59,21 +67,40 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
 
 
+def _canonical(value: object) -> str:
+    """Equal for equal JSON-like values, NaN included (NaN != NaN)."""
+    return json.dumps(value, sort_keys=True, default=repr)
+
+
 @FUZZ
-@given(raw=st.binary(max_size=300) | YAMLISH.map(str.encode), as_json=st.booleans())
-def test_manifest_files_never_crash_the_reader(base: Path, raw: bytes, as_json: bool) -> None:
+@given(raw=st.binary(max_size=300) | YAMLISH.map(str.encode)
+       | MANIFESTS.map(lambda m: json.dumps(m).encode()), as_json=st.booleans())
+def test_manifest_files_are_read_as_their_parser_reads_them(base: Path, raw: bytes,
+                                                            as_json: bool) -> None:
     path = _folder(base) / ("modelyard.json" if as_json else "modelyard.yaml")
     path.write_bytes(raw)
     try:
-        assert isinstance(load_manifest_file(path), dict)
-    except ModelyardError:
-        pass
+        data = load_manifest_file(path)
+    except ModelyardError as exc:
+        assert path.name in str(exc)  # the message names the file at fault
+        event("refused")
+        return
+    assert isinstance(data, dict)
+    text = raw.decode("utf-8", "replace")
+    try:  # what the plain parser makes of it, where it accepts it
+        plain = json.loads(text) if as_json else yaml.safe_load(text)
+    except Exception:  # noqa: BLE001 - any refusal: then ours must refuse or agree
+        event("read; the plain parser refuses it")
+        return
+    event("read as the plain parser reads it")
+    assert _canonical(data) == _canonical(plain)
 
 
 @FUZZ
 @given(manifest=MANIFESTS, as_yaml=st.booleans())
-def test_manifests_are_read_and_stored_or_refused(base: Path, manifest: dict,
-                                                  as_yaml: bool) -> None:
+@example(manifest={"files": ["\ud800"]}, as_yaml=False)  # UnicodeEncodeError in safe_relpath
+def test_manifests_are_stored_as_read_or_refused_without_a_trace(base: Path, manifest: dict,
+                                                                 as_yaml: bool) -> None:
     folder = _folder(base)
     if as_yaml:
         try:
@@ -86,11 +113,26 @@ def test_manifests_are_read_and_stored_or_refused(base: Path, manifest: dict,
     store = Store.open(base / "store") if (base / "store").exists() else Store.init(
         base / "store")
     try:
-        fv = read_folder(folder)
-        store.add_version(fv.model, files=fv.files, metric_series=fv.metric_series,
-                          source=fv.source, **fv.card)
-    except ModelyardError:
-        pass
+        before = store.count("")
+        try:
+            fv = read_folder(folder)
+            added = store.add_version(fv.model, files=fv.files,
+                                      metric_series=fv.metric_series, source=fv.source,
+                                      **fv.card)
+        except ModelyardError as exc:
+            assert str(exc)
+            assert store.count("") == before  # a refusal leaves no version behind
+            event("refused")
+            return
+        event("stored")
+        got = store.get(added.ref)
+        assert sorted(f["path"] for f in got.record["files"]) == sorted(fv.files)
+        for name, data in ((f["path"], f) for f in got.record["files"]):
+            assert got.open(name) == fv.files[name].read_bytes()
+            assert data["size"] == fv.files[name].stat().st_size
+        card = json_safe(check_card(fv.card))  # the fields as the writer normalizes them
+        for key in ("description", "tags", "params", "training", "parents"):  # metrics: + curves
+            assert _canonical(got.record.get(key)) == _canonical(card.get(key)), key
     finally:
         store.close()
 

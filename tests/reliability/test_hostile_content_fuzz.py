@@ -24,6 +24,8 @@ from hypothesis import strategies as st
 from modelyard.store import Store
 from modelyard.store.ingest.drops import ingest_drop
 
+from helpers import FUZZ_EXAMPLES
+
 pytestmark = pytest.mark.reliability
 
 DEEP = "[" * 200_000 + "]" * 200_000  # RecursionError in json.loads
@@ -92,7 +94,7 @@ PLACES: dict[str, tuple[str, Any]] = {
                                             '"metric_series": {"loss": ' + v + "}}"}),
 }
 
-FUZZ = settings(max_examples=40, deadline=None, database=None,
+FUZZ = settings(max_examples=40, deadline=None, database=FUZZ_EXAMPLES,
                 suppress_health_check=list(HealthCheck))
 
 
