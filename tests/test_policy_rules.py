@@ -181,6 +181,8 @@ def test_yaml_aliases_and_bad_yaml_are_refused(store: Store, tmp_path: Path) -> 
         store.set_policy(bomb)
     with pytest.raises(PolicyError, match="not valid YAML at line"):
         store.set_policy("rules:\n  r: [unclosed\n")
+    with pytest.raises(PolicyError, match="not valid YAML: month must be in 1..12"):
+        store.set_policy("description: x\nwritten: 2026-13-45\nrules: {}\n")  # no bare error
     path = tmp_path / "policy.json"
     path.write_text(json.dumps(EVERY_KIND))
     assert list(store.set_policy(path).rules) == list(EVERY_KIND["rules"])

@@ -63,22 +63,14 @@ def parse_policy_text(text: str, where: str) -> Policy:
     if len(text.encode()) > MAX_POLICY_BYTES:
         raise PolicyError(f"{where} is larger than {MAX_POLICY_BYTES:,} bytes")
     try:
-        data = safe_yaml.load(text)
-    except safe_yaml.YamlRefused as exc:
-        raise PolicyError(f"{where}: {exc}") from None
-    except RecursionError:
-        raise PolicyError(f"{where} is nested too deeply to read") from None
-    except yaml.YAMLError as exc:  # JSON is YAML too, so one parser serves both
-        raise PolicyError(f"{where} is not valid YAML{safe_yaml.where_and_why(exc)}") from None
+        data = safe_yaml.parse(text, where=where, max_depth=32)  # JSON is YAML too
+    except safe_yaml.Unreadable as exc:
+        raise PolicyError(str(exc)) from None
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
         hint = "; to read a policy file, pass its Path" if isinstance(data, str) else ""
         raise PolicyError(f"{where} must hold a mapping with rules, aliases and hooks{hint}")
-    try:
-        safe_yaml.check_depth(data, 32)
-    except safe_yaml.YamlRefused as exc:
-        raise PolicyError(f"{where} is {exc}") from None
     return policy_from_data(data, where)
 
 
