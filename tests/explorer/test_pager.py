@@ -73,6 +73,17 @@ async def test_a_missing_pager_says_so(demo_store, tmp_path, monkeypatch) -> Non
         assert any("did not run" in m and "no-such-pager" in m for m in messages)
 
 
+async def open_diff_chooser(app, pilot, monkeypatch, a, b) -> None:
+    """Compare `a` and `b`, then `p`: the chooser of what to diff (the pager's suspend is a
+    no-op under Pilot)."""
+    monkeypatch.setattr(app, "suspend", contextlib.nullcontext)
+    await settle(pilot)
+    await app.push_screen(CompareScreen([a.ref, b.ref]))
+    await settle(pilot)
+    await pilot.press("p")
+    await settle(pilot)
+
+
 async def test_p_in_compare_pages_a_diff_of_params_and_deletes_it(demo_store, tmp_path,
                                                                   monkeypatch) -> None:
     script, out = fake_pager(tmp_path)
@@ -80,12 +91,7 @@ async def test_p_in_compare_pages_a_diff_of_params_and_deletes_it(demo_store, tm
     a, b = demo_store.get("vit-food101:16"), demo_store.get("vit-food101:15")
     app = app_for(demo_store)
     async with app.run_test(size=(80, 24)) as pilot:
-        monkeypatch.setattr(app, "suspend", contextlib.nullcontext)
-        await settle(pilot)
-        await app.push_screen(CompareScreen([a.ref, b.ref]))
-        await settle(pilot)
-        await pilot.press("p")
-        await settle(pilot)
+        await open_diff_chooser(app, pilot, monkeypatch, a, b)
         assert isinstance(app.screen, DiffChooser)
         await pilot.press("enter")  # params, the first choice
         paged = await wait_for(out, pilot)
@@ -107,12 +113,7 @@ async def test_p_in_compare_pages_a_diff_of_a_file_in_both(demo_store, tmp_path,
     a, b = demo_store.get("vit-food101:16"), demo_store.get("vit-food101:15")
     app = app_for(demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
-        monkeypatch.setattr(app, "suspend", contextlib.nullcontext)
-        await settle(pilot)
-        await app.push_screen(CompareScreen([a.ref, b.ref]))
-        await settle(pilot)
-        await pilot.press("p")
-        await settle(pilot)
+        await open_diff_chooser(app, pilot, monkeypatch, a, b)
         assert "file config.json" in str(app.screen.query_one("OptionList")
                                          .get_option("file:config.json").prompt)
         app.screen.query_one("OptionList").highlighted = 1
