@@ -55,6 +55,7 @@ class VersionScreen(VersionActions):
         self.version: Version | None = None
         self._shown: set[str] = set()
         self._focus_when_shown = False  # a number key chose the tab: focus its content
+        self._focus_tries = 0
 
     def current_ref(self) -> str | None:
         return self.version.ref if self.version else self.ref
@@ -160,7 +161,7 @@ class VersionScreen(VersionActions):
         """Show the tab and focus its content: keys reach only the focused widget, so its
         keys (and the footer's list of them) work at once, not after tab."""
         tabs = self.query_one(TabbedContent)
-        self._focus_when_shown = True
+        self._focus_when_shown, self._focus_tries = True, 0
         if tabs.active == tab:
             self._focus_content()
         else:
@@ -173,8 +174,11 @@ class VersionScreen(VersionActions):
         panes = self.query(f"#{active}-pane")
         if not panes:
             return  # not mounted yet (the version is loading): _show_active comes back here
-        self._focus_when_shown = False
-        focus_first(panes.first())
+        if focus_first(panes.first()):
+            self._focus_when_shown = False
+        elif self._focus_tries < 20:  # its content is still mounting: after the next frame
+            self._focus_tries += 1
+            self.call_after_refresh(self._focus_content)
 
     def action_step(self, delta: int) -> None:
         """[ and ]: the previous or next version of this model; at either end, say so
