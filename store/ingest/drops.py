@@ -39,7 +39,7 @@ from modelyard.store.errors import (
     ReadOnlyStore,
     StorageError,
 )
-from modelyard.store.ingest import archives, inspection, manifest
+from modelyard.store.ingest import archives, inspection, manifest, writer
 from modelyard.store.ingest.claims import (
     CLAIM_TIMEOUT,
     CLAIMS,
@@ -237,9 +237,14 @@ def _ingest(store: Store, held: Claim, quiet: float) -> Result:
             if not marked and folder == held.folder:
                 _still_quiet(anchor, held, quiet)
             for fv in _read_drop(folder):
-                version = store.add_version(fv.model, files=fv.files,
-                                            metric_series=fv.metric_series, source=fv.source,
-                                            consume=not shared, **fv.card)
+                token = writer.BEFORE_LINK.set(lambda: _still_held(held))
+                try:
+                    version = store.add_version(fv.model, files=fv.files,
+                                                metric_series=fv.metric_series,
+                                                source=fv.source, consume=not shared,
+                                                **fv.card)
+                finally:
+                    writer.BEFORE_LINK.reset(token)
                 refs.append(version.ref)
                 for alias in fv.aliases:
                     if alias not in version.aliases:
@@ -254,6 +259,16 @@ def _ingest(store: Store, held: Claim, quiet: float) -> Result:
     remove_tree(held.dir / archives.UNPACKED)
     _finish(store, held)
     return Result(held.name, "ingested", refs)
+
+
+class ClaimLost(Exception):
+    """This watcher's claim was taken back by another (see claims.claim_lost)."""
+
+
+def _still_held(held: Claim) -> None:
+    """Right before a version's record is linked: this watcher still holds the drop."""
+    if claim_lost(held):
+        raise ClaimLost(held.name)
 
 
 def _still_quiet(anchor: dropfs.Anchor, held: Claim, quiet: float) -> None:

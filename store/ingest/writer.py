@@ -11,7 +11,8 @@ import io
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -252,8 +253,18 @@ def prepare_record(layout: Layout, blobs: BlobStore, model: str, card: Mapping[s
             "source": stored_source, "content_digest": digest}
 
 
+# Called right before a record is linked; a drop's ingester sets it to check that it still
+# holds its claim (a watcher paused past the claim timeout has lost the drop to another,
+# which ingests it: this one must not publish it too). It raises to stop the link.
+BEFORE_LINK: ContextVar[Callable[[], None] | None] = ContextVar("modelyard_before_link",
+                                                                default=None)
+
+
 def claim_version(layout: Layout, record: dict[str, Any], *, hint: int = 0) -> dict[str, Any]:
     """Give the prepared record the next free version number, atomically, and write it."""
+    check = BEFORE_LINK.get()
+    if check is not None:
+        check()
     model = record["model"]
     folder = layout.versions_dir(model)
     atomic.ensure_dir(folder, sticky=True)

@@ -94,12 +94,12 @@ def _skewed(offset: str, argv: list[str], **kw) -> subprocess.CompletedProcess:
                           timeout=60, **kw)
 
 
-def _other_host(argv: list[str]) -> subprocess.Popen:
+def _other_host(argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
     """Start `argv` as a process of another host (its own hostname, its own clock-free
     liveness), with pipes for its stdin and stdout."""
     return subprocess.Popen(["unshare", "-u", "sh", "-c", f'hostname {OTHER_HOST} && exec "$@"',
                              "sh", *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True)
+                            text=True, env=None if env is None else {**os.environ, **env})
 
 
 def test_faketime_moves_the_python_clock() -> None:
@@ -192,25 +192,25 @@ def test_a_watcher_whose_claim_was_taken_back_says_so(tmp_path: Path) -> None:
     folder = write_manifest_folder(root / "drops" / ".slow", model="slow")
     shards = folder / "shards"
     shards.mkdir()
-    for i in range(3000):  # long enough to ingest that the pause lands in the middle
+    for i in range(300):
         (shards / f"{i:05d}.bin").write_bytes(i.to_bytes(4, "big") * 256)
     (folder / "COMPLETE").write_bytes(b"")
     claims = root / "drops" / ".claims"
+    flag = tmp_path / "blob.hashing.paused"  # the watcher waits there, mid-ingest
     watcher = _other_host([str(MODELYARD), "--store", str(root), "watch", "--once",
-                           "--quiet", "0"])
+                           "--quiet", "0"],
+                          env={"MODELYARD_PAUSE_AT": "blob.hashing",
+                               "MODELYARD_PAUSE_DIR": str(tmp_path)})
     os.rename(folder, root / "drops" / "slow")
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and watcher.poll() is None:
-            held = [n for n in os.listdir(claims) if not n.startswith(".")] \
-                if claims.is_dir() else []
-            if held:
-                watcher.send_signal(signal.SIGSTOP)
-                break
-            time.sleep(0.001)
-        assert watcher.poll() is None and held, "the watcher finished before the pause"
+        wait_for(lambda: flag.exists() or watcher.poll() is not None, 30,
+                 "the watcher to reach its first file")
+        assert watcher.poll() is None, "the watcher ended before its first file"
+        watcher.send_signal(signal.SIGSTOP)  # as a hung host: its heartbeat stops too
+        flag.unlink()  # it goes on from there once continued
+        held = [n for n in os.listdir(claims) if not n.startswith(".")]
         cdir = claims / held[0]
-        assert os.path.isdir(cdir / "slow"), "the watcher finished before the pause"
+        assert os.path.isdir(cdir / "slow"), os.listdir(cdir)
         born = cdir.stat().st_mtime
         wait_for(lambda: time.time() - born > 1.2, 10, "the claim's heartbeat to be 1 s old")
         taken = subprocess.run([sys.executable, "-c", RECOVER, str(root), "1", "15"],
@@ -221,7 +221,7 @@ def test_a_watcher_whose_claim_was_taken_back_says_so(tmp_path: Path) -> None:
         out, _ = watcher.communicate(timeout=60)
     assert "another watcher took slow back" in out, out
     assert "disk or network filesystem failed" not in out, out
-    assert (root / "drops" / "slow" / "shards" / "02999.bin").is_file()  # back, whole
+    assert (root / "drops" / "slow" / "shards" / "00299.bin").is_file()  # back, whole
     with Store.open(root) as store:
         assert store.search("") == []  # the paused watcher stored nothing of it
 
