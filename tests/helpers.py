@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -77,3 +79,15 @@ def run_cli(args: list[str], env: dict[str, str], *, stdin: str | None = None):
     return subprocess.run([sys.executable, "-m", "modelyard.app.cli.main", *args],
                           capture_output=True, env=env, input=stdin.encode() if stdin else None,
                           timeout=120)
+
+
+def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
+    """`check()`'s first truthy value, polled every 50 ms; fails naming `what` after
+    `timeout` seconds. Tests wait on conditions, never on fixed sleeps."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

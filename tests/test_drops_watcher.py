@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,20 +23,10 @@ from modelyard.store.ingest import drops
 from modelyard.store.ingest.drops import ScanState, ingest_ready, recover_claims, scan_ready
 from modelyard.store.ingest.watcher import Watcher, run_watch
 
-from helpers import write_manifest_folder
+from helpers import wait_for, write_manifest_folder
 
 PRODUCERS = Path(__file__).with_name("drop_producers.py")
 CONTROL = ("\x1b", "\u202e", "\x07")
-
-
-def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 class Proc:

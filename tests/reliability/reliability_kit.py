@@ -9,10 +9,10 @@ import re
 import subprocess
 import sys
 import tarfile
-import time
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
+
+from helpers import wait_for  # noqa: F401  (re-exported: reliability tests import it from here)
 
 HERE = Path(__file__).parent
 ACTOR = HERE / "actor.py"
@@ -59,16 +59,6 @@ def record_numbers(root: Path, model: str) -> list[int]:
     from modelyard.store.disk.layout import Layout, numbered_files
 
     return numbered_files(Layout(root).versions_dir(model))
-
-
-def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 # archives ------------------------------------------------------------------------------------
