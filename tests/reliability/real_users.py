@@ -103,11 +103,13 @@ def _user(name: str, group: str) -> None:
 
 
 def make_reachable(paths: Sequence[Path]) -> None:
-    """Let every user traverse the folders above `paths` (o+x only, no listing), and read
+    """Let every user traverse the folders above `paths`, and a folder in `paths` itself
+    (o+x only, no listing), and read
     the interpreter's and the repository's own trees where they already are readable."""
     for path in paths:
         real = Path(os.path.realpath(path))
-        for folder in [*reversed(real.parents)]:
+        own = [real] if real.is_dir() else []  # a clone in a 0700 mktemp folder, say
+        for folder in [*reversed(real.parents), *own]:
             mode = os.stat(folder).st_mode
             if not mode & stat.S_IXOTH:
                 os.chmod(folder, stat.S_IMODE(mode) | stat.S_IXOTH)
