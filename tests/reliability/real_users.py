@@ -104,8 +104,8 @@ def _user(name: str, group: str) -> None:
 
 def make_reachable(paths: Sequence[Path]) -> None:
     """Let every user traverse the folders above `paths`, and a folder in `paths` itself
-    (o+x only, no listing), and read
-    the interpreter's and the repository's own trees where they already are readable."""
+    (o+x only, no listing), and read the interpreter's and the repository's own trees
+    where they already are readable."""
     for path in paths:
         real = Path(os.path.realpath(path))
         own = [real] if real.is_dir() else []  # a clone in a 0700 mktemp folder, say
