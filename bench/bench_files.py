@@ -112,6 +112,7 @@ def one(workdir: Path, gib: float) -> list[Result]:
     start = time.perf_counter()
     store.add_version("big-api", files={"model.safetensors": src2})
     api = time.perf_counter() - start
+    mlflow = _mlflow_log_artifact(workdir, src2) if gib <= 1 else None
     start = time.perf_counter()
     report = store.fsck(read_data=True)
     fsck = time.perf_counter() - start
@@ -130,17 +131,40 @@ def one(workdir: Path, gib: float) -> list[Result]:
                note=f"{ingest:.2f} s; sha256 alone {hashing:.2f} s ({gb / hashing:.2f} GB/s) "
                     f"= {share:.0%} of the ingest; cp+fsync {copied:.2f} s "
                     f"({gb / copied:.2f} GB/s){blake}"),
-        Result(GROUP, f"add_version of a {label} file (API: copy while hashing)",
-               Stats(gb / api, gb / api, gb / api, 1), "GB/s", "cp + fsync", copied / api,
-               note=f"{api:.2f} s; sha256 alone {hashing:.2f} s, cp+fsync {copied:.2f} s"),
+        Result(GROUP, f"add_version of a {label} file (API: kernel copy beside the hashing)",
+               Stats(gb / api, gb / api, gb / api, 1), "GB/s", "sha256 alone", hashing / api,
+               f">= {TARGET_SHARE:.0%} of hashing alone", hashing / api >= TARGET_SHARE,
+               note=f"{api:.2f} s; sha256 alone {hashing:.2f} s, cp+fsync {copied:.2f} s "
+                    f"({copied / api:.2f}x this)"),
         Result(GROUP, f"fsck --read-data ({2 * gib:g} GiB of blobs)",
                Stats(report.bytes_hashed / 1e9 / fsck, report.bytes_hashed / 1e9 / fsck,
                      report.bytes_hashed / 1e9 / fsck, 1), "GB/s", "sha256 alone",
                hashing / gb * report.bytes_hashed / 1e9 / fsck,
                note=f"{report.bytes_hashed / 1e9:.1f} GB in {fsck:.2f} s"),
     ]
+    if mlflow is not None:
+        results.append(Result(
+            GROUP, f"add_version of a {label} file vs MLflow's log_artifact",
+            Stats(api, api, api, 1), "s", "MLflow log_artifact", mlflow / api,
+            note=f"add_version {api:.2f} s (copied, hashed, fsynced); MLflow "
+                 f"{mlflow:.2f} s (median of 3: a copy, neither hashed nor fsynced)"))
     shutil.rmtree(base, ignore_errors=True)
     return results
+
+
+def _mlflow_log_artifact(workdir: Path, path: Path) -> float | None:
+    """Median seconds of MLflow's `log_artifact` of the same file, or None without MLflow."""
+    from .bench_mlflow import MlflowUnavailable, call
+
+    folder = workdir / "files" / "mlflow"
+    try:
+        seconds = call(workdir, "log_big_artifact", folder=str(folder), path=str(path),
+                       repeat=3)["seconds"]
+    except MlflowUnavailable:
+        return None
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return sorted(seconds)[len(seconds) // 2]
 
 
 def run(workdir: Path, sizes: list[float], skipped: list[str]) -> list[Result]:

@@ -76,6 +76,20 @@ def workload(folder: str, runs: int, files: list[str]) -> dict:
             "points": points}
 
 
+def log_big_artifact(folder: str, path: str, repeat: int) -> dict:
+    """MLflow's `log_artifact` of one big file into a local artifact store, `repeat` times
+    (a new run each): the seconds of each call."""
+    client = _client(folder)
+    exp = _experiment(client, folder, "big-files")
+    seconds = []
+    for i in range(repeat):
+        rid = client.create_run(exp, run_name=f"big-{i}").info.run_id
+        start = time.perf_counter()
+        client.log_artifact(rid, path, artifact_path="model")
+        seconds.append(time.perf_counter() - start)
+    return {"seconds": seconds}
+
+
 def percall(folder: str, points: int) -> dict:
     client = _client(folder)
     exp = _experiment(client, folder, "percall")

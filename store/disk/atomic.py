@@ -279,12 +279,15 @@ def ensure_dir(path: Path, *, sticky: bool = False) -> None:
 
 # files ---------------------------------------------------------------------------------------
 
-def create_temp(target: Path, *, mode: int = FILE_MODE) -> tuple[int, Path]:
-    """Open a new temp file beside `target` for writing; a refused write says why."""
+def create_temp(target: Path, *, mode: int = FILE_MODE,
+                readable: bool = False) -> tuple[int, Path]:
+    """Open a new temp file beside `target` for writing (`readable`: and reading back, the
+    mode being only what later opens get); a refused write says why."""
     tmp = temp_name(target)
     try:
         faults.io("open", target)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        access = os.O_RDWR if readable else os.O_WRONLY
+        fd = os.open(tmp, access | os.O_CREAT | os.O_EXCL, mode)
     except OSError as exc:
         raise storage_error(exc, target.parent, "write in") from exc
     try:

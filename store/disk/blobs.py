@@ -1,7 +1,7 @@
 """Content-addressed blobs: immutable files named by their SHA-256, verified on every read.
 
-Bytes are hashed while they are copied (one read, not two). A blob's final name appears
-only once its temp file is complete and fsynced; an existing blob is never rewritten.
+Bytes are hashed beside the copy (disk/blob_copy.py). A blob's final name appears only once
+its temp file is complete and fsynced; an existing blob is never rewritten.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from modelyard.store.disk import atomic, faults
+from modelyard.store.disk.blob_copy import copy_hashed
 from modelyard.store.disk.dropfs import (
     Opened,
-    StillWriting,
     charge,
     fresh_view,
     open_regular,
@@ -160,19 +160,10 @@ class BlobStore:
         atomic.ensure_dir(staging, sticky=True)
         where = staging / "blob"
         opened.st = os.fstat(opened.fd)  # the copy must match the file from here on
-        fd, tmp = atomic.create_temp(where)
-        h = hashlib.sha256()
-        size = 0
+        fd, tmp = atomic.create_temp(where, readable=True)
         try:
-            while chunk := os.pread(opened.fd, CHUNK, size):
-                h.update(chunk)
-                size += len(chunk)
-                atomic.write_all(fd, chunk, where)
-                if size == len(chunk):
-                    faults.point("blob.hashing")
-                if size > opened.st.st_size:  # growing: stop now, whatever its final size
-                    raise StillWriting(f"{opened.where} grew while it was stored; it is "
-                                       "still being written")
+            digest, size = copy_hashed(opened.fd, fd, opened.st.st_size, source=opened.where,
+                                       where=where, kernel=not self._network())
             faults.point("blob.hashed")
             fresh_view(opened, size)
         except BaseException:
@@ -180,7 +171,6 @@ class BlobStore:
             raise
         atomic.finish_temp(fd, tmp, where)
         faults.point("blob.temp_written")
-        digest = "sha256:" + h.hexdigest()
         final = self.path(digest)
         if final.exists():
             atomic.unlink_quietly(tmp)
