@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,7 +17,12 @@ from typing import TYPE_CHECKING, Any
 from modelyard.store.disk import changes
 from modelyard.store.disk.events import Event
 from modelyard.store.disk.identity import current_user
-from modelyard.store.disk.layout import Layout, init_store, read_config
+from modelyard.store.disk.layout import (  # noqa: F401 (default_store_path: public here too)
+    Layout,
+    default_store_path,
+    init_store,
+    read_config,
+)
 from modelyard.store.errors import InvalidName, ModelNotFound, VersionNotFound
 from modelyard.store.index import db as index_db
 from modelyard.store.index import sync as index_sync
@@ -514,13 +518,3 @@ def _json(text: str) -> dict:
 
 def _quote(name: str) -> str:
     return name if name.replace("-", "").replace("_", "").isalnum() else f'"{name}"'
-
-
-def default_store_path() -> Path:
-    """$MODELYARD_STORE, else a store under the user's data directory."""
-    env = os.environ.get("MODELYARD_STORE")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
-    return base / "modelyard" / "store"

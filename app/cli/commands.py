@@ -6,16 +6,20 @@ import argparse
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelyard.app.cli.output import emit, emit_json, human_size, number, safe, table
-from modelyard.store import Store
 from modelyard.store.errors import InvalidName, NotAStore
+
+if TYPE_CHECKING:
+    from modelyard.store import Store
 
 
 def open_store(args: argparse.Namespace, path: Path, *, sync: bool = True) -> Store:
     """Open the chosen store; the default one is created on first use. Without `sync` the
     index is caught up later (the explorer does it in a worker, showing its progress)."""
+    from modelyard.store.api import Store  # here: `init` and `--help` need none of it
+
     index = Path(args.index) if args.index else None
     try:
         store = Store.open(path, index=index, sync=sync)
@@ -31,12 +35,17 @@ def open_store(args: argparse.Namespace, path: Path, *, sync: bool = True) -> St
 
 
 def cmd_init(args: argparse.Namespace, path: Path) -> int:
+    """Only the store's folders and settings file: its index (a cache) is built by the
+    first command that reads it, so `init` starts in tens of milliseconds."""
+    from modelyard.store.disk.identity import current_user
+    from modelyard.store.disk.layout import init_store
+
     target = Path(args.path) if args.path else path
-    store = Store.init(target, index=Path(args.index) if args.index else None)
+    config = init_store(target, user=current_user())
     if args.json:
-        emit_json({"store": str(store.root), "store_id": store.config["store_id"]})
+        emit_json({"store": str(target), "store_id": config["store_id"]})
     else:
-        emit(f"created store {safe(store.root)}")
+        emit(f"created store {safe(target)}")
     return 0
 
 
@@ -351,6 +360,7 @@ def cmd_import_mlflow(args: argparse.Namespace, path: Path) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, path: Path) -> int:
+    from modelyard.store.api import Store
     from modelyard.store.demo.build import build_demo
 
     target = Path(args.path or "demo-store")

@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def store_path(args: argparse.Namespace) -> Path:
-    from modelyard.store.api import default_store_path
+    from modelyard.store.disk.layout import default_store_path
 
     return Path(args.store) if args.store else default_store_path()
 

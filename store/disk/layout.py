@@ -154,6 +154,16 @@ def numbered_files(folder: Path) -> list[int]:
     return out
 
 
+def default_store_path() -> Path:
+    """$MODELYARD_STORE, else a store under the user's data directory."""
+    env = os.environ.get("MODELYARD_STORE")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "modelyard" / "store"
+
+
 def init_store(root: Path, *, user: str) -> dict:
     """Create the skeleton of a new store at `root`; refuse to overwrite one."""
     root = Path(root)
