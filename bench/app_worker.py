@@ -114,6 +114,12 @@ async def main(root: str, index: str, query: str, curve_ref: str) -> dict:
 
         VersionsTable.render_line = record_paint
         for _ in range(30):
+            if table.cursor >= table.total - 1:  # a small store's last page: start again
+                await pilot.press("home")
+                await _until(pilot, lambda: table.cursor == 0 and all(
+                    table.row(i) is not None for i in range(min(table.total,
+                                                               table.size.height - 1))))
+                await pilot.pause(0)
             before["cursor"] = table.cursor
             painted.clear()
             start = WALL()

@@ -41,6 +41,8 @@ def record_blobs(record: dict[str, Any]) -> list[tuple[str, int | None]]:
         series = record.get("metric_series")
         if series:
             refs.append((series["digest"], series.get("size")))
+            if series.get("overview"):
+                refs.append((series["overview"]["digest"], series["overview"].get("size")))
         if record.get("charts"):
             refs.append((record["charts"]["digest"], None))
         source = record.get("source") or {}

@@ -275,6 +275,8 @@ def blob_refs(record: dict) -> list[tuple[str, str]]:
     refs = [(f["digest"], f"file:{f['path']}") for f in record.get("files") or []]
     if record.get("metric_series"):
         refs.append((record["metric_series"]["digest"], "metrics"))
+        if record["metric_series"].get("overview"):
+            refs.append((record["metric_series"]["overview"]["digest"], "metrics-overview"))
     if record.get("charts"):
         refs.append((record["charts"]["digest"], "charts"))
     source = record.get("source") or {}

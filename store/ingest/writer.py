@@ -199,15 +199,15 @@ def content_digest(model: str, card: dict, files: list, source: Any, series_dige
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _series_blob(metric_series: Any) -> tuple[bytes, dict[str, dict]] | None:
-    """The Parquet bytes to store and the per-key summary, or None for no curves. A drop's
-    file already in the stored shape is kept as it is; anything else is checked, sorted and
-    encoded (series_check.py)."""
+def _series_blob(metric_series: Any) -> tuple[bytes, dict[str, dict], Any] | None:
+    """The Parquet bytes to store, the per-key summary and the frame they hold, or None for
+    no curves. A drop's file already in the stored shape is kept as it is; anything else is
+    checked, sorted and encoded (series_check.py)."""
     if metric_series is None:
         return None
     same = series.passthrough(metric_series)
     if same is not None:
-        return same
+        return (*same, metric_series.frame)
     if isinstance(metric_series, Mapping) and not isinstance(
             metric_series, series.SeriesTable) and not metric_series:
         return None
@@ -215,7 +215,21 @@ def _series_blob(metric_series: Any) -> tuple[bytes, dict[str, dict]] | None:
     if not normalized.height:
         return None
     summary = series.sorted_summary(normalized) or series.summarize(normalized)
-    return series.to_parquet(normalized), summary
+    return series.to_parquet(normalized), summary, normalized
+
+
+def _series_info(blobs: BlobStore, data: bytes, summary: dict[str, dict],
+                 frame: Any) -> dict[str, Any]:
+    """The record's `metric_series`: the series blob, its summary and, when some curve is
+    long, the blob of their overview (series.overview: what a first draw reads)."""
+    info: dict[str, Any] = {"digest": blobs.put_bytes(data), "size": len(data),
+                            "keys": json_safe(summary)}
+    brief = series.overview(frame, summary)
+    if brief is not None:
+        raw, keys = brief
+        info["overview"] = {"digest": blobs.put_bytes(raw), "size": len(raw), "keys": keys,
+                            "buckets": series.OVERVIEW_BUCKETS}
+    return info
 
 
 def prepare_record(layout: Layout, blobs: BlobStore, model: str, card: Mapping[str, Any], *,
@@ -230,9 +244,8 @@ def prepare_record(layout: Layout, blobs: BlobStore, model: str, card: Mapping[s
     series_info = None
     stored = _series_blob(metric_series)
     if stored is not None:
-        data, summary = stored
-        series_info = {"digest": blobs.put_bytes(data), "size": len(data),
-                       "keys": json_safe(summary)}
+        data, summary, frame = stored
+        series_info = _series_info(blobs, data, summary, frame)
         for key, s in summary.items():
             if s.get("last") is not None:
                 checked["metrics"].setdefault(key, s["last"])

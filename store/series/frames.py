@@ -34,8 +34,11 @@ if TYPE_CHECKING:
     import polars as pl
 
 __all__ = ["COLUMNS", "MAX_KEYS", "MAX_POINTS", "SeriesTable", "check_frame", "downsample",
-           "empty_frame", "normalize_series", "passthrough", "read_series", "summarize",
-           "sorted_summary", "to_parquet"]
+           "empty_frame", "normalize_series", "overview", "passthrough", "read_series",
+           "summarize", "sorted_summary", "to_parquet"]
+
+OVERVIEW_MIN_POINTS = 20_000  # a curve longer than this gets an overview
+OVERVIEW_BUCKETS = 1_000  # of at most ~4,000 of its points: more than any first draw needs
 
 
 def _as_frame(series: Any) -> pl.DataFrame:
@@ -120,6 +123,32 @@ def read_series(data: bytes, key: str | None = None):
     if key is not None:
         frame = frame.filter(pl.col("key") == key)
     return frame
+
+
+def overview(frame, summary: dict[str, dict]) -> tuple[bytes, list[str]] | None:
+    """(Parquet bytes, keys) of the overview of every long curve, or None when none is long:
+    each one's finite points downsampled to OVERVIEW_BUCKETS (first, min, max and last point
+    of each bucket, all real points). Stored beside the series, it lets the app draw a
+    million-point curve from a few thousand rows; zooming in or smoothing reads it all.
+
+    `frame` is sorted by key then step and `summary` lists its keys in that order with
+    their points, so each curve is a slice of the frame, found without a scan."""
+    import polars as pl
+
+    parts, keys, offset = [], [], 0
+    for key, info in summary.items():
+        points = int(info["points"])
+        if points > OVERVIEW_MIN_POINTS:
+            curve = frame.slice(offset, points)
+            if curve["key"][0] != key or curve["key"][-1] != key:
+                raise ValueError(f"series not in summary order at {key!r}")  # a bug: say so
+            parts.append(downsample(curve.filter(pl.col("value").is_finite()),
+                                    OVERVIEW_BUCKETS))
+            keys.append(key)
+        offset += points
+    if not parts:
+        return None
+    return to_parquet(pl.concat(parts)), keys
 
 
 def downsample(frame, buckets: int = 200):

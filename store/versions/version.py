@@ -147,6 +147,17 @@ class Version:
             frame = series.downsample(frame, max(1, max_points // 4))
         return frame
 
+    def metric_overview(self, key: str):
+        """The overview of one long curve (series.overview: a few thousand of its real
+        points, every spike kept), or None when it has none (a short curve, or a version
+        stored before overviews): what a first draw needs, without reading every point."""
+        from modelyard.store.series import frames as series
+
+        brief = (self.record.get("metric_series") or {}).get("overview")
+        if not brief or key not in (brief.get("keys") or ()):
+            return None
+        return series.read_series(self._store.blobs.read_bytes(brief["digest"]), key)
+
     def open(self, path: str) -> bytes:
         """A file's bytes, verified against its digest (never loaded or unpickled)."""
         for f in self.files:

@@ -20,8 +20,10 @@ class CurveView:
 SMOOTHING_STEPS = (0.0, 0.6, 0.9, 0.99)
 
 
-def prepare(frame, view: CurveView) -> tuple[list[float], list[float], str]:
-    """(x, y, note) for one metric's full series `frame` (columns step, value, timestamp)."""
+def prepare(frame, view: CurveView, *,
+            points: int | None = None) -> tuple[list[float], list[float], str]:
+    """(x, y, note) for one metric's series `frame` (columns step, value, timestamp): all of
+    it, or its overview standing for `points` points."""
     import polars as pl
 
     from modelyard.store.series.frames import downsample
@@ -39,7 +41,7 @@ def prepare(frame, view: CurveView) -> tuple[list[float], list[float], str]:
         frame = frame.filter(pl.col("value") > 0)
         if frame.height < before:
             note = "non-positive values hidden on the log scale"
-    total = frame.height
+    total = frame.height if points is None else points
     frame = downsample(frame, view.buckets)
     if frame.height < total:
         note = (note + "; " if note else "") + f"{total:,} points drawn as {frame.height:,}"
@@ -51,6 +53,15 @@ def prepare(frame, view: CurveView) -> tuple[list[float], list[float], str]:
             note = (note + "; " if note else "") + "no timestamps: x is the step"
         xs = [float(s) for s in frame["step"].to_list()]
     return xs, frame["value"].to_list(), note
+
+
+def overview_serves(view: CurveView) -> bool:
+    """Whether a curve's overview draws `view` as its full series would: the whole curve,
+    unsmoothed (a moving average needs every point, a zoom more detail), at a resolution
+    the overview holds."""
+    from modelyard.store.series.frames import OVERVIEW_BUCKETS
+
+    return view.step_range is None and view.smoothing == 0 and view.buckets <= OVERVIEW_BUCKETS
 
 
 def zoom(bounds: tuple[int, int], current: tuple[int, int] | None, factor: float,

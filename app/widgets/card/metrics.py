@@ -16,7 +16,7 @@ from textual_plotext import PlotextPlot
 
 from modelyard.app.safe_text import fmt_number, printable
 from modelyard.app.widgets.card.curve_keys import CURVE_BINDINGS, CurveKeys, toolbar_bits
-from modelyard.app.widgets.card.curves import CurveView, prepare
+from modelyard.app.widgets.card.curves import CurveView, overview_serves, prepare
 from modelyard.app.widgets.curve_grid import MAX_PANELS, CurveGrid, Line, Panel
 from modelyard.store import Version
 
@@ -56,15 +56,36 @@ class SeriesCache:
         """The polars frame of one curve (raises what reading it raised)."""
         return self._once(("frame", key), lambda: self.version.metric_series(key))
 
+    def overview(self, key: str) -> Any | None:
+        """The curve's overview frame (a few thousand points), or None if it has none."""
+        return self._once(("overview", key), lambda: self.version.metric_overview(key))
+
     def prepared(self, key: str, view: CurveView) -> tuple[list[float], list[float], str]:
-        """(x, y, note) of one curve as `view` shows it."""
+        """(x, y, note) of one curve as `view` shows it: from its overview when that draws
+        the same picture (a million-point curve opens without reading its million rows)."""
         token = ("view", key, *sorted(vars(view).items()))
-        return self._once(token, lambda: prepare(self.get(key), view))
+
+        def work() -> tuple[list[float], list[float], str]:
+            brief = self.overview(key) if overview_serves(view) else None
+            if brief is None:
+                return prepare(self.get(key), view)
+            return prepare(brief, view, points=self._points(key))
+
+        return self._once(token, work)
+
+    def _points(self, key: str) -> int | None:
+        info = (self.version.record.get("metric_series") or {}).get("keys") or {}
+        return (info.get(key) or {}).get("points")
 
     def ready(self, key: str) -> Any | None:
-        done = self._done.get(("frame", key))
-        return done.result() if done is not None and done.done() and \
-            done.exception() is None else None
+        """The curve's frame if read, else its overview if read (the same steps but for
+        non-finite points at the ends), for the zoom's bounds; None before either is."""
+        for token in (("frame", key), ("overview", key)):
+            done = self._done.get(token)
+            if done is not None and done.done() and done.exception() is None and \
+                    done.result() is not None:
+                return done.result()
+        return None
 
 
 def curve_keys(version: Version) -> list[str]:
