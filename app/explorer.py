@@ -43,6 +43,7 @@ class ExplorerApp(App):
         self.live = live
         self._watcher = None
         self._token = None
+        self.index_check: str | None = None  # the status line's word on a snapshot's check
         self._sync_lock = threading.Lock()
         self._syncing = self._sync_again = False
         self.last_key_at = time.monotonic()  # for work that waits until the user pauses
@@ -100,6 +101,7 @@ class ExplorerApp(App):
         progress = IndexProgress(lambda line: self.call_from_thread(self.show_index_progress,
                                                                     line))
         report = self.store.sync(progress=progress)
+        self._check_snapshot()
         token = index_token(self.store.index)
         seen = self._token
         if progress.started is not None:  # a first build: say so, and show its rows
@@ -114,6 +116,22 @@ class ExplorerApp(App):
             refs = refs_added_since(self.store.index, seen.last_version_id)
             self.call_from_thread(self.broadcast_change,
                                   StoreChanged(refs, token.events - seen.events))
+
+    def _check_snapshot(self) -> None:
+        """How far the background check of a snapshot-seeded index got, for the status
+        line (a small file and one query: cheap at every catch-up)."""
+        from modelyard.app.index_progress import snapshot_line
+
+        line = snapshot_line(self.store.snapshot_check())
+        if line != self.index_check:
+            self.index_check = line
+            self.call_from_thread(self._show_index_check)
+
+    def _show_index_check(self) -> None:
+        for screen in self.screen_stack:
+            show = getattr(screen, "show_index_check", None)
+            if show is not None:
+                show()
 
     def show_index_progress(self, line: str, finished: bool = False) -> None:
         for screen in self.screen_stack:

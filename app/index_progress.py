@@ -45,6 +45,22 @@ class IndexProgress:
         return f"Indexed {self.read:,} records in {_duration(elapsed)}"
 
 
+def snapshot_line(check: dict) -> str | None:
+    """The status line's word on an index copied from a shared snapshot (Store.snapshot_check),
+    or None when there is nothing to say (built from the records, or checked and true)."""
+    state = check.get("state")
+    done, total = int(check.get("models_checked") or 0), int(check.get("models_total") or 0)
+    if state == "verifying":
+        return f"checking snapshot index: {done:,}/{total:,} models"
+    if state == "pending":
+        return "snapshot index not checked yet"
+    if state == "stopped":
+        return f"snapshot index check stopped at {done:,}/{total:,} (index verify)"
+    if state == "differs":
+        return "a snapshot differed from the records: index rebuilt (index status)"
+    return None
+
+
 def _duration(seconds: float) -> str:
     seconds = max(0, round(seconds))
     if seconds < 60:

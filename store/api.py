@@ -118,6 +118,13 @@ class Store:
     def open(cls, path: str | Path, *, index: Path | None = None, sync: bool = True) -> Store:
         return cls(Path(path), index=index, sync=sync)
 
+    def snapshot_check(self) -> dict[str, Any]:
+        """How far the check of this host's index against the records has got, when the
+        index was copied from a shared snapshot (store/index/snapshot_status.py)."""
+        from modelyard.store.index.snapshot_status import snapshot_check
+
+        return snapshot_check(self.index, self.index_path)
+
     def interrupt(self, thread_id: int) -> None:
         """Stop the query the connection of thread `thread_id` is running, if any (it raises
         sqlite3.OperationalError there): the app stops a search the user typed over."""

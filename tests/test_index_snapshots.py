@@ -292,3 +292,56 @@ def test_settings_come_from_the_store_then_the_environment(tmp_path: Path,
     assert snapshots.setting({}, "snapshot_every_changes") == 10_000
     monkeypatch.setenv("MODELYARD_SNAPSHOT_KEEP", "7")
     assert snapshots.setting(config, "snapshot_keep") == 7
+
+
+def test_the_check_of_a_copied_index_is_shown_as_it_goes(published: Path,
+                                                         tmp_path: Path) -> None:
+    """Not checked yet, checking (a real verifier paused after its first model), stopped
+    (that verifier killed), then resumed and verified: `index status` says each, and the
+    app's status line too."""
+    root, new_host, pauses = published, tmp_path / "new-host", tmp_path / "pauses"
+    pauses.mkdir()
+    answers(root, new_host)  # seeded from the snapshot; verify=off: not checked
+    assert _status(root, new_host)["verify"]["state"] == "pending"
+    environ = dict(os.environ, MODELYARD_CACHE_DIR=str(new_host),
+                   MODELYARD_PAUSE_AT="verify.saved", MODELYARD_PAUSE_DIR=str(pauses))
+    verifier = subprocess.Popen([sys.executable, "-m", "modelyard.app.cli.main", "--store",
+                                 str(root), "index", "verify"], env=environ,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        flag = pauses / "verify.saved.paused"
+        deadline = time.monotonic() + 60
+        while not flag.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert flag.exists(), "the verifier never reached its first save"
+        check = _status(root, new_host)["verify"]
+        assert (check["state"], check["models_checked"], check["models_total"]) == (
+            "verifying", 1, 3)
+    finally:
+        verifier.kill()
+        verifier.wait()
+    assert _status(root, new_host)["verify"]["state"] == "stopped"
+    text = host(root, new_host, "index", "status").stdout
+    assert "verified   stopped (1 of 3 models)" in text and "index verify` resumes" in text
+    index_path = Path(_status(root, new_host)["index"])
+    from modelyard.app.index_progress import snapshot_line
+
+    with Store.open(root, index=index_path) as store:
+        assert snapshot_line(store.snapshot_check()) == \
+            "snapshot index check stopped at 1/3 (index verify)"
+    done = host(root, new_host, "index", "verify", "--json")
+    assert json.loads(done.stdout)["state"] == "verified"
+    assert _status(root, new_host)["verify"]["state"] == "verified"
+
+
+async def test_the_app_status_line_says_a_copied_index_is_not_checked_yet(
+        published: Path, tmp_path: Path) -> None:
+    from explorer_helpers import app_for, export_text, settle
+
+    answers(published, tmp_path / "new-host")
+    index_path = Path(_status(published, tmp_path / "new-host")["index"])
+    with Store.open(published, index=index_path) as store:
+        app = app_for(store, live=True)  # a live app catches up, and looks at the check
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            assert "snapshot index not checked yet" in export_text(app)

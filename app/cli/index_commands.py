@@ -30,11 +30,7 @@ def status_of(store: Any) -> dict[str, Any]:
     meta = store.index.meta_values((COUNT_KEY, *snapshots.PRIVATE_KEYS))
     state = read_state(Path(store.index_path))
     source = meta.get(snapshots.FROM_KEY)
-    verify = state.get("verify") or {}
-    if source and meta.get(snapshots.VERIFIED_KEY):
-        verify = {**verify, "state": "verified"}
-    elif source and verify.get("snapshot") != source:
-        verify = {"state": "pending"}
+    verify = store.snapshot_check()
     newest = next(iter(snapshots.listing(store.root)), None)
     seen = int(meta.get(COUNT_KEY, -1))
     log = changes.counter(store.layout.models)
@@ -47,8 +43,7 @@ def status_of(store: Any) -> dict[str, Any]:
         "behind_bytes": max(0, log - seen) if seen >= 0 and log >= 0 else None,
         "source": f"snapshot {source}" if source else "records",
         "snapshot": source,
-        # after a lie was found and the index rebuilt, what was found stays on show
-        "verify": verify if source or verify.get("rebuilt") else {"state": "not needed"},
+        "verify": verify,
         "publishable": snapshots.trusted(store.index.conn) is None,
         "newest_snapshot": newest.to_dict() if newest else None,
         "skipped_at_restore": state.get("skipped") or [] if source else [],
@@ -75,6 +70,9 @@ def _status(args: argparse.Namespace, path: Path) -> int:
             emit(f"  problem: {safe(problem.get('message'))}")
         if verify.get("rebuilt"):
             emit("  the index was rebuilt from the records")
+        if verify.get("state") == "stopped":
+            emit("  its verifier is gone (killed, or the host restarted): "
+                 "`modelyard index verify` resumes the check")
     newest = status["newest_snapshot"]
     emit("snapshots  " + (f"newest {safe(newest['name'])} ({human_size(newest['bytes'])}, "
                           f"by {safe(newest.get('host'))})" if newest else "none published"))

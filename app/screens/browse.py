@@ -141,7 +141,14 @@ class BrowseScreen(VersionActions):
         if table.marks:
             parts.append(f"{len(table.marks)} marked (c to compare, u to unmark)")
         parts.append(f"sorted by {printable(table._title(table.sort_column))}")
+        check = getattr(self.app, "index_check", None)
+        if check:
+            parts.append(check)
         self.query_one("#status", Static).update(Text("  ·  ".join(parts), style="dim"))
+
+    def show_index_check(self) -> None:
+        """The background check of a snapshot-seeded index moved on (see the app)."""
+        self._status()
 
     def show_index_progress(self, line: str, finished: bool) -> None:
         """A first build of the index: its progress line, then for a while what it did."""

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelyard.store.disk import faults
 from modelyard.store.disk.clock import now_iso
 from modelyard.store.errors import Problem
 from modelyard.store.index import snapshots
@@ -119,7 +120,7 @@ def _run(store: Store, index: Path, name: str,
                    | {r[0] for r in store.index.conn.execute("SELECT name FROM models")})
     report = VerifyReport("verifying", name, done, len(names))
     todo = [n for n in names if last is None or n > last]
-    saved = time.monotonic()
+    saved = time.monotonic() - SAVE_EVERY  # the first model's progress shows at once
     scratch = Index(scratch_path(index))  # a new file, never seeded from a snapshot
     try:
         for model in todo:
@@ -135,6 +136,7 @@ def _run(store: Store, index: Path, name: str,
             if time.monotonic() - saved >= SAVE_EVERY:
                 _save(index, name, report, done_models=last)
                 saved = time.monotonic()
+                faults.point("verify.saved")
         else:
             refs = _blob_refs_differences(store, scratch)
             fts = _fts_check(store)
