@@ -25,7 +25,7 @@ import pytest
 from modelyard.store import Store
 from modelyard.store.disk.layout import numbered_files
 from modelyard.store.errors import QueryError
-from modelyard.store.query import compile_query
+from modelyard.store.query import compile_query, policy_states
 from modelyard.store.query.compiler import WORD_TEST, compile_parts
 
 TESTS = Path(__file__).resolve().parent
@@ -200,6 +200,12 @@ FORMS: list[tuple[str, str, str | None]] = [
      "SELECT version_id FROM run_fields WHERE key = ? AND value IN (?, ?)"),
     ("user = 'bob'", "v.user = ?", "SELECT v.id FROM versions v WHERE v.user = ?"),
 ]
+
+
+@pytest.mark.parametrize("state", [s for s in policy_states.STATES if s != "unchecked"])
+def test_policy_states_are_the_sets_policy_states_defines(state: str) -> None:
+    [only] = compile_parts(f"policy:{state}", now_ms=NOW).conjuncts
+    assert only.driver == policy_states.version_set(state)
 
 
 @pytest.mark.parametrize(("query", "test", "driver"), FORMS)
