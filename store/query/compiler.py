@@ -84,6 +84,7 @@ class _Rows:
     where: str = ""  # the condition on one row, besides the key
     params: list[object] = field(default_factory=list)  # the key's first when `keyed`
     keyed: bool = False  # the row's `key` is the first parameter: (version_id, key) is the PK
+    unique: bool = False  # a version owns at most one such row, so `select` names it once
 
     @property
     def select(self) -> str:
@@ -169,7 +170,7 @@ class _Compiler:
                 return None
             return _in(_text_rows(phrase))
         if isinstance(node, Alias):
-            return _in(_Rows("aliases", "alias = ?", [node.name]))
+            return _in(_Rows("aliases", "alias = ?", [node.name], unique=True))
         if isinstance(node, Parent):
             if node.number is None:
                 return _in(_Rows("parents", "model = ? OR ref = ?", [node.model, node.model]))
@@ -274,27 +275,28 @@ def _side_rows(f: Field, condition: str = "", params: list[object] | None = None
     `condition`."""
     params = params or []
     if f.kind not in ("dataset", "policy"):
-        return _Rows(_TABLES[f.kind], condition, [f.key, *params], keyed=True)
+        return _Rows(_TABLES[f.kind], condition, [f.key, *params], keyed=True, unique=True)
     own, own_params = ([], [])
     if f.kind == "policy":
         own, own_params = ["rule = ?"], [f.key]
     elif f.role:
         own, own_params = ["role = ?"], [f.role]
     where = " AND ".join([*own, condition] if condition else own)
-    return _Rows(_TABLES[f.kind], where, [*own_params, *params])
+    # (version_id, rule) is policy_results' key; a version may have several datasets
+    return _Rows(_TABLES[f.kind], where, [*own_params, *params], unique=f.kind == "policy")
 
 
 def _text_rows(phrase: str) -> _Rows:
-    return _Rows("versions_fts", "versions_fts MATCH ?", [phrase])
+    return _Rows("versions_fts", "versions_fts MATCH ?", [phrase], unique=True)
 
 
 def _policy_rows(state: str) -> _Rows:
     """The versions in `state` (not `unchecked`), as store/query/policy_states.py defines it:
     `version_set(state)` is this set's `select`."""
-    if state == "violation":
+    if state == "violation":  # one row per alias move: a version may have several
         return _Rows("alias_checks", "violation != ''")
     checked = f"{policy_states.CHECKED[state]} AND version_id NOT IN ({policy_states.VIOLATED})"
-    return _Rows("policy_checks", checked)
+    return _Rows("policy_checks", checked, unique=True)
 
 
 def _pattern(node: Compare | InList | Between) -> bool:
@@ -484,7 +486,7 @@ def compile_parts(text: str, *, now_ms: int) -> QueryParts:
         driver, driver_params, distinct = None, [], True
         if base.rows is not None:
             driver, driver_params = base.rows.select, base.params
-            distinct = base.rows.table not in ("datasets", "parents")
+            distinct = base.rows.unique
         elif _indexed_attribute(item):
             driver, driver_params = f"SELECT v.id FROM versions v WHERE {base.text}", base.params
         floor, floor_params = None, []
