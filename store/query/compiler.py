@@ -2,8 +2,11 @@
 
 A condition on a side table becomes `v.id IN (SELECT version_id FROM t WHERE key = ? ...)`,
 so SQLite answers it from the (key, value) index and a version lacking the key never
-matches, not even `!=`, as in MLflow. LIKE and ILIKE become GLOB patterns: SQLite's own
-LIKE ignores ASCII case and obeys a connection-wide pragma this module does not control.
+matches, not even `!=`, as in MLflow. A planner testing few versions wants the same
+condition on one version's own rows instead (`EXISTS (SELECT 1 FROM t WHERE version_id =
+v.id ...)`): both forms are rendered from one `_Rows`, never one from the other's text.
+LIKE and ILIKE become GLOB patterns: SQLite's own LIKE ignores ASCII case and obeys a
+connection-wide pragma this module does not control.
 """
 
 from __future__ import annotations
@@ -34,7 +37,6 @@ from modelyard.store.query.nodes import (
 from modelyard.store.query.parser import parse
 
 DEFAULT_ORDER = "v.created_ms DESC, v.model, v.number DESC"
-FTS_SET = "SELECT rowid FROM versions_fts WHERE versions_fts MATCH ?"
 _TABLES = {"metric": "metrics", "param": "params", "tag": "tags", "dataset": "datasets",
            "policy": "policy_results", "run": "run_fields"}
 
@@ -69,13 +71,56 @@ def compile_query(text: str, *, now_ms: int) -> CompiledQuery:
     )
 
 
+_ROW_TABLES = {"metrics", "params", "tags", "datasets", "parents", "policy_results",
+               "policy_checks", "versions_fts", "run_fields"}  # tables with an index on the version
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The versions that own a row of `table` meeting a condition, kept in parts so that the
+    set of them (`select`) and the test of one version (`exists`) are both rendered from it."""
+
+    table: str
+    where: str = ""  # the condition on one row, besides the key
+    params: list[object] = field(default_factory=list)  # the key's first when `keyed`
+    keyed: bool = False  # the row's `key` is the first parameter: (version_id, key) is the PK
+    unique: bool = False  # a version owns at most one such row, so `select` names it once
+
+    @property
+    def select(self) -> str:
+        """The ids of every matching version: a set to test membership of, or to drive from."""
+        terms = ["key = ?"] if self.keyed else []
+        terms += [self.where] if self.where else []
+        where = f" WHERE {' AND '.join(terms)}" if terms else ""
+        return f"SELECT {_id_column(self.table)} FROM {self.table}{where}"
+
+    @property
+    def exists(self) -> str | None:
+        """The condition on the version `v` at hand, looking at its own rows only; None for a
+        table without an index on the version (aliases), whose set is small anyway."""
+        if self.table not in _ROW_TABLES:
+            return None
+        seek, where = f"{_id_column(self.table)} = v.id", self.where
+        if self.keyed and where:
+            seek += " AND key = ?"
+        elif self.keyed:  # `has:metrics.acc`: the key alone is the condition
+            where = "key = ?"
+        if where and self.table != "versions_fts":  # MATCH only works unwrapped
+            where = f"+({where})"  # unary +: no index on the condition, only the version's rows
+        test = seek + (f" AND {where}" if where else "")
+        return f"EXISTS (SELECT 1 FROM {self.table} WHERE {test})"
+
+
+def _id_column(table: str) -> str:
+    return "rowid" if table == "versions_fts" else "version_id"
+
+
 @dataclass
 class _Sql:
     text: str
     params: list[object] = field(default_factory=list)
     compound: bool = False  # joins terms with AND/OR: needs parentheses inside another
-    subquery: bool = False  # exactly `v.id IN (...)`, so NOT can become `v.id NOT IN (...)`
-    source: str = ""  # for `subquery`: the inner SELECT alone (a planner can drive from it)
+    rows: _Rows | None = None  # set when `text` is exactly `v.id IN ({rows.select})`
 
 
 def _wrap(sql: _Sql) -> str:
@@ -96,8 +141,9 @@ class _Compiler:
         if self.per_row and isinstance(node, Text) and node.prefix and _WORD.fullmatch(node.text):
             return _Sql(WORD_TEST, [node.text.lower()])
         sql = self._node(node)
-        if self.per_row and sql is not None and sql.subquery:
-            return per_row(sql)
+        if self.per_row and sql is not None and sql.rows is not None:
+            test = sql.rows.exists
+            return sql if test is None else _Sql(test, sql.params)
         return sql
 
     def _node(self, node: Node) -> _Sql | None:
@@ -115,26 +161,24 @@ class _Compiler:
             inner = self.node(node.operand)
             if inner is None:
                 return None
-            if inner.subquery:
-                return _Sql("v.id NOT IN" + inner.text.removeprefix("v.id IN"), inner.params)
+            if inner.rows is not None:
+                return _Sql(f"v.id NOT IN ({inner.rows.select})", inner.params)
             return _Sql(f"NOT ({inner.text})", inner.params)
         if isinstance(node, Text):
             phrase = fts_phrase(node.text, prefix=node.prefix)
             if phrase is None:
                 return None
-            return _in(FTS_SET, [phrase])
+            return _in(_text_rows(phrase))
         if isinstance(node, Alias):
-            return _in("SELECT version_id FROM aliases WHERE alias = ?", [node.name])
+            return _in(_Rows("aliases", "alias = ?", [node.name], unique=True))
         if isinstance(node, Parent):
             if node.number is None:
-                sql = "SELECT version_id FROM parents WHERE model = ? OR ref = ?"
-                return _in(sql, [node.model, node.model])
-            sql = "SELECT version_id FROM parents WHERE model = ? AND number = ?"
-            return _in(sql, [node.model, node.number])
+                return _in(_Rows("parents", "model = ? OR ref = ?", [node.model, node.model]))
+            return _in(_Rows("parents", "model = ? AND number = ?", [node.model, node.number]))
         if isinstance(node, PolicyState):
             if node.state == "unchecked":
                 return _Sql(policy_states.unchecked("v.id"), compound=True)
-            return _in(policy_states.version_set(node.state), [])
+            return _in(_policy_rows(node.state))
         if isinstance(node, Latest):
             return _Sql("v.number = (SELECT max(number) FROM versions WHERE model = v.model)")
         if isinstance(node, Has):
@@ -148,7 +192,6 @@ class _Compiler:
             return self.predicate("lower(v.status)", _lowered(node))  # MLflow: 'FAILED'
         if f.kind == "attr":
             return self.predicate(f"v.{f.column}", node)
-        where, params = _side_filter(f)
         column = {"dataset": f.key, "policy": "status"}.get(f.kind, "value")
         if f.kind == "param" and _numeric(node):
             column = "num"
@@ -156,9 +199,7 @@ class _Compiler:
             predicate = _param_in(node)
         else:
             predicate = self.predicate(column, node)
-        where.append(_wrap(predicate))
-        sql = f"SELECT version_id FROM {_TABLES[f.kind]} WHERE {' AND '.join(where)}"
-        return _in(sql, params + predicate.params)
+        return _in(_side_rows(f, _wrap(predicate), predicate.params))
 
     def predicate(self, column: str, node: Compare | InList | Between) -> _Sql:
         if isinstance(node, Compare):
@@ -225,16 +266,37 @@ class _Compiler:
         return value.ms, value.ms + value.span_ms
 
 
-def _in(subquery: str, params: list[object]) -> _Sql:
-    return _Sql(f"v.id IN ({subquery})", params, subquery=True, source=subquery)
+def _in(rows: _Rows) -> _Sql:
+    return _Sql(f"v.id IN ({rows.select})", list(rows.params), rows=rows)
 
 
-def _side_filter(f: Field) -> tuple[list[str], list[object]]:
-    if f.kind == "dataset":
-        return (["role = ?"], [f.role]) if f.role else ([], [])
+def _side_rows(f: Field, condition: str = "", params: list[object] | None = None) -> _Rows:
+    """The rows of `f`'s side table that are `f`'s (its key, rule or dataset role) and meet
+    `condition`."""
+    params = params or []
+    if f.kind not in ("dataset", "policy"):
+        return _Rows(_TABLES[f.kind], condition, [f.key, *params], keyed=True, unique=True)
+    own, own_params = ([], [])
     if f.kind == "policy":
-        return ["rule = ?"], [f.key]
-    return ["key = ?"], [f.key]
+        own, own_params = ["rule = ?"], [f.key]
+    elif f.role:
+        own, own_params = ["role = ?"], [f.role]
+    where = " AND ".join([*own, condition] if condition else own)
+    # (version_id, rule) is policy_results' key; a version may have several datasets
+    return _Rows(_TABLES[f.kind], where, [*own_params, *params], unique=f.kind == "policy")
+
+
+def _text_rows(phrase: str) -> _Rows:
+    return _Rows("versions_fts", "versions_fts MATCH ?", [phrase], unique=True)
+
+
+def _policy_rows(state: str) -> _Rows:
+    """The versions in `state` (not `unchecked`), as store/query/policy_states.py defines it:
+    `version_set(state)` is this set's `select`."""
+    if state == "violation":  # one row per alias move: a version may have several
+        return _Rows("alias_checks", "violation != ''")
+    checked = f"{policy_states.CHECKED[state]} AND version_id NOT IN ({policy_states.VIOLATED})"
+    return _Rows("policy_checks", checked, unique=True)
 
 
 def _pattern(node: Compare | InList | Between) -> bool:
@@ -279,16 +341,12 @@ def _param_in(node: InList) -> _Sql:
 
 
 def _has(f: Field) -> _Sql:
-    if f.kind in ("metric", "param", "tag", "run"):
-        return _in(f"SELECT version_id FROM {_TABLES[f.kind]} WHERE key = ?", [f.key])
-    if f.kind == "policy":
-        return _in("SELECT version_id FROM policy_results WHERE rule = ?", [f.key])
+    if f.kind in ("metric", "param", "tag", "run", "policy"):
+        return _in(_side_rows(f))
     if f.kind == "dataset":
-        where, params = _side_filter(f)
-        where.append(f"{f.key} != ''")
-        return _in(f"SELECT version_id FROM datasets WHERE {' AND '.join(where)}", params)
+        return _in(_side_rows(f, f"{f.key} != ''"))
     if f.kind in ("alias", "parent"):
-        return _in(f"SELECT version_id FROM {'aliases' if f.kind == 'alias' else 'parents'}", [])
+        return _in(_Rows("aliases" if f.kind == "alias" else "parents"))
     if f.type == "text":
         return _Sql(f"v.{f.column} != ''")
     return _Sql(f"v.{f.column} IS NOT NULL")
@@ -377,27 +435,7 @@ _WORD = re.compile(r"[A-Za-z0-9_]+")
 # (store/index/textmatch.py registers the function on every index connection).
 WORD_TEST = ("EXISTS (SELECT 1 FROM versions_fts WHERE rowid = v.id AND "
              "modelyard_has_word(?, name, description, tags, params, files))")
-_SET_QUERY = re.compile(r"SELECT (version_id|rowid) FROM (\w+)(?: WHERE (.*))?", re.S)
-_ROW_TABLES = {"metrics", "params", "tags", "datasets", "parents", "policy_results",
-               "policy_checks", "versions_fts", "run_fields"}  # tables with an index on the version
 _INDEXED_ATTRS = {"model", "user", "created_ms", "content_digest"}
-
-
-def per_row(sql: _Sql) -> _Sql:
-    """`v.id IN (SELECT version_id FROM t WHERE c)` as `EXISTS (SELECT 1 FROM t WHERE
-    version_id = v.id AND (c))`, which looks at one version's rows only. Tables without an
-    index on the version (aliases) keep the set form: it is small."""
-    match = _SET_QUERY.fullmatch(sql.source)
-    if match is None or match[2] not in _ROW_TABLES:
-        return sql
-    column, table, where = match.groups()
-    seek = f"{column} = v.id"
-    if where and where.startswith("key = ? AND "):  # (version_id, key) is the primary key
-        seek, where = f"{seek} AND key = ?", where.removeprefix("key = ? AND ")
-    if where and table != "versions_fts":
-        where = f"+({where})"  # unary +: no index on the condition, only the version's rows
-    test = seek + (f" AND {where}" if where else "")
-    return _Sql(f"EXISTS (SELECT 1 FROM {table} WHERE {test})", sql.params)
 
 
 @dataclass(frozen=True)
@@ -446,14 +484,15 @@ def compile_parts(text: str, *, now_ms: int) -> QueryParts:
         if test is None or base is None:
             continue
         driver, driver_params, distinct = None, [], True
-        if base.subquery:
-            driver, driver_params = base.source, base.params
-            distinct = not re.search(r" FROM (datasets|parents)\b", driver)
+        if base.rows is not None:
+            driver, driver_params = base.rows.select, base.params
+            distinct = base.rows.unique
         elif _indexed_attribute(item):
             driver, driver_params = f"SELECT v.id FROM versions v WHERE {base.text}", base.params
         floor, floor_params = None, []
         if isinstance(item, Text) and item.prefix and _WORD.fullmatch(item.text):
-            floor, floor_params = FTS_SET, [fts_phrase(item.text, prefix=False)]
+            whole_word = _text_rows(fts_phrase(item.text, prefix=False) or "")  # never None
+            floor, floor_params = whole_word.select, whole_word.params
         conjuncts.append(Conjunct(test.text, test.params, driver, driver_params, distinct,
                                   floor, floor_params))
     joins, joins_params, terms = _order_terms(query.order)
