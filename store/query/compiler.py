@@ -291,12 +291,10 @@ def _text_rows(phrase: str) -> _Rows:
 
 
 def _policy_rows(state: str) -> _Rows:
-    """The versions in `state` (not `unchecked`), as store/query/policy_states.py defines it:
-    `version_set(state)` is this set's `select`."""
+    """The versions in `state` (not `unchecked`), as store/query/policy_states.py defines it."""
     if state == "violation":  # one row per alias move: a version may have several
         return _Rows("alias_checks", "violation != ''")
-    checked = f"{policy_states.CHECKED[state]} AND version_id NOT IN ({policy_states.VIOLATED})"
-    return _Rows("policy_checks", checked, unique=True)
+    return _Rows("policy_checks", policy_states.checked_where(state), unique=True)
 
 
 def _pattern(node: Compare | InList | Between) -> bool:

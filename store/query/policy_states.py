@@ -21,12 +21,10 @@ CHECKED = {
 }
 
 
-def version_set(state: str) -> str:
-    """A SELECT of the ids of the versions in `state` (not `unchecked`: see `unchecked`)."""
-    if state == "violation":
-        return VIOLATED
-    return (f"SELECT version_id FROM policy_checks WHERE {CHECKED[state]} "
-            f"AND version_id NOT IN ({VIOLATED})")
+def checked_where(state: str) -> str:
+    """The condition over policy_checks of the versions in a checked state (failing,
+    warning, passing): a violation outranks it."""
+    return f"{CHECKED[state]} AND version_id NOT IN ({VIOLATED})"
 
 
 def unchecked(column: str) -> str:
