@@ -29,9 +29,14 @@ def read_owned(path: os.PathLike | str) -> tuple[bytes, int, int]:
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     try:
         info = os.fstat(fd)
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
+        # One read of a byte more than the file's size: getting exactly its size is the end
+        # of the file, with no second read to find it (a round trip on a network
+        # filesystem). More (it grew) or less (a short read): read on to the end.
+        first = os.read(fd, info.st_size + 1)
+        chunks = [first]
+        if len(first) != info.st_size:
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
         return b"".join(chunks), info.st_uid, info.st_mtime_ns // 1_000_000
     finally:
         os.close(fd)

@@ -19,11 +19,12 @@ import sqlite3
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from itertools import chain
 from pathlib import Path
 
 from modelyard.store.disk.layout import Layout, numbered_files
-from modelyard.store.disk.records import read_record
+from modelyard.store.disk.records import read_ahead, read_record
 from modelyard.store.errors import StoreCorrupt
 from modelyard.store.index import schema
 from modelyard.store.index.rows import COLUMNS, Rows, record_rows
@@ -45,18 +46,30 @@ def rows_of_chunk(job: Job) -> tuple[Rows, list[tuple[str, str]]]:
     rows = Rows()
     problems: list[tuple[str, str]] = []
     folders: dict[str, str] = {}
-    for model, model_id, number, vid in items:
+    relatives = []
+    for model, _model_id, number, _vid in items:
         folder = folders.get(model)
         if folder is None:
             folder = folders[model] = os.path.relpath(layout.versions_dir(model), root)
-        relative = f"{folder}/{number}.json"
-        path = Path(root, relative)
+        relatives.append(f"{folder}/{number}.json")
+    paths = [Path(root, relative) for relative in relatives]
+    bodies = read_ahead(paths, network=on_network(root))
+    for (model, model_id, number, vid), relative, path, owned in zip(
+            items, relatives, paths, bodies, strict=True):
         try:
-            record = read_record(path, model, number)
+            record = read_record(path, model, number, owned=owned)
             rows.extend(record_rows(record, vid, model_id, relative))  # all or nothing
         except (StoreCorrupt, *UNINDEXABLE) as exc:
             problems.append((str(path), _message(path, exc)))
     return rows, problems
+
+
+@lru_cache(maxsize=4)
+def on_network(root: str) -> bool:
+    """Whether the store is on a network filesystem (asked once per store and process)."""
+    from modelyard.store.disk.fskind import is_network_fs
+
+    return is_network_fs(Path(root))
 
 
 def _message(path: Path | str, exc: Exception) -> str:
