@@ -21,8 +21,8 @@ from .generate import generate_store
 from .measure import Result, text_table
 
 GROUPS = ("index", "search", "cli", "series", "ingest", "files", "mlflow", "app", "watcher",
-          "snapshot")
-SIZED = {"index", "search", "app", "snapshot"}  # run once per --versions size
+          "snapshot", "network")
+SIZED = {"index", "search", "app", "snapshot", "network"}  # run once per --versions size
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -140,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
             from . import bench_snapshots
 
             add(bench_snapshots.run(root, index, size, workdir))
+        if "network" in groups and size == sizes[0]:  # the smallest: minutes per pass
+            from . import bench_network
+
+            add(bench_network.run(workdir, root, size, skipped))
         if "app" in groups and size in app_sizes:
             from . import bench_app
 
