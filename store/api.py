@@ -145,9 +145,26 @@ class Store:
         also what no writer logged (files written by hand or by a writer killed early),
         found by listing every model's folders. `progress(read, total)` is called while an
         empty index is first built (records read of those to read)."""
+        self._reseed_if_far_behind()
         report = self.index.catch_up(self.layout, full_listing=full, progress=progress)
         self._judge()
         return report
+
+    def _reseed_if_far_behind(self) -> None:
+        """An index far behind the store (a host back after weeks away) starts again from a
+        newer shared snapshot, as a new host does, instead of reading every record written
+        since (store/index/snapshot_restore.py `far_behind_snapshot`)."""
+        from modelyard.store.index import snapshot_restore as restore
+
+        snap = restore.far_behind_snapshot(self.index_path, self.layout, self.config,
+                                           self.index.changes_position())
+        if snap is None:
+            return
+        local, outcome = restore.reseed(self.index_path, snap)
+        if local is not None:
+            self.index.install(local)
+            restore.note_reseeded(self.index_path, self.layout, outcome)
+        self.restored = outcome  # its warnings are printed by the CLI
 
     def _judge(self) -> None:
         """Judge new alias moves against their gates (store/policy/violations.py)."""

@@ -345,3 +345,29 @@ async def test_the_app_status_line_says_a_copied_index_is_not_checked_yet(
         async with app.run_test(size=(100, 30)) as pilot:
             await settle(pilot)
             assert "snapshot index not checked yet" in export_text(app)
+
+
+@pytest.mark.parametrize("far", [True, False], ids=["far-behind", "near"])
+def test_an_index_far_behind_starts_again_from_a_newer_snapshot(tmp_path: Path,
+                                                                 far: bool) -> None:
+    """A host whose index is `snapshot_reseed_changes` writes behind the store (set low
+    here) takes a newer snapshot instead of reading every record since, then catches up
+    and answers as a full reindex does; a host only a little behind just catches up."""
+    root, old_host = tmp_path / "store", tmp_path / "old-host"
+    with Store.init(root) as store:
+        _populate(store, ("bert",), n=2)
+    answers(root, old_host)  # the old host indexes the store as it was
+    with Store.open(root, index=tmp_path / "w.sqlite") as store:
+        _populate(store, ("resnet", "gpt"), n=5)
+    assert host(root, tmp_path / "publisher", "index", "publish").returncode == 0
+    with Store.open(root, index=tmp_path / "w.sqlite") as store:
+        store.add_version("late", files={"w.bin": b"after the snapshot"})
+    env = {"MODELYARD_SNAPSHOT_RESEED_CHANGES": "5" if far else "100000"}
+    got = answers(root, old_host, **env)
+    assert got == truth(root, tmp_path)
+    status = json.loads(host(root, old_host, "index", "status", "--json", **env).stdout)
+    if far:
+        assert status["source"].startswith("snapshot ")
+        assert status["verify"]["state"] == "pending"  # verify=off here: checked later
+    else:
+        assert status["source"] == "records"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from modelyard.store.disk.layout import Layout
@@ -230,14 +231,27 @@ class Index(IndexConnections):
         from modelyard.store.index import rebuild
 
         built, report = rebuild.build(self.path, layout)
-        self.close()  # this process's connections, so the new file can be renamed into place
-        rebuild.install(built, self.path)
-        self.reopen()
+        self.install(built)
         late = self.catch_up(layout)  # written while it was building
         report.versions, report.events = report.versions + late.versions, \
             report.events + late.events
         report.problems += late.problems
         return report
+
+    def install(self, built: Path) -> None:
+        """Put the index file `built` (a rebuild's, or a checked snapshot copy) in place of
+        this one; the calling thread owns the connections afterwards."""
+        from modelyard.store.index import rebuild
+
+        self.close()  # this process's connections, so the new file can be renamed into place
+        rebuild.install(built, self.path)
+        self.reopen()
+
+    def changes_position(self) -> int:
+        """How far into the store's change log this index has read (-1: not recorded)."""
+        from modelyard.store.index.changes_seen import COUNT_KEY
+
+        return int(self.meta_values((COUNT_KEY,)).get(COUNT_KEY, -1))
 
     # policy --------------------------------------------------------------------------------
     def policy_state(self, version_id: int) -> str:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelyard.store.disk import atomic, faults
+from modelyard.store.disk import atomic, changes, faults
 from modelyard.store.disk.clock import now_iso
 from modelyard.store.disk.layout import Layout
 from modelyard.store.index import schema, snapshots
@@ -121,6 +121,56 @@ def seed(index: Path, layout: Layout, config: dict) -> Restored | None:
     if outcome.snapshot is not None:
         start_background_verify(layout.root, index)
     return outcome
+
+
+def far_behind_snapshot(index: Path, layout: Layout, config: dict,
+                        seen: int) -> Snapshot | None:
+    """A snapshot to start again from, for an index that has read the change log up to
+    `seen` (bytes; a write notes two) while the log is `snapshot_reseed_changes` writes
+    further on: the newest compatible one covering at least that many writes more than the
+    index does. Catching up would read those records one by one (minutes for 100,000 of
+    them, through a network filesystem much more); the snapshot is a copy and a check."""
+    if not snapshots.setting(config, "snapshot_restore") or seen < 0:
+        return None
+    far = 2 * snapshots.setting(config, "snapshot_reseed_changes")
+    if changes.counter(layout.models) - seen < far:
+        return None
+    bad = distrusted(index)
+    for snap in snapshots.listing(layout.root):
+        if snap.schema == schema.SCHEMA_VERSION and snap.name not in bad:
+            return snap if snap.position - seen >= far else None
+    return None
+
+
+def reseed(index: Path, snap: Snapshot) -> tuple[Path | None, Restored]:
+    """Copy and check `snap` for an index far behind (see far_behind_snapshot): the checked
+    local copy, for the caller to install in place of the index once its own connections
+    are closed (rebuild.install); None with a warning when the snapshot is rejected (the
+    catch-up then goes on from the old index)."""
+    started = time.perf_counter()
+    outcome = Restored(None)
+    try:
+        local = copy_checked(snap, index)
+    except Rejected as why:
+        outcome.warnings.append(f"skipped the index snapshot {snap.path}: {why}")
+        return None, outcome
+    outcome.snapshot, outcome.seconds = snap, time.perf_counter() - started
+    return local, outcome
+
+
+def note_reseeded(index: Path, layout: Layout, outcome: Restored) -> None:
+    """After the reseeded index is in place: say where it came from, and verify it."""
+    snap = outcome.snapshot
+    assert snap is not None
+    state = read_state(index)
+    state.update(snapshot=snap.name, snapshot_path=str(snap.path), position=snap.position,
+                 restored_at=now_iso(), restore_seconds=round(outcome.seconds, 3),
+                 reseeded=True, skipped=outcome.warnings, verify={"state": "pending"})
+    try:
+        write_state(index, state)
+    except Exception:  # noqa: BLE001 - the state is for `index status`; opening goes on
+        pass
+    start_background_verify(layout.root, index)
 
 
 def copy_checked(snap: Snapshot, index: Path) -> Path:

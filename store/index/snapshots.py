@@ -50,6 +50,7 @@ PRIVATE_KEYS = (FROM_KEY, VERIFIED_KEY)
 # variable MODELYARD_<NAME upper-cased>, e.g. MODELYARD_SNAPSHOT_KEEP=5.
 DEFAULTS: dict[str, Any] = {
     "snapshot_restore": True,          # a host without an index starts from a snapshot
+    "snapshot_reseed_changes": 100_000,  # ... and one this many writes behind, from a newer
     "snapshot_every_changes": 10_000,  # the watcher publishes after this many versions+events
     "snapshot_every_seconds": 3600,    # ... or this long after the newest, if anything changed
     "snapshot_keep": 3,                # newest snapshots kept by pruning
