@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -195,12 +194,6 @@ def _main(argv: list[str] | None) -> int:
 
         print(f"modelyard: error: {safe(str(exc))}", file=sys.stderr)
         return exc.exit_code
-    except sqlite3.DatabaseError as exc:
-        from modelyard.app.cli.output import safe
-
-        print(f"modelyard: error: this host's index is damaged ({safe(exc)}); rebuild it with "
-              "`modelyard reindex` (the store's own files are not affected)", file=sys.stderr)
-        return 1
     except BrokenPipeError:
         raise  # not an error of the store: main() handles it
     except OSError as exc:
@@ -211,6 +204,17 @@ def _main(argv: list[str] | None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # Only a command that opened the index imported sqlite3 (`init` does not: it starts
+        # faster without it), and only such a command can fail with its errors.
+        sqlite3 = sys.modules.get("sqlite3")
+        if sqlite3 is None or not isinstance(exc, sqlite3.DatabaseError):
+            raise
+        from modelyard.app.cli.output import safe
+
+        print(f"modelyard: error: this host's index is damaged ({safe(exc)}); rebuild it with "
+              "`modelyard reindex` (the store's own files are not affected)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

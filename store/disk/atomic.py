@@ -16,9 +16,12 @@ import os
 import stat
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 from modelyard.store.disk import faults
 from modelyard.store.errors import DiskFull, ModelyardError, ReadOnlyStore, StorageError
@@ -109,7 +112,7 @@ def storage_error(exc: OSError, path: Path | str, doing: str,
 # directories ---------------------------------------------------------------------------------
 
 _deferred = threading.local()
-_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool: tuple[int, ThreadPoolExecutor] | None = None  # made on first use: `init` needs none
 
 
 def fsync_all(fds: list[int], dirs: list[int] = ()) -> None:
@@ -123,6 +126,8 @@ def fsync_all(fds: list[int], dirs: list[int] = ()) -> None:
         outcomes = [_fsync(fd) for fd in every]
     else:
         if _pool is None or _pool[0] != os.getpid():  # a forked child needs its own threads
+            from concurrent.futures import ThreadPoolExecutor
+
             _pool = (os.getpid(), ThreadPoolExecutor(max_workers=8,
                                                      thread_name_prefix="modelyard-fsync"))
         outcomes = list(_pool[1].map(_fsync, every))

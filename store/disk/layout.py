@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,6 +114,8 @@ def readable_model(models: Path | str, folder: str) -> bool:
             owner, mode = _owner_name(info.st_uid), oct(info.st_mode & 0o7777)
         except OSError:
             owner, mode = "?", "?"
+        import logging  # here: most commands never warn, and `init` starts faster without it
+
         logging.getLogger("modelyard.store").warning(
             "skipping model folder %s: this user cannot read it (owner %s, mode %s); ask its "
             "owner to run `chmod -R g+rX,o+rX %s`", path, owner, mode, path)
