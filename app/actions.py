@@ -4,9 +4,12 @@ a worker thread, then tells every screen to refresh."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 from textual import work
+from textual.binding import Binding
 from textual.screen import Screen
 
 from modelyard.app.dialogs.describe import DescribeDialog
@@ -32,6 +35,17 @@ def refusal_text(alias: str, ref: str, refused) -> str:
 class VersionActions(Screen):
     """Mixin for screens that have a current version (`current_ref`)."""
 
+    # Not BINDINGS: Textual merges BINDINGS base class first (a subclass naming the same key
+    # keeps the base's place), so the footer would show these before the screen's own keys
+    # and drop Help and Quit at 80 columns. Each screen splices them where they belong.
+    ACTION_BINDINGS: ClassVar[list[Binding]] = [
+        Binding("a", "alias", "Alias"),
+        Binding("t", "tag", "Tag"),
+        Binding("d", "describe", "Describe"),
+        Binding("x", "deprecate", "Deprecate"),
+        Binding("e", "export", "Export"),
+    ]
+
     @property
     def store(self) -> Store:
         return self.app.store  # type: ignore[attr-defined]
@@ -53,7 +67,20 @@ class VersionActions(Screen):
             "Set or move an alias", "The alias will point at this version (moving it if it "
             "points elsewhere). Prefix with - to remove it from the model.", subject=ref,
             placeholder="champion", suggestions=self.store.keys("aliases"))
-        self.app.push_screen(dialog, lambda name: name and self._write("alias", ref, name))
+
+        def answered(text: str | None) -> None:
+            if not text:
+                return
+            if text.startswith("-"):
+                name = text[1:].strip()
+                self._write(lambda: self.store.remove_alias(self.store.get(ref).model, name),
+                            f"removed @{name}")
+            else:
+                name = text.strip()
+                self._write(lambda: self.store.set_alias(ref, name), f"@{name} → {ref}",
+                            gate=(ref, name))
+
+        self.app.push_screen(dialog, answered)
 
     def action_tag(self) -> None:
         ref = self._need_ref()
@@ -65,11 +92,16 @@ class VersionActions(Screen):
         def answered(text: str | None) -> None:
             if not text:
                 return
-            if not text.startswith("-") and "=" not in text:  # as the CLI refuses it
+            if text.startswith("-"):
+                key = text[1:].strip()
+                self._write(lambda: self.store.untag(ref, key), f"removed tag {key} from {ref}")
+                return
+            if "=" not in text:  # as the CLI refuses it
                 self.notify(f"Write tags as KEY=VALUE (got {printable(text)!r}); -KEY "
                             "removes one", title="Not done", severity="warning", markup=False)
                 return
-            self._write("tag", ref, text)
+            key, _, value = (part.strip() for part in text.partition("="))
+            self._write(lambda: self.store.tag(ref, key, value), f"tagged {ref}: {key}={value}")
 
         self.app.push_screen(dialog, answered)
 
@@ -77,22 +109,30 @@ class VersionActions(Screen):
         ref = self._need_ref()
         if ref is None:
             return
-        text = self.store.get(ref).description
-        self.app.push_screen(DescribeDialog(ref, text),
-                             lambda new: new is not None and self._write("describe", ref, new))
+
+        def answered(text: str | None) -> None:
+            if text is not None:
+                self._write(lambda: self.store.describe(ref, text), f"described {ref}")
+
+        self.app.push_screen(DescribeDialog(ref, self.store.get(ref).description), answered)
 
     def action_deprecate(self) -> None:
         ref = self._need_ref()
         if ref is None:
             return
-        if self.store.get(ref).deprecated:
-            self._write("undeprecate", ref, "")
+        if self.store.get(ref).deprecated:  # x again takes it back, without asking
+            self._write(lambda: self.store.deprecate(ref, undo=True),
+                        f"{ref} is no longer deprecated")
             return
         dialog = PromptDialog("Deprecate", "Why? (shown in the history)", subject=ref,
                               placeholder="superseded by a retrain")
-        self.app.push_screen(dialog,
-                             lambda reason: reason is not None and self._write("deprecate",
-                                                                               ref, reason))
+
+        def answered(reason: str | None) -> None:
+            if reason is not None:  # an empty reason is allowed
+                self._write(lambda: self.store.deprecate(ref, reason=reason),
+                            f"deprecated {ref}")
+
+        self.app.push_screen(dialog, answered)
 
     def action_export(self) -> None:
         ref = self._need_ref()
@@ -101,7 +141,13 @@ class VersionActions(Screen):
         default = str(Path.cwd() / f"{ref.replace(':', '-v').replace('/', '_')}")
         dialog = PromptDialog("Export", "Copy the version's files, verified, into this new "
                               "folder.", subject=ref, value=printable(default))
-        self.app.push_screen(dialog, lambda dest: dest and self._write("export", ref, dest))
+
+        def answered(text: str | None) -> None:
+            if text:
+                dest = Path(text).expanduser()
+                self._write(lambda: self.store.export(ref, dest), f"exported {ref} to {dest}")
+
+        self.app.push_screen(dialog, answered)
 
     def _offer_force(self, ref: str, alias: str, refusal: str) -> None:
         """A gated alias was refused: say why, and let the user force it with a reason."""
@@ -109,54 +155,33 @@ class VersionActions(Screen):
             f"@{alias} is gated", refusal + "\n\nForce it anyway? Give the reason "
             "(recorded in the history), or escape to leave the alias where it is.",
             subject=ref, placeholder="hotfix approved by the on-call lead")
-        self.app.push_screen(dialog, lambda reason: reason and self._write(
-            "alias-force", ref, f"{alias}\n{reason}"))
+
+        def answered(reason: str | None) -> None:
+            if reason:  # a blank one is refused by the store, and this dialog comes back
+                self._write(lambda: self.store.set_alias(ref, alias, force=True,
+                                                         reason=reason),
+                            f"@{alias} → {ref} (forced)", gate=(ref, alias))
+
+        self.app.push_screen(dialog, answered)
 
     @work(thread=True, group="store-writes")
-    def _write(self, what: str, ref: str, arg: str) -> None:
+    def _write(self, write: Callable[[], object], done: str, *,
+               gate: tuple[str, str] | None = None) -> None:
+        """Run one store write off the event loop, say `done`, and refresh every screen.
+        `gate` is the (ref, alias) the write moves: a refusal by the alias's gate offers
+        to force it rather than ending in an error."""
         from modelyard.store.policy import AliasRefused
 
-        store = self.store
         try:
-            if what == "alias-force":
-                alias, _, reason = arg.partition("\n")
-                store.set_alias(ref, alias, force=True, reason=reason)
-                message = f"@{alias} → {ref} (forced)"
-            elif what == "alias":
-                if arg.startswith("-"):
-                    store.remove_alias(store.get(ref).model, arg[1:].strip())
-                    message = f"removed @{arg[1:].strip()}"
-                else:
-                    store.set_alias(ref, arg.strip())
-                    message = f"@{arg.strip()} → {ref}"
-            elif what == "tag":
-                if arg.startswith("-"):
-                    store.untag(ref, arg[1:].strip())
-                    message = f"removed tag {arg[1:].strip()} from {ref}"
-                else:
-                    key, _, value = arg.partition("=")
-                    store.tag(ref, key.strip(), value.strip())
-                    message = f"tagged {ref}: {key.strip()}={value.strip()}"
-            elif what == "describe":
-                store.describe(ref, arg)
-                message = f"described {ref}"
-            elif what == "deprecate":
-                store.deprecate(ref, reason=arg)
-                message = f"deprecated {ref}"
-            elif what == "undeprecate":
-                store.deprecate(ref, undo=True)
-                message = f"{ref} is no longer deprecated"
-            else:
-                dest = store.export(ref, Path(arg).expanduser())
-                message = f"exported {ref} to {dest}"
-        except AliasRefused as exc:
-            alias = arg.partition("\n")[0].strip()
-            self.app.call_from_thread(self._offer_force, ref, alias,
-                                      refusal_text(alias, ref, exc))
-            return
+            write()
         except (ModelyardError, OSError) as exc:
-            self.app.call_from_thread(self.notify, printable(str(exc)), title="Not done",
-                                      severity="error", markup=False, timeout=8)
+            if gate is not None and isinstance(exc, AliasRefused):
+                ref, alias = gate
+                self.app.call_from_thread(self._offer_force, ref, alias,
+                                          refusal_text(alias, ref, exc))
+            else:  # the store's words, as text: names in it come from users and drops
+                self.app.call_from_thread(self.notify, printable(str(exc)), title="Not done",
+                                          severity="error", markup=False, timeout=8)
             return
-        self.app.call_from_thread(self.notify, printable(message), markup=False)
+        self.app.call_from_thread(self.notify, printable(done), markup=False)
         self.app.call_from_thread(self.app.refresh_from_index)  # type: ignore[attr-defined]

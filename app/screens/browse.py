@@ -34,11 +34,7 @@ class BrowseScreen(VersionActions):
         Binding("p", "param_views", "Plot params"),
         Binding("m", "toggle_models", "Models"),
         Binding("M", "pick_metrics", "Columns"),
-        Binding("a", "alias", "Alias"),
-        Binding("t", "tag", "Tag"),
-        Binding("d", "describe", "Describe"),
-        Binding("x", "deprecate", "Deprecate"),
-        Binding("e", "export", "Export"),
+        *VersionActions.ACTION_BINDINGS,  # alias, tag, describe, deprecate, export
         Binding("u", "clear_marks", "Unmark all", show=False),
         Binding("r", "reload", "Reload", show=False),
     ]

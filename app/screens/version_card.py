@@ -42,11 +42,7 @@ class VersionScreen(VersionActions):
           for i, (tab, label, _) in enumerate(TABS)],
         Binding("left_square_bracket", "step(-1)", "Older"),
         Binding("right_square_bracket", "step(1)", "Newer"),
-        Binding("a", "alias", "Alias"),
-        Binding("t", "tag", "Tag"),
-        Binding("d", "describe", "Describe"),
-        Binding("x", "deprecate", "Deprecate"),
-        Binding("e", "export", "Export"),
+        *VersionActions.ACTION_BINDINGS,  # alias, tag, describe, deprecate, export
     ]
 
     def __init__(self, ref: str) -> None:

@@ -64,6 +64,7 @@ class SourcePane(Vertical):
             tree.root.add_leaf(Text("uncommitted diff", style="bold"), data=DIFF)
         paths = [f["path"] for f in src.get("files") or []]
         entry = src.get("entrypoint")
+        # which file opens first, not a format: source entries record no kind, only a name
         code = [p for p in paths if p.endswith(".py")]
         first = entry if entry in paths else next(iter(code or paths), None)
         if first:
