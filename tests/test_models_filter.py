@@ -37,17 +37,20 @@ from helpers import run_cli
     ("not name = 'a'", (), "joins conditions with AND only", 1),
     ("(name = 'a')", (), "joins conditions with AND only", 1),
     ("name = 'a' name = 'b'", (), "expected AND or the end of the filter", 12),
-    ("name = 'a' and", (), "expected a condition after 'AND'", 15),
+    ("name = 'a' and and", (), "expected a condition such as", 16),
     ("and name = 'a'", (), "expected a condition such as name = 'churn'", 1),
     ("name", (), "expected a comparison after name", 5),
     ("name =", (), "expected a quoted value after =", 7),
     ("name LIKE", (), "expected a quoted value after LIKE, like 'churn%'", 10),
     ("name > 'a'", (), "name compares with =, !=, LIKE, ILIKE, IN or NOT IN, not '>'", 6),
     ("name NOT LIKE 'a'", (), "not 'NOT'", 6),
+    ("name == 'a'", (), "write = instead of ==", 6),
+    ("tags.t <> 'a'", (), "write != instead of <>", 8),
     ("tags.t IN ('a')", (), "tags.t compares with =, !=, LIKE or ILIKE, not 'IN'", 8),
     ("tag.t1 IS NULL", (), "not 'IS'", 8),
     ("name IN ()", (), "expected at least one quoted name in the IN list", 10),
-    ("name IN ('a',)", (), "expected a quoted name in the IN list, found ')'", 14),
+    ("name IN ('a',,'b')", (), "expected a quoted name in the IN list, found ','", 14),
+    ("name IN (,)", (), "expected at least one quoted name in the IN list, found ','", 10),
     ("name IN ('a' 'b')", (), "expected ',' or ')' in the IN list", 14),
     ("name IN 'a'", (), "expected '(' after IN", 9),
     ("name = 'a", (), "unclosed quote", 8),
@@ -78,6 +81,12 @@ def test_mlflow_spellings_parse() -> None:
         ("e.f", "=", ""), (None, "NOT IN", ("p", "q"))]
     assert [(o.key, o.descending) for o in parsed.order] == [
         ("updated", False), ("name", True), ("created", False), ("updated", True)]
+
+
+def test_a_trailing_and_or_comma_is_ignored_as_mlflow_does() -> None:
+    assert parse_model_filter("name = 'a' and") == parse_model_filter("name = 'a'")
+    assert parse_model_filter("name IN ('a',) AND order by name").conditions == \
+        parse_model_filter("name IN ('a')").conditions
 
 
 def test_values_are_bound_and_name_breaks_ties() -> None:

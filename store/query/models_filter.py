@@ -9,7 +9,8 @@ same here and one MLflow refuses is refused here too:
     tags.team = 'risk'   tag.`cost center` LIKE 'r%'   tags."a.b" != 'x'
     ... AND ...          order by name desc, last_updated_timestamp
 
-Conditions are joined by AND only; `name` and the entities `tag`, `tags`, `attribute` are
+Conditions are joined by AND only (a trailing AND is ignored, as MLflow does, and so is a
+trailing comma in an IN list); `name` and the entities `tag`, `tags`, `attribute` are
 written in lower case, as MLflow requires; values are quoted. A model lacking a tag never
 matches a condition on it, not even `!=`. LIKE is case-sensitive, ILIKE is not.
 
@@ -48,7 +49,7 @@ _FIELDS_HINT = "a model filter looks at name and tags.<key>, as MLflow's registe
 
 @dataclass(frozen=True)
 class ModelCondition:
-    """`name op value` (`key` empty) or `tags.<key> op value`; IN lists hold a tuple."""
+    """`name op value` (`key` None) or `tags.<key> op value`; IN lists hold a tuple."""
 
     key: str | None  # None: the name; else the tag key
     op: str  # = != LIKE ILIKE IN, NOT IN
@@ -139,7 +140,7 @@ class _FilterParser(TokenCursor):
                 if not token.is_word("AND"):
                     self.refuse_connective(token, after_condition=True)
                 if self.peek().kind is Kind.EOF or self.at_order():
-                    self.fail("expected a condition after 'AND'", self.peek().start)
+                    break  # a trailing AND: MLflow ignores it, and so does this
             conditions.append(self.condition())
         order: tuple[ModelOrder, ...] = ()
         if self.at_order():
@@ -210,8 +211,10 @@ class _FilterParser(TokenCursor):
         what = "name" if key is None else f"tags.{key}"
         if token.kind is Kind.EOF:
             self.fail(f"expected a comparison after {what}, like {what} = 'x'", token.start)
-        if word == "<>":
-            word = "!="
+        written = self.text[token.start:token.end]
+        if written in ("==", "<>"):
+            self.fail(f"write {'=' if written == '==' else '!='} instead of {written} (MLflow "
+                      "refuses it in a registered-model search)", token.start)
         if word not in allowed or token.kind not in (Kind.OP, Kind.WORD):
             self.fail(f"{what} compares with {', '.join(allowed[:-1])} or {allowed[-1]}, "
                       f"not {describe(token)}", token.start)
@@ -235,6 +238,8 @@ class _FilterParser(TokenCursor):
         values: list[str] = []
         while True:
             token = self.take()
+            if token.kind is Kind.RPAREN and values:
+                return tuple(values)  # a trailing comma: MLflow takes ('a',) as ('a')
             if token.kind is not Kind.STRING:
                 what = "at least one quoted name" if not values else "a quoted name"
                 self.fail(f"expected {what} in the IN list, found {describe(token)}",
