@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -187,12 +187,24 @@ class Store:
         return report
 
     # reading
-    def models(self) -> list[ModelInfo]:
+    def models(self, filter: str = "", *, order_by: str | Sequence[str] = ()
+               ) -> list[ModelInfo]:
+        """Every model by name, or those `filter` matches in the order `order_by` asks.
+
+        Both are MLflow's registered-model search (`search_registered_models`), so its
+        filters answer the same here: `name` and `tags.<key>` with =, !=, LIKE, ILIKE (and
+        IN for the name), joined by AND; the order is `name`, `last_updated_timestamp` or
+        `creation_timestamp`, asc or desc, as one text or a list (store/query/models_filter.py).
+        A malformed filter raises QueryError with its column."""
+        from modelyard.store.query.models_filter import compile_model_filter
+
+        compiled = compile_model_filter(filter, order_by)
         aliases = self.index.aliases_by_model()
         tags = self.index.model_tags_by_model()
         return [ModelInfo(r["name"], r["n"], r["latest"], r["updated"], r["description"],
                           aliases.get(r["name"], {}), tags.get(r["name"], {}))
-                for r in self.index.model_rows()]
+                for r in self.index.model_rows(compiled.where, compiled.params,
+                                               order=compiled.order_by)]
 
     def keys(self, kind: str, *, by_frequency: bool = False) -> list[str]:
         """Distinct metric, param or tag keys, or alias names: for pickers and completion;

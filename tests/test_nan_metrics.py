@@ -69,8 +69,8 @@ def test_nan_and_inf_are_searchable(nan_store: Store) -> None:
 def test_sorting_with_nan_is_deterministic(nan_store: Store) -> None:
     up = [v.ref for v in nan_store.search("order by metrics.loss")]
     down = [v.ref for v in nan_store.search("order by metrics.loss desc")]
-    assert up == ["m:2", "m:3", "m:4", "m:1"]  # numbers, inf; then NaN and missing, newest first
-    assert down == ["m:3", "m:2", "m:4", "m:1"]
+    assert up == ["m:2", "m:3", "m:1", "m:4"]  # numbers, inf; then NaN, then missing (MLflow's)
+    assert down == ["m:3", "m:2", "m:1", "m:4"]
     for _ in range(3):
         assert [v.ref for v in nan_store.search("order by metrics.loss")] == up
     nan_store.reindex()

@@ -191,7 +191,8 @@ def test_order_by_joins_one_alias_per_key() -> None:
     assert compiled.where == "1" and compiled.params == []
     assert compiled.joins.count("LEFT JOIN") == 3
     assert compiled.joins_params == ["acc", "lr", "env"]
-    assert compiled.order_by.startswith("o1.value DESC NULLS LAST, o2.num ASC NULLS LAST")
+    assert compiled.order_by.startswith("o1.value DESC NULLS LAST, o1.version_id IS NULL, "
+                                        "o2.num ASC NULLS LAST")
     assert compiled.order_by.endswith(DEFAULT_ORDER)
     assert compile_query("", now_ms=NOW).order_by == DEFAULT_ORDER
 

@@ -107,9 +107,13 @@ def cmd_ls(args: argparse.Namespace, path: Path) -> int:
 
 def cmd_models(args: argparse.Namespace, path: Path) -> int:
     store = open_store(args, path)
-    models = store.models()
+    query = " ".join(args.filter)
+    models = store.models(query, order_by=args.order_by)
     if args.json:
         emit_json([m.to_dict() for m in models])
+        return 0
+    if not models:
+        emit("no models match" if query else "the store is empty; add one with `modelyard add`")
         return 0
     rows = [[safe(m.name), str(m.versions), str(m.latest), m.updated_at[:16].replace("T", " "),
              safe(" ".join(f"@{a}:{n}" for a, n in m.aliases.items()))] for m in models]

@@ -13,7 +13,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("init", "create a new, empty store"),
     ("add", "add a version from a folder holding a modelyard.yaml or modelyard.json"),
     ("ls", "list versions matching a query (all versions without one)"),
-    ("models", "list models with their version counts and aliases"),
+    ("models", "list models with their version counts and aliases, or those a filter "
+               "matches (MLflow's registered-model search)"),
     ("show", "show everything one version holds"),
     ("diff", "compare two versions: params, metrics, files, source, lineage"),
     ("alias", "set or move an alias (NAME) onto a version, or remove it with --rm"),
@@ -67,7 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", nargs="*", help="a query, e.g. \"metrics.acc > 0.9 and @champion\"")
     p.add_argument("--limit", type=int, default=100, help="at most this many (default 100; 0: all)")
     p.add_argument("--metrics", help="comma-separated metric columns to show")
-    cmd("models")
+    p = cmd("models")
+    p.add_argument("filter", nargs="*",
+                   help="a filter as MLflow's search_registered_models takes it, e.g. "
+                        "\"name LIKE 'churn%%' and tags.team = 'risk'\" (name and tags.<key> "
+                        "with =, !=, LIKE, ILIKE; IN for the name; joined by AND)")
+    p.add_argument("--order-by", action="append", default=[], metavar="KEY [asc|desc]",
+                   help="order by name, last_updated_timestamp (or timestamp) or "
+                        "creation_timestamp, asc or desc; repeat it or separate keys with "
+                        "commas (default: by name)")
     p = cmd("show")
     p.add_argument("ref", help="NAME (latest), NAME:VERSION or NAME@ALIAS")
     p = cmd("diff")

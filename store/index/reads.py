@@ -96,17 +96,19 @@ class Index(IndexConnections):
         return (row[0], row[1], row[2]) if row is not None else None
 
     # models --------------------------------------------------------------------------------
-    def model_rows(self) -> list[sqlite3.Row]:
+    def model_rows(self, where: str = "1", params: Iterable[Any] = (), *,
+                   order: str = "m.name") -> list[sqlite3.Row]:
         """Per model: name, description, n (versions), latest, updated. Counted on the
         (model, number) index alone, then one seek per model for the newest version's
-        time: 8x faster than grouping the version rows at a million."""
+        time: 8x faster than grouping the version rows at a million. `where` and `order`
+        (store/query/models_filter.py) see the model as `m`, its newest version as `v`."""
         return self.conn.execute(
-            """SELECT m.name, m.description, g.n, g.latest, v.created_at AS updated
+            f"""SELECT m.name, m.description, g.n, g.latest, v.created_at AS updated
                FROM (SELECT model, count(*) AS n, max(number) AS latest FROM versions
                      GROUP BY model) g
                JOIN models m ON m.name = g.model
                JOIN versions v ON v.model = g.model AND v.number = g.latest
-               ORDER BY m.name""").fetchall()
+               WHERE {where} ORDER BY {order}""", tuple(params)).fetchall()
 
     def aliases_by_model(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}

@@ -383,6 +383,8 @@ def _order_terms(items: tuple[OrderItem, ...]) -> tuple[str, list[object], list[
                 f"{alias}.value"
             ]
         terms.extend(f"{column} {direction} NULLS LAST" for column in columns)
+        if f.kind == "metric":  # NaN (a row, value NULL) before no row at all, as MLflow
+            terms.append(f"{alias}.version_id IS NULL")
     return " ".join(joins), params, [*terms, *DEFAULT_ORDER.split(", ")]
 
 

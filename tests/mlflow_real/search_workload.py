@@ -1,17 +1,21 @@
 """The data of MLflow's own search tests, written with the real `mlflow` package, and every
-filter of `search_filters.json` run through MLflow's search.
+filter of `search_filters.json` and order of `search_orders.json` run through MLflow's search.
 
 Run by the python of the MLflow virtual environment (never by modelyard's):
 
-    python search_workload.py sqlite|file FILTERS OUT
+    python search_workload.py sqlite|file FILTERS ORDERS OUT
 
-OUT/work holds the MLflow store; OUT/results.json maps each filter, its placeholders
-({r1}, {r1_artifact_uri}...) filled in, to the run ids MLflow returns or to its error.
-The runs follow `test_search_params`, `_tags`, `_metrics`, `_attrs`, `_full`, `_run_name`,
-`_run_id`, `_datasets` of tests/store/tracking/sqlalchemy_store/test_sqlalchemy_store_runs.py
-and `test_correct_filtering` of tests/utils/test_search_utils.py, merged into three runs;
-each run is registered as a version of the model `conf`, versions 1 and 2 with the version
-tags of `test_search_model_versions_by_tag` (tests/store/model_registry/test_sqlalchemy_store.py).
+OUT/<suite>/work holds one MLflow store per suite; OUT/results.json holds, per suite, its
+experiments, the model each experiment's runs are registered as, and the placeholders a
+filter may use ({r1}, {r1_artifact_uri}...), then each filter's and each order's answer: the
+run ids (or, for registered models, the names) MLflow returns, or its error.
+The `search` suite's runs follow `test_search_params`, `_tags`, `_metrics`, `_attrs`, `_full`,
+`_run_name`, `_run_id`, `_datasets` of tests/store/tracking/sqlalchemy_store/
+test_sqlalchemy_store_runs.py and `test_correct_filtering` of tests/utils/test_search_utils.py,
+merged into three runs; each run is registered as a version of the model `conf`, versions 1
+and 2 with the version tags of `test_search_model_versions_by_tag`
+(tests/store/model_registry/test_sqlalchemy_store.py). The other suites are in
+`search_suites.py`.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import mlflow  # noqa: E402
 import numpy as np  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
 from mlflow.entities import Dataset, DatasetInput, InputTag, Metric  # noqa: E402
+from search_suites import SUITES  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 MODEL = "conf"
@@ -95,33 +100,50 @@ def build(client: MlflowClient, experiment: str) -> dict[str, str]:
     return values
 
 
-def search(client: MlflowClient, experiment: str, entry: dict, values: dict) -> dict:
-    text = entry["filter"].format(**values)
+def search(client: MlflowClient, suites: dict, entry: dict) -> dict:
+    """One filter (and order) through MLflow: what it found, in MLflow's order, or its error."""
+    suite = suites[entry.get("suite", "search")]
+    text = entry["filter"].format(**suite["values"])
+    kind, order = entry.get("kind", "runs"), entry.get("order_by")
     try:
-        if entry.get("kind") == "model_versions":
-            found = [mv.run_id for mv in client.search_model_versions(text)]
+        if kind == "model_versions":
+            found = [mv.run_id for mv in client.search_model_versions(text, order_by=order)]
+        elif kind == "registered_models":
+            found = [m.name for m in client.search_registered_models(text, order_by=order)]
         else:
-            found = [r.info.run_id for r in client.search_runs([experiment], text)]
-        return {"filter": text, "ok": True, "runs": sorted(found)}
+            experiment = suite["experiments"][entry.get("experiment", "search")]
+            found = [r.info.run_id for r in client.search_runs([experiment], text,
+                                                               order_by=order)]
+        return {"filter": text, "ok": True, "found": found}
     except Exception as exc:  # MLflow rejects with MlflowException, sometimes others
         return {"filter": text, "ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
 
 
-def main() -> None:
-    backend, filters, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]).resolve()
-    work = out / "work"
-    work.mkdir(parents=True)
-    os.chdir(work)
-    uri = f"sqlite:///{work}/mlflow.db" if backend == "sqlite" else f"file:{work}/mlruns"
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
+def build_search(client: MlflowClient) -> dict:
     experiment = mlflow.set_experiment("search").experiment_id
-    client = MlflowClient(uri, uri)
-    values = build(client, experiment)
-    entries = json.loads(filters.read_text())["filters"]
-    results = [search(client, experiment, e, values) for e in entries]
-    (out / "results.json").write_text(json.dumps({"values": values, "results": results},
-                                                 indent=1))
+    return {"experiments": {"search": experiment}, "models": {"search": MODEL},
+            "values": build(client, experiment)}
+
+
+def main() -> None:
+    backend, filters, orders = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    out = Path(sys.argv[4]).resolve()
+    builders = {"search": build_search, **SUITES}
+    suites, clients = {}, {}
+    for name, builder in builders.items():
+        work = out / name / "work"
+        work.mkdir(parents=True)
+        os.chdir(work)  # a SQLite store keeps its artifacts in ./mlruns
+        uri = f"sqlite:///{work}/mlflow.db" if backend == "sqlite" else f"file:{work}/mlruns"
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        clients[name] = MlflowClient(uri, uri)
+        suites[name] = {"values": {}, **builder(clients[name])}
+    answers = {}
+    for key, path, listed in (("results", filters, "filters"), ("orders", orders, "orders")):
+        entries = json.loads(path.read_text())[listed]
+        answers[key] = [search(clients[e.get("suite", "search")], suites, e) for e in entries]
+    (out / "results.json").write_text(json.dumps({"suites": suites, **answers}, indent=1))
 
 
 if __name__ == "__main__":
