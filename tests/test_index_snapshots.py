@@ -371,3 +371,28 @@ def test_an_index_far_behind_starts_again_from_a_newer_snapshot(tmp_path: Path,
         assert status["verify"]["state"] == "pending"  # verify=off here: checked later
     else:
         assert status["source"] == "records"
+
+
+def test_a_damaged_snapshot_is_not_taken_by_a_host_far_behind(tmp_path: Path) -> None:
+    """The newest snapshot is truncated: the host far behind says so once, catches up from
+    its own index (the same answers), and does not copy that snapshot again at every
+    catch-up."""
+    root, old_host = tmp_path / "store", tmp_path / "old-host"
+    with Store.init(root) as store:
+        _populate(store, ("bert",), n=2)
+    answers(root, old_host)
+    with Store.open(root, index=tmp_path / "w.sqlite") as store:
+        _populate(store, ("resnet", "gpt"), n=5)
+    assert host(root, tmp_path / "publisher", "index", "publish").returncode == 0
+    [snap] = [p for p in (root / "index" / "snapshots").iterdir() if p.name.endswith(".gz")]
+    data = snap.read_bytes()
+    os.chmod(snap, 0o644)
+    snap.write_bytes(data[: len(data) // 2])
+    env = {"MODELYARD_SNAPSHOT_RESEED_CHANGES": "5"}
+    first = host(root, old_host, "ls", "--json", "--limit", "0", **env)
+    assert first.returncode == 0 and "skipped the index snapshot" in first.stderr
+    assert answers(root, old_host, **env) == truth(root, tmp_path)
+    again = host(root, old_host, "ls", "--json", "--limit", "0", **env)
+    assert "skipped the index snapshot" not in again.stderr  # not copied again
+    status = json.loads(host(root, old_host, "index", "status", "--json", **env).stdout)
+    assert status["source"] == "records"

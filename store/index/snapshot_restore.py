@@ -135,7 +135,7 @@ def far_behind_snapshot(index: Path, layout: Layout, config: dict,
     far = 2 * snapshots.setting(config, "snapshot_reseed_changes")
     if changes.counter(layout.models) - seen < far:
         return None
-    bad = distrusted(index)
+    bad = distrusted(index) | set(read_state(index).get("reseed_rejected") or [])
     for snap in snapshots.listing(layout.root):
         if snap.schema == schema.SCHEMA_VERSION and snap.name not in bad:
             return snap if snap.position - seen >= far else None
@@ -153,6 +153,12 @@ def reseed(index: Path, snap: Snapshot) -> tuple[Path | None, Restored]:
         local = copy_checked(snap, index)
     except Rejected as why:
         outcome.warnings.append(f"skipped the index snapshot {snap.path}: {why}")
+        state = read_state(index)  # not tried again at every catch-up: a newer one may come
+        state["reseed_rejected"] = sorted({*(state.get("reseed_rejected") or []), snap.name})
+        try:
+            write_state(index, state)
+        except Exception:  # noqa: BLE001 - the state is a convenience; catching up goes on
+            pass
         return None, outcome
     outcome.snapshot, outcome.seconds = snap, time.perf_counter() - started
     return local, outcome
