@@ -5,6 +5,7 @@ is detected, reported and replaced. Every host is a real `modelyard` process."""
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
 import json
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from modelyard.store import Store
+from modelyard.store.disk import atomic
 from modelyard.store.index import schema, snapshots
 
 
@@ -292,3 +294,24 @@ def test_settings_come_from_the_store_then_the_environment(tmp_path: Path,
     assert snapshots.setting({}, "snapshot_every_changes") == 10_000
     monkeypatch.setenv("MODELYARD_SNAPSHOT_KEEP", "7")
     assert snapshots.setting(config, "snapshot_keep") == 7
+
+
+def test_a_snapshot_that_cannot_be_linked_says_why_and_leaves_no_temp_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cleanup once called a helper that no longer existed: an AttributeError hid the
+    disk's error and the compressed temp file stayed (found by mypy)."""
+    root = tmp_path / "store"
+    with Store.init(root, index=tmp_path / "index.sqlite") as store:
+        _populate(store, ("bert",), 2)
+        link = atomic.link_exclusive
+
+        def failing_link(tmp: Path, target: Path) -> bool:
+            if target.name.endswith(snapshots.SUFFIX):
+                raise OSError(errno.EIO, "the disk failed", str(target))
+            return link(tmp, target)
+
+        monkeypatch.setattr(atomic, "link_exclusive", failing_link)
+        with pytest.raises(OSError, match="the disk failed"):
+            snapshots.publish(store, force=True)
+    assert not [p.name for p in snapshots.folder(root).iterdir()
+                if p.name.startswith(atomic.TEMP_PREFIX)]

@@ -205,7 +205,7 @@ def publish(store: Store, *, force: bool = False) -> Published:
     try:
         created = atomic.link_exclusive(tmp, target)
     except BaseException:
-        atomic._unlink_quietly(tmp)
+        atomic.unlink_quietly(tmp)
         raise
     if created:
         faults.point("snapshot.linked")
