@@ -45,6 +45,8 @@ def _params_yaml(v: Version) -> list[str]:
 def diff_text(a: Version, b: Version, choice: str) -> str:
     """The unified diff for one of `diff_choices`, with a first line saying what it is."""
     kind, _, path = choice.partition(":")
+    left: list[str] | None
+    right: list[str] | None
     if kind == PARAMS:
         what, left, right = "params", _params_yaml(a), _params_yaml(b)
     else:

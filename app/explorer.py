@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from textual import events, work
 from textual.app import App, SystemCommand
@@ -17,6 +18,10 @@ from textual.screen import Screen
 from modelyard.app.messages import OpenVersion, StoreChanged
 from modelyard.app.safe_text import printable
 from modelyard.store import ModelyardError, Store
+
+if TYPE_CHECKING:  # imported when first used: the app opens before they are needed
+    from modelyard.store.index.live import IndexToken
+    from modelyard.store.ingest.watcher import Watcher
 
 SYNC_SECONDS = 1.0
 
@@ -41,8 +46,8 @@ class ExplorerApp(App):
         self.store_label = label or str(store.root)
         self.watch_drops = watch
         self.live = live
-        self._watcher = None
-        self._token = None
+        self._watcher: Watcher | None = None
+        self._token: IndexToken | None = None  # what the screens show, as of the last sync
         self.index_check: str | None = None  # the status line's word on a snapshot's check
         self._sync_lock = threading.Lock()
         self._syncing = self._sync_again = False

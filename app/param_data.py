@@ -168,7 +168,8 @@ def parallel(rows: list[Row], params: list[str], metric: str, *, lower_better: b
     for i, r in enumerate(ranked):
         values = [r.params.get(p) for p in params] + [r.metrics[metric]]
         line = [a.unit(v) for a, v in zip(axes, values, strict=True)]
-        tiers[min(2, i * 3 // max(1, len(ranked)))].append(line)  # type: ignore[arg-type]
+        tier = tiers[min(2, i * 3 // max(1, len(ranked)))]
+        tier.append(line)  # type: ignore[arg-type]  # no None: `having` has every value
     return Parallel(axes, tiers, len(ranked), len(having), len(rows) - len(having))
 
 

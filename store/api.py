@@ -40,6 +40,7 @@ from modelyard.store.versions.version import Version
 
 if TYPE_CHECKING:
     from modelyard.store.disk.blobs import BlobStore
+    from modelyard.store.index.snapshot_restore import Restored
     from modelyard.store.policy.model import HookSpec, Policy
     from modelyard.store.policy.report import CheckReport
     from modelyard.store.policy.service import PolicyService
@@ -82,7 +83,8 @@ class Store:
         self.index_path = Path(index) if index else index_db.default_index_path(
             self.root, self.config["store_id"])
         self.index = Index(self.index_path)  # opened on first use
-        self.restored = None  # a shared snapshot this host's new index started from
+        # a shared snapshot this host's new index started from (or a far-behind one, again)
+        self.restored: Restored | None = None
         self.index.on_create = self._seed_from_snapshot
         self._policy_ctx = PolicyContext(self.layout, self.index, self.config)
         if sync:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -75,9 +76,16 @@ class StoreCorrupt(ModelyardError):
 class BlobCorrupt(StoreCorrupt):
     """A blob's bytes do not hash to its name; never return them."""
 
+    # set where it is raised (store/disk/blobs.py): the app marks the versions using it
+    digest: str
+    path: Path
+
 
 class BlobMissing(StoreCorrupt):
     """A record names a blob that is not in the store."""
+
+    digest: str  # set where it is raised, as for BlobCorrupt
+    path: Path
 
 
 class StorageError(ModelyardError):

@@ -21,7 +21,8 @@ class YamlRefused(ValueError):
 
 
 class NoAliasLoader(yaml.SafeLoader):
-    def compose_node(self, parent, index):  # type: ignore[override]
+    # `index` is a list position or a mapping's key node (PyYAML's stubs say only int)
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise YamlRefused(f"YAML aliases (*{event.anchor}) are not allowed (line "

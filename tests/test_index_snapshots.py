@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from modelyard.store import Store
+from modelyard.store import StorageError, Store
+from modelyard.store.disk import atomic
 from modelyard.store.index import schema, snapshots
 
 
@@ -396,3 +397,18 @@ def test_a_damaged_snapshot_is_not_taken_by_a_host_far_behind(tmp_path: Path) ->
     assert "skipped the index snapshot" not in again.stderr  # not copied again
     status = json.loads(host(root, old_host, "index", "status", "--json", **env).stdout)
     assert status["source"] == "records"
+
+
+def test_a_snapshot_that_cannot_be_linked_says_why_and_leaves_no_temp_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cleanup once called a helper that no longer existed: an AttributeError hid the
+    disk's error and the compressed temp file stayed (found by mypy); a failing link of the
+    sidecar left it too. The links fail with EIO at the system call (MODELYARD_IO_FAULT)."""
+    root = tmp_path / "store"
+    with Store.init(root, index=tmp_path / "index.sqlite") as store:
+        _populate(store, ("bert",), 2)
+        monkeypatch.setenv("MODELYARD_IO_FAULT", f"link:EIO:{snapshots.SUFFIX}")
+        with pytest.raises(StorageError, match="filesystem failed"):
+            snapshots.publish(store, force=True)
+    assert not [p.name for p in snapshots.folder(root).iterdir()
+                if p.name.startswith(atomic.TEMP_PREFIX)]

@@ -351,12 +351,13 @@ def cmd_import_mlflow(args: argparse.Namespace, path: Path) -> int:
         emit(f"deprecated {safe(ref)}: {safe(reason)}")
     for skip in report.skipped:
         emit(f"skipped {safe(skip['what'])}: {safe(skip['reason'])}")
-    for ref in report.referenced:
-        if ref.get("not_copied"):
-            emit(f"not copied: {safe(ref['ref'])}: {safe(ref['not_copied'])}")
+    for kept in report.referenced:
+        if kept.get("not_copied"):
+            emit(f"not copied: {safe(kept['ref'])}: {safe(kept['not_copied'])}")
             continue
         emit(f"not copied (over {report.max_artifact_bytes:,} bytes, kept as a reference): "
-             f"{safe(ref['ref'])} {safe(ref['path'])} ({ref['size']:,} bytes, {safe(ref['uri'])})")
+             f"{safe(kept['ref'])} {safe(kept['path'])} ({kept['size']:,} bytes, "
+             f"{safe(kept['uri'])})")
     emit(f"{len(report.versions)} versions from {safe(args.path)}: {len(report.created)} "
          f"created, {len(report.updated)} updated, {len(report.deprecated)} deprecated, "
          f"{len(report.skipped)} skipped")

@@ -38,12 +38,12 @@ def cmd_policy(args: argparse.Namespace, path: Path) -> int:
     if args.action == "set":
         if not args.file:
             raise SystemExit("modelyard policy set: give the policy FILE")
-        policy = store.set_policy(Path(args.file))
-        change = {c["policy"]: c for c in store.policy_changes()}.get(policy.number) or {}
+        new = store.set_policy(Path(args.file))
+        change = {c["policy"]: c for c in store.policy_changes()}.get(new.number) or {}
         if args.json:
-            emit_json({**policy.to_data(), "gate_change": change})
+            emit_json({**new.to_data(), "gate_change": change})
         else:
-            emit(f"policy {policy.number} set by {safe(policy.set_by.get('user', ''))}; "
+            emit(f"policy {new.number} set by {safe(new.set_by.get('user', ''))}; "
                  "every version was re-checked")
             if change.get("flagged"):
                 emit(f"warning: it weakens alias gates ({safe('; '.join(change['weakened']))}) "

@@ -5,7 +5,7 @@ differences; p pages a diff of the first two versions' params or of a file in bo
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
+from modelyard.app.explorer import ExplorerApp
 from modelyard.app.focus import focus_first
 from modelyard.app.safe_text import fmt_number, plain, printable
 from modelyard.app.screens.compare_data import (
@@ -38,6 +39,8 @@ def elided(value: object) -> Text:
 
 
 class CompareScreen(Screen):
+    app = getters.app(ExplorerApp)
+
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("q", "app.pop_screen", "Back", show=False),  # as in lazygit and k9s
@@ -83,7 +86,7 @@ class CompareScreen(Screen):
 
     @work(thread=True, exclusive=True, group="compare")
     def load(self) -> None:
-        store = self.app.store  # type: ignore[attr-defined]
+        store = self.app.store
         versions = []
         for ref in self.refs:
             try:

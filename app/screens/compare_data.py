@@ -3,6 +3,8 @@ metrics with the best value per row, lineage facts, and which metric is better l
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from modelyard.store import Version
@@ -52,9 +54,10 @@ def lineage_rows(versions: list[Version]) -> list[tuple[str, list[str], bool]]:
                          + (f" {d['digest'][:15]}" if d.get("digest") else "")
                          for d in v.datasets if d["role"] == role)
 
-    facts = [("parents", lambda v: ", ".join(p["ref"] for p in v.parents))]
+    facts: list[tuple[str, Callable[[Version], str]]] = [
+        ("parents", lambda v: ", ".join(p["ref"] for p in v.parents))]
     for role in ("train", "validation", "test", "eval"):
-        facts.append((f"{role} data", lambda v, r=role: datasets(v, r)))
+        facts.append((f"{role} data", partial(datasets, role=role)))
     facts += [("git commit", lambda v: str((v.source.get("git") or {}).get("commit", ""))),
               ("git branch", lambda v: str((v.source.get("git") or {}).get("branch", ""))),
               ("dirty", lambda v: "yes" if (v.source.get("git") or {}).get("dirty") else ""),

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from modelyard.app.explorer import ExplorerApp
 from modelyard.app.safe_text import plain
 from modelyard.app.widgets.card.source import code_view
 from modelyard.store import ModelyardError, Version
 
 
 class FileViewer(ModalScreen[None]):
+    app = getters.app(ExplorerApp)
+
     DEFAULT_CSS = """
     FileViewer { align: center middle; }
     FileViewer > VerticalScroll { width: 95%; height: 90%; border: thick $primary;
@@ -39,7 +43,7 @@ class FileViewer(ModalScreen[None]):
             from modelyard.store.errors import StoreCorrupt
 
             if isinstance(exc, StoreCorrupt):
-                note_read_error(self.app.store.index, exc)  # type: ignore[attr-defined]
+                note_read_error(self.app.store.index, exc)
             text = f"cannot open {self.path}: {exc}"
         self.query_one("#file-text", Static).update(code_view(text, self.path))
         self.query_one(VerticalScroll).focus()

@@ -5,18 +5,21 @@ has its own marker, so the views read without colour (NO_COLOR)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
-from textual import work
+from textual import getters, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual_plotext import PlotextPlot
 
-from ..param_data import CAP, Rows, parallel, read_rows, scatter, zigzag
-from ..safe_text import printable
-from ..widgets.axis_picker import AxisPicker
-from .compare_data import lower_is_better
+from modelyard.app.explorer import ExplorerApp
+from modelyard.app.param_data import CAP, Rows, parallel, read_rows, scatter, zigzag
+from modelyard.app.safe_text import printable
+from modelyard.app.screens.compare_data import lower_is_better
+from modelyard.app.widgets.axis_picker import AxisPicker
 
 MARKERS = ("•", "+", "x", "o", "*", "#", "%", "@")
 TIER_NAMES = ("best third", "middle third", "worst third")
@@ -24,6 +27,8 @@ MODELS_APART = 6  # up to this many models, each gets its own marker and legend 
 
 
 class ParamViewScreen(Screen):
+    app = getters.app(ExplorerApp)
+
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("q", "app.pop_screen", "Back", show=False),
@@ -39,7 +44,7 @@ class ParamViewScreen(Screen):
     """
 
     def __init__(self, query: str, *, shown: str = "", model: str | None = None,
-                 metrics: list[str] = (), params: list[str] = ()) -> None:
+                 metrics: Sequence[str] = (), params: Sequence[str] = ()) -> None:
         super().__init__()
         self.query_text, self.model = query, model
         self.shown_query = shown  # what the person typed (query adds the table's order)
@@ -67,7 +72,7 @@ class ParamViewScreen(Screen):
 
     @work(thread=True, exclusive=True, group="param-views")
     def load(self) -> None:
-        data = read_rows(self.app.store, self.query_text, model=self.model)  # type: ignore
+        data = read_rows(self.app.store, self.query_text, model=self.model)
         self.app.call_from_thread(self._loaded, data)
 
     def _loaded(self, data: Rows) -> None:

@@ -4,12 +4,13 @@ History, one tab each (1-9 switch tabs, [ and ] step through the model's version
 from __future__ import annotations
 
 from rich.text import Text
-from textual import work
+from textual import getters, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
 from modelyard.app.actions import VersionActions
+from modelyard.app.explorer import ExplorerApp
 from modelyard.app.focus import focus_first
 from modelyard.app.messages import OpenVersion, StoreChanged
 from modelyard.app.safe_text import printable
@@ -35,6 +36,8 @@ PANES = {tab_id: pane for tab_id, _label, pane in TABS}
 
 
 class VersionScreen(VersionActions):
+    app = getters.app(ExplorerApp)
+
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("q", "app.pop_screen", "Back", show=False),  # as in lazygit and k9s
@@ -78,7 +81,7 @@ class VersionScreen(VersionActions):
             version.record  # noqa: B018 - read the record file here, not on the event loop
             version.aliases  # noqa: B018
             version.policy_report = self.store.check_results(version)  # type: ignore[attr-defined]
-            version.newest_number = self.store.get(version.model).number  # type: ignore
+            version.newest_number = self.store.get(version.model).number  # type: ignore[attr-defined]
             version.violations = [  # type: ignore[attr-defined]
                 x["message"] for x in self.store.policy_violations(version.model)
                 if x["ref"] == version.ref] if version.policy_state == "violation" else []
@@ -88,12 +91,13 @@ class VersionScreen(VersionActions):
                 note_read_error(self.store.index, exc)
                 version.__dict__["charts"] = {}
                 self.app.call_from_thread(self.app.broadcast_change, StoreChanged())
-            version.corrupt = corrupt_refs(self.store.index).get(version.ref, [])  # type: ignore
+            version.corrupt = corrupt_refs(self.store.index).get(version.ref, [])  # type: ignore[attr-defined]
         except ModelyardError as exc:
             self.app.call_from_thread(self.notify, printable(str(exc)), severity="error",
                                       markup=False)
             return
-        self.app.call_from_thread(self._show, version)
+        # Textual awaits a coroutine function's result; its annotation expects a plain one
+        self.app.call_from_thread(self._show, version)  # type: ignore[arg-type]
         curve = first_curve(version)
         if curve is not None:  # read and prepare it now: the Metrics tab plots it at once
             try:
@@ -145,7 +149,7 @@ class VersionScreen(VersionActions):
             else:
                 pane = PANES[active](id=f"{active}-pane")
                 await self.query_one(f"#{active}", TabPane).mount(pane)
-            pane.show(self.version)
+            pane.show(self.version)  # type: ignore[attr-defined]  # every PANES class has it
         self._focus_content()
 
     async def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated

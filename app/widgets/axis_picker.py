@@ -35,7 +35,7 @@ class AxisPicker(ModalScreen[list[str] | None]):
     # enter outranks the OptionList's own enter, as in the column picker
     BINDINGS = [Binding("escape", "cancel", "Cancel"),
                 Binding("enter", "done", "Apply", priority=True),
-                Binding("space", "toggle", "Toggle", show=False)]
+                Binding("space", "toggle_option", "Toggle", show=False)]
 
     def __init__(self, title: str, keys: list[tuple[str, int, int]], chosen: list[str], *,
                  several: bool, prefix: str = "") -> None:
@@ -61,7 +61,7 @@ class AxisPicker(ModalScreen[list[str] | None]):
         options.highlighted = ids.index(first) if first in ids else 0
         options.focus()
 
-    def action_toggle(self) -> None:
+    def action_toggle_option(self) -> None:  # not `toggle`: DOMNode has toggle(attribute)
         options = self.query_one(OptionList)
         index = options.highlighted
         if not self.several or index is None:

@@ -3,6 +3,7 @@ is a `Param(key)`, a metric's its key)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
@@ -36,8 +37,8 @@ class MetricPicker(ModalScreen[list[str] | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel"),
                 Binding("enter", "done", "Apply", priority=True)]
 
-    def __init__(self, keys: list[str], chosen: list[str], params: list[str] = (),
-                 chosen_params: list[str] = ()) -> None:
+    def __init__(self, keys: list[str], chosen: list[str], params: Sequence[str] = (),
+                 chosen_params: Sequence[str] = ()) -> None:
         super().__init__()
         self._keys: list = [*keys, *(Param(p) for p in params)]
         self._chosen: list = [*chosen, *(Param(p) for p in chosen_params)]

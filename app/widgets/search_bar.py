@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.suggester import Suggester
+from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from modelyard.app.safe_text import printable
@@ -45,7 +46,8 @@ class QuerySuggester(Suggester):
         self.words = words
 
     async def get_suggestion(self, value: str) -> str | None:
-        token = _LAST_TOKEN.search(value).group(0)
+        found = _LAST_TOKEN.search(value)  # always matches, maybe empty
+        token = found.group(0) if found else ""
         if not token:
             return None
         for word in self.words:
@@ -99,7 +101,7 @@ class SearchBar(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.suggester = QuerySuggester()
-        self._timer = None
+        self._timer: Timer | None = None
         self.shown = ""  # the query whose results the table shows
         self.history = SearchHistory(None)  # the screen gives it the store's file
 

@@ -187,7 +187,8 @@ def remove_stale_temps(root: Path, age: float) -> list[str]:
     removed = []
     now = fs_now(root)
     cutoff = now - age if now is not None else float("-inf")
-    walks = [(str(root), [], [n for n in _names(root) if n.startswith(TEMP_PREFIX)])]
+    walks: list[tuple[str, list[str], list[str]]] = [
+        (str(root), [], [n for n in _names(root) if n.startswith(TEMP_PREFIX)])]
     for top in ("blobs", "models"):
         walks += os.walk(root / top)
     for dirpath, _dirs, files in walks:

@@ -125,10 +125,11 @@ def lora_version(rng: random.Random, number: int, start: datetime) -> dict[str, 
     n, minutes = rng.randint(2500, 4000), rng.uniform(40, 160)
     training = training_run(rng, start, minutes, TRAINERS[2:])
     rouge = round(min(0.62, 0.41 + 0.012 * number + 0.002 * len(modules) + rng.gauss(0, 0.01)), 4)
-    params = {"r": rank, "lora_alpha": 2 * rank, "lora_dropout": rng.choice([0.05, 0.1]),
-              "target_modules": modules, "learning_rate": rng.choice([1e-4, 2e-4, 3e-4]),
-              "batch_size": rng.choice([8, 16]), "epochs": rng.randint(2, 4),
-              "warmup_steps": 100, "eval_steps": 100, "max_seq_len": rng.choice([1024, 2048])}
+    params: dict[str, Any] = {
+        "r": rank, "lora_alpha": 2 * rank, "lora_dropout": rng.choice([0.05, 0.1]),
+        "target_modules": modules, "learning_rate": rng.choice([1e-4, 2e-4, 3e-4]),
+        "batch_size": rng.choice([8, 16]), "epochs": rng.randint(2, 4),
+        "warmup_steps": 100, "eval_steps": 100, "max_seq_len": rng.choice([1024, 2048])}
     curve = partial(dc.curve, rng, n, start, minutes, start=2.3, tau=250)
     series = {"train/loss": curve(end=1.5 - rouge, noise=0.05),
               "eval/loss": curve(end=1.55 - rouge, noise=0.01, every=100, rise=0.08),

@@ -15,7 +15,7 @@ import errno
 import os
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -115,7 +115,7 @@ _deferred = threading.local()
 _pool: tuple[int, ThreadPoolExecutor] | None = None  # made on first use: `init` needs none
 
 
-def fsync_all(fds: list[int], dirs: list[int] = ()) -> None:
+def fsync_all(fds: Sequence[int], dirs: Sequence[int] = ()) -> None:
     """fsync several open files and folders at once, in threads: the filesystem then makes
     them durable in one journal commit instead of one commit each. Returns when all are
     done, then raises the first failure (an OSError); a folder's EINVAL or ENOTSUP is

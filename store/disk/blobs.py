@@ -339,7 +339,7 @@ def _listing(folder: Path) -> list[str]:
 def _missing(digest: str, path: Path) -> BlobMissing:
     exc = BlobMissing(f"blob {digest} is missing from the store ({path}); run `modelyard "
                       "fsck` to see which versions are affected")
-    exc.digest, exc.path = digest, path  # type: ignore[attr-defined]
+    exc.digest, exc.path = digest, path
     return exc
 
 
@@ -348,5 +348,5 @@ def _corrupt(digest: str, path: Path, what_next: str) -> BlobCorrupt:
     so a caller (the app) can mark the versions using it."""
     exc = BlobCorrupt(f"blob {digest} is corrupt: its bytes no longer match its digest "
                       f"({path}); {what_next}")
-    exc.digest, exc.path = digest, path  # type: ignore[attr-defined]
+    exc.digest, exc.path = digest, path
     return exc

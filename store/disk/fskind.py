@@ -19,7 +19,7 @@ def _unescape(field: str) -> str:
         "\\134", "\\")
 
 
-def mount_of(path: Path, mounts_file: str = "/proc/self/mounts") -> tuple[str, str]:
+def mount_of(path: Path | str, mounts_file: str = "/proc/self/mounts") -> tuple[str, str]:
     """(mount point, filesystem type) of the longest mount prefix of `path`."""
     target = os.path.realpath(path)
     best = ("/", "unknown")
@@ -39,5 +39,5 @@ def mount_of(path: Path, mounts_file: str = "/proc/self/mounts") -> tuple[str, s
     return best
 
 
-def is_network_fs(path: Path, mounts_file: str = "/proc/self/mounts") -> bool:
+def is_network_fs(path: Path | str, mounts_file: str = "/proc/self/mounts") -> bool:
     return mount_of(path, mounts_file)[1] in NETWORK_FS

@@ -152,8 +152,10 @@ def load_versions(conn: sqlite3.Connection, layout: Layout, models: list[str], *
     jobs, listing, total = plan(layout, models, 1)
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if total >= PARALLEL_MIN else 1
-    parallel = scratch is not None and workers > 1 and can_fork()
-    results = _in_workers(conn, jobs, scratch, workers) if parallel else _in_process(conn, jobs)
+    if scratch is not None and workers > 1 and can_fork():
+        results = _in_workers(conn, jobs, scratch, workers)
+    else:
+        results = _in_process(conn, jobs)
     versions = problems = 0
     if progress is not None:
         progress(0, total)

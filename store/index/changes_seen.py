@@ -5,9 +5,9 @@ wait for a version this host cannot see yet."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import time
+from pathlib import Path
 
 from modelyard.store.disk import changes
 
@@ -15,8 +15,7 @@ COUNT_KEY, PROBED_KEY, WAITING_KEY = "changes_seen", "changes_probed_at", "event
 LAST_KEY = "changes_last_names"
 
 
-def look(conn: sqlite3.Connection, models_dir: str | os.PathLike
-         ) -> tuple[set[str] | None, int]:
+def look(conn: sqlite3.Connection, models_dir: Path | str) -> tuple[set[str] | None, int]:
     """(the folder names of the models changed since this index last looked, how far the
     log is read: its size now, or less when its last bytes were not readable yet). The
     names are None when every model must be probed: never looked, the log cannot be read

@@ -57,6 +57,14 @@ class _Query:
     def params(self) -> list[object]:
         return [p for c in self.tests for p in c.params]
 
+    @property
+    def walk(self) -> tuple[str, str, bool]:
+        """(kind, key, descending) of the sort index to walk: asked only of an order that
+        has one (`parts.walk` is not None)."""
+        if self.parts.walk is None:
+            raise ValueError("this query's order has no index to walk")
+        return self.parts.walk
+
 
 def _prepare(text: str, model: str | None, now_ms: int) -> _Query:
     parts = compile_parts(text, now_ms=now_ms)
@@ -109,8 +117,9 @@ def _walk_or_drive(conn: sqlite3.Connection, q: _Query, counts: list[tuple[int, 
     reach = max(first, 2 * wanted / share) if share > 0 else math.inf
     if reach > WALK_CAP:
         return None
-    drive_rows, driver = min(_counts(conn, [c for _, c in counts], ESTIMATE_CAP) or
-                             [(math.inf, None)], key=lambda c: c[0])
+    drivers: list[tuple[float, Conjunct | None]] = [
+        *_counts(conn, [c for _, c in counts], ESTIMATE_CAP)]
+    drive_rows, driver = min(drivers or [(math.inf, None)], key=lambda c: c[0])
     tests = {id(c): WORD_TEST_COST if c.test == WORD_TEST else 1 for c in q.conjuncts}
     walk_cost = reach * (1 + sum(tests.values()))
     drive_cost = drive_rows * (1 + sum(tests.values()) - tests.get(id(driver), 0))
@@ -179,7 +188,7 @@ def _bounded(conn: sqlite3.Connection, sql: str, params: list[object], cap: int)
 def _first_run(conn: sqlite3.Connection, q: _Query, cap: int) -> int:
     """How many versions share the first value of the sort key (up to `cap`): a walk must
     visit all of them, since they are sorted by the order's other terms."""
-    kind, key, descending = q.parts.walk
+    kind, key, descending = q.walk
     if kind not in _WALKS:
         return 0
     table, column = _WALKS[kind]
@@ -230,7 +239,7 @@ def _walked(conn: sqlite3.Connection, q: _Query, wanted: int,
             window: int) -> tuple[list[sqlite3.Row], bool]:
     """Walk about `window` entries of the sort index (more when values tie): the matching
     rows found, and whether they are the first `wanted` of the whole query."""
-    kind, key, descending = q.parts.walk
+    kind, key, descending = q.walk
     direction, reach = ("DESC", ">=") if descending else ("ASC", "<=")
     rest = q.parts.order_terms[1:]
     if kind in _WALKS:

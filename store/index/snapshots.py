@@ -200,13 +200,13 @@ def publish(store: Store, *, force: bool = False) -> Published:
             "created_at": now_iso(), "host": current_host(), "user": current_user(),
             "store_id": store.config.get("store_id"), "compression": "gzip"}
     side = Path(f"{target}.json")
-    if not side.exists():  # the sidecar first: a snapshot under its name always has one
-        atomic.link_exclusive(atomic.write_temp(side, json.dumps(info, indent=2).encode()),
-                              side)
     try:
+        if not side.exists():  # the sidecar first: a snapshot under its name always has one
+            atomic.link_exclusive(atomic.write_temp(side, json.dumps(info, indent=2).encode()),
+                                  side)
         created = atomic.link_exclusive(tmp, target)
     except BaseException:
-        atomic._unlink_quietly(tmp)
+        atomic.unlink_quietly(tmp)
         raise
     if created:
         faults.point("snapshot.linked")

@@ -145,8 +145,7 @@ def index_own_record(conn: sqlite3.Connection, layout: Layout, record: dict) -> 
     conn.execute("BEGIN IMMEDIATE")
     try:
         row = conn.execute("SELECT id FROM models WHERE name = ?", (model,)).fetchone()
-        mid = row[0] if row else conn.execute("INSERT INTO models(name) VALUES (?)",
-                                              (model,)).lastrowid
+        mid = row[0] if row else _add_model(conn, model)
         if not conn.execute("SELECT 1 FROM versions WHERE model = ? AND number = ?",
                             (model, number)).fetchone():
             insert_record(conn, mid, bulk.read_record(path, model, number),
@@ -155,6 +154,13 @@ def index_own_record(conn: sqlite3.Connection, layout: Layout, record: dict) -> 
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _add_model(conn: sqlite3.Connection, name: str) -> int:
+    """The id of a new `models` row."""
+    rowid = conn.execute("INSERT INTO models(name) VALUES (?)", (name,)).lastrowid
+    assert rowid is not None  # None only when a statement inserted no row
+    return rowid
 
 
 def highest_waiting_version(conn: sqlite3.Connection, layout: Layout, model: str) -> int:
@@ -233,7 +239,7 @@ def _read_model(conn: sqlite3.Connection, layout: Layout, model: str, pending: _
     row = conn.execute("SELECT id, versions_seen, events_seen FROM models WHERE name = ?",
                        (model,)).fetchone()
     if row is None:
-        mid = conn.execute("INSERT INTO models(name) VALUES (?)", (model,)).lastrowid
+        mid = _add_model(conn, model)
         vseen = eseen = 0
     else:
         mid, vseen, eseen = row
@@ -267,7 +273,8 @@ def _flush(conn: sqlite3.Connection, layout: Layout, pending: _Pending,
     if len(pending.records) > 200:  # room for the pages a big batch dirties
         conn.execute(f"PRAGMA cache_size=-{CATCH_UP_CACHE_MIB * 1024}")
     first = int(conn.execute("SELECT coalesce(max(id), 0) + 1 FROM versions").fetchone()[0])
-    batch, good = Rows(), []
+    batch = Rows()
+    good: list[tuple[int, dict, str, str]] = []
     for mid, record, relative, path in pending.records:
         try:
             batch.extend(record_rows(record, first + len(good), mid, relative))

@@ -17,7 +17,8 @@ import stat
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -37,6 +38,8 @@ MAX_BYTES = drop_limits.DEFAULT_MAX_DROP_BYTES  # and none to more than a drop m
 UNPACKED = f"{atomic.TEMP_PREFIX}unpacked"
 CHUNK = 1 << 20
 HINT = "drop a folder, or a .tar, .tar.gz or .zip of plain files and folders"
+# (name, is a folder, opens the member's bytes (None for a folder), its declared size)
+Member = tuple[str, bool, Callable[[], IO[bytes] | None] | None, int]
 _BROKEN = (tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error,
            lzma.LZMAError, ValueError, NotImplementedError, RuntimeError, UnicodeError)
 
@@ -101,7 +104,7 @@ def unpack(held: Claim) -> Path:
             if not parts:
                 continue
             target = _make_parents(dest, parts, is_dir)
-            if is_dir:
+            if is_dir or source is None:
                 continue
             if used + declared > limit:
                 raise _bomb(limit)
@@ -113,14 +116,16 @@ def unpack(held: Claim) -> Path:
     return _lift_single_folder(dest)
 
 
-def _tar_members(path: Path) -> Iterator[tuple[str, bool, object, int]]:
+def _tar_members(path: Path) -> Iterator[Member]:
     with tarfile.open(path, "r:*") as tf:
         while (member := tf.next()) is not None:
-            tf.members.clear()  # tarfile keeps every header otherwise: memory per member
+            # tarfile keeps every header otherwise: memory per member (getmembers() would
+            # read the whole archive first)
+            tf.members.clear()  # type: ignore[attr-defined]  # real, but not in typeshed
             if member.isdir():
                 yield member.name, True, None, 0
             elif member.isreg():
-                yield member.name, False, lambda m=member: tf.extractfile(m), member.size
+                yield member.name, False, partial(tf.extractfile, member), member.size
             else:
                 raise _special(member.name, "symbolic link" if member.issym() else
                                "hard link" if member.islnk() else
@@ -140,7 +145,7 @@ def _check_end_marker(tf: tarfile.TarFile) -> None:
                                 "archive again")
 
 
-def _zip_members(path: Path) -> Iterator[tuple[str, bool, object, int]]:
+def _zip_members(path: Path) -> Iterator[Member]:
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()
         if len(infos) > MAX_MEMBERS:
@@ -161,7 +166,7 @@ def _zip_members(path: Path) -> Iterator[tuple[str, bool, object, int]]:
             if info.is_dir():
                 yield info.filename, True, None, 0
             else:
-                yield info.filename, False, lambda i=info: zf.open(i), info.file_size
+                yield info.filename, False, partial(zf.open, info), info.file_size
 
 
 def _parts(name: str) -> tuple[str, ...]:

@@ -79,7 +79,8 @@ def claim(path: Path) -> Claim | None:
     """Take a drop by renaming it into a fresh claim folder; None when another watcher won."""
     drop_dir, name = path.parent, path.name
     if os.path.isfile(path) and not os.access(path, os.R_OK):  # an archive copied privately
-        return _not_shared(path, "readable")
+        _not_shared(path, "readable")  # raises, or says nothing new
+        return None
     atomic.ensure_dir(drop_dir / CLAIMS)
     for _ in range(5):
         cdir = drop_dir / CLAIMS / _claim_dirname(name)
@@ -111,7 +112,8 @@ def claim(path: Path) -> Claim | None:
     except OSError as exc:
         release_dir(cdir)
         if exc.errno in (errno.EACCES, errno.EPERM) and os.access(cdir.parent, os.W_OK):
-            return _not_shared(path, "writable")  # the store is writable; the drop is not
+            _not_shared(path, "writable")  # the store is writable; the drop is not
+            return None
         raise atomic.storage_error(exc, path, "claim the drop") from exc
     except BaseException:
         release_dir(cdir)

@@ -86,6 +86,12 @@ def plain(value: Any, where: str, depth: int = 0) -> Any:
     return value
 
 
+def dict_at(data: dict[str, Any], key: str) -> dict[str, Any]:
+    """`data[key]` when it is a mapping, else {}: a drop's file may hold any shape there."""
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def front_matter(text: str, where: str, *, limit: int = 256 * 1024) -> tuple[dict, str]:
     """Split a model card into its YAML front matter (between `---` lines) and its body."""
     lines = text.lstrip("\ufeff").splitlines(keepends=True)

@@ -86,7 +86,9 @@ def policy_from_data(data: Mapping[str, Any], where: str) -> Policy:
     aliases = _aliases(data.get("aliases") or {}, rules, where)
     hooks = hooks_from_data(data.get("hooks") or [], f"{where}: hooks")
     number = data.get("policy")
-    set_by = data.get("set_by") if isinstance(data.get("set_by"), Mapping) else {}
+    set_by = data.get("set_by")
+    if not isinstance(set_by, Mapping):
+        set_by = {}
     return Policy(rules=rules, aliases=aliases, hooks=hooks,
                   description=_text(data.get("description"), f"{where}: description"),
                   number=number if isinstance(number, int) and not isinstance(number, bool)
@@ -292,7 +294,7 @@ def _size(value: Any, where: str) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     size = convert_literal("size", value, False) if isinstance(value, str) else None
-    if size is None or size < 0:
+    if not isinstance(size, int | float) or size < 0:  # None: not a size
         raise PolicyError(f"{where} is {value!r}; write a size such as 2GB, 500MiB or a "
                           "number of bytes")
     return int(size)

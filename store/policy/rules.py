@@ -7,7 +7,7 @@ carries the function that evaluates one against the index, so this module needs 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
@@ -34,7 +34,7 @@ class Facts:
     record: dict[str, Any]
     description: str
     tags: dict[str, str]
-    metrics: dict[str, float | None]
+    metrics: Mapping[str, float | None]
     size: int
     matches: Callable[[str], bool] = field(default=lambda _text: False)
     metric_keys_of: Callable[[str], list[str]] = field(default=lambda _text: [])
@@ -147,9 +147,9 @@ def _num(value: float | None) -> str:
     return "NaN" if value is None else f"{value:.6g}"
 
 
-def human_size(n: int) -> str:
+def human_size(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if n < 1000 or unit == "TB":
             return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000  # type: ignore[assignment]
+        n /= 1000
     return f"{n} B"

@@ -226,10 +226,10 @@ class _Compiler:
             sql = _Sql(f"{column} >= ? AND {column} < ?", [low, high], compound=True)
             return _Sql(f"NOT ({sql.text})", sql.params) if node.negated else sql
         keyword = "NOT BETWEEN" if node.negated else "BETWEEN"
-        values = [_bindable(node.low), _bindable(node.high)]
+        bounds: list[object] = [_bindable(node.low), _bindable(node.high)]
         if node.field.kind == "param" and column == "value":  # a text range: numbers as text
-            values = [str(v) for v in values]
-        return _Sql(f"{column} {keyword} ? AND ?", values)
+            bounds = [str(v) for v in bounds]
+        return _Sql(f"{column} {keyword} ? AND ?", bounds)
 
     def compare(self, column: str, op: str, value: Value) -> _Sql:
         if op.endswith(("LIKE", "GLOB")):

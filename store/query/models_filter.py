@@ -197,8 +197,8 @@ class _FilterParser(TokenCursor):
             return key
         if key != "name":
             pos = token.start + (len(head) + 1 if dot else 0)
-            guess = "did you mean 'name'? " if key.lower() == "name" else ""
-            self.fail(f"unknown attribute '{key}'; {guess}{_FIELDS_HINT}", pos)
+            hint = "did you mean 'name'? " if key.lower() == "name" else ""
+            self.fail(f"unknown attribute '{key}'; {hint}{_FIELDS_HINT}", pos)
         return None
 
     def comparator(self, key: str | None) -> str:

@@ -27,7 +27,7 @@ from array import array
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, SupportsFloat
 
 from modelyard.store.disk import clock
 from modelyard.store.disk.identity import current_host, current_user
@@ -99,18 +99,17 @@ class NewVersion:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> bool:
+                 tb: TracebackType | None) -> None:
         self._closed = True
         failure = None if exc is None or _clean_exit(exc) else exc
         if failure is not None and not self.keep_failed:
-            return False
+            return
         try:
             self.drop_path = self._write_drop(failure)
         except Exception as err:
             if exc is None:
                 raise
             exc.add_note(f"modelyard: the failed run's drop could not be written: {err}")
-        return False
 
     def _check_open(self) -> None:
         if self._closed:
@@ -118,8 +117,9 @@ class NewVersion:
                                f"{self.drop_path}); start another with new_version()")
 
     # metrics: the hot path, kept to a few appends
-    def log_metric(self, key: str, value: float, step: int | None = None) -> None:
-        """Record one point; `step` defaults to this key's last step + 1 (0 at first)."""
+    def log_metric(self, key: str, value: SupportsFloat, step: int | None = None) -> None:
+        """Record one point: `value` is any number float() takes (a numpy or torch scalar
+        too), never text; `step` defaults to this key's last step + 1 (0 at first)."""
         if self._closed:
             self._check_open()
         points = self._series.get(key) or self._new_series(key)
@@ -136,7 +136,8 @@ class NewVersion:
         values.append(number)
         stamps.append(time.time_ns() // 1_000_000)
 
-    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+    def log_metrics(self, metrics: Mapping[str, SupportsFloat], step: int | None = None
+                    ) -> None:
         """Record several metrics at one step (or each at its own next step)."""
         for key, value in metrics.items():
             self.log_metric(key, value, step)

@@ -56,10 +56,10 @@ def _as_frame(series: Any) -> pl.DataFrame:
     values: list[float] = []
     stamps: list[int | None] = []
     for key in sorted(series):  # code point order, as polars sorts UTF-8 text
-        s, v, t = (_plain(c) for c in series[key])
+        steps_in, values_in, stamps_in = series[key]
+        s, v = _plain(steps_in), _plain(values_in)
         n = len(s)
-        if t is None:
-            t = [None] * n
+        t = [None] * n if stamps_in is None else _plain(stamps_in)
         if any(a > b for a, b in zip(s, s[1:], strict=False)):  # logged out of order: sort, stably
             order = sorted(range(n), key=s.__getitem__)
             s, v, t = [s[i] for i in order], [v[i] for i in order], [t[i] for i in order]
@@ -73,8 +73,8 @@ def _as_frame(series: Any) -> pl.DataFrame:
                          "timestamp": pl.Series(stamps, dtype=pl.Int64)})
 
 
-def _plain(column: Any) -> list | None:
-    if column is None or isinstance(column, list):
+def _plain(column: Any) -> list:
+    if isinstance(column, list):
         return column
     return column.tolist() if hasattr(column, "tolist") else list(column)
 

@@ -4,11 +4,11 @@ same on both."""
 
 from __future__ import annotations
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 from .curves import SMOOTHING_STEPS, CurveView, zoom
 
-CURVE_BINDINGS = [
+CURVE_BINDINGS: list[BindingType] = [
     Binding("l", "toggle_log", "Log scale"),
     Binding("o", "smoothing", "Smoothing"),
     Binding("g", "toggle_grid", "Grid/single"),

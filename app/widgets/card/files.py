@@ -5,12 +5,13 @@ $PAGER."""
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from modelyard.app.explorer import ExplorerApp
 from modelyard.app.safe_text import human_size, plain, printable
 from modelyard.store import Version
 from modelyard.store.ingest.sniff import PICKLE_WARNING
@@ -19,6 +20,8 @@ TEXT_FORMATS = {"text", "json", "yaml", "python", "markdown"}
 
 
 class FilesPane(Vertical):
+    app = getters.app(ExplorerApp)
+
     BINDINGS = [Binding("p", "page", "Open in $PAGER")]
 
     def compose(self) -> ComposeResult:
@@ -67,7 +70,7 @@ class FilesPane(Vertical):
     def _check_and_page(self, entry: dict) -> None:
         """The pager reads the blob itself, so its bytes are checked against the digest
         first (off the event loop): a damaged blob is reported, never shown as the file."""
-        store = self.app.store  # type: ignore[attr-defined]
+        store = self.app.store
         problem = store.blobs.verify(entry["digest"])
         if problem is not None:
             self.app.call_from_thread(

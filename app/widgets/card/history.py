@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 
 from rich.text import Text
+from textual import getters
 from textual.widgets import DataTable
 
+from modelyard.app.explorer import ExplorerApp
 from modelyard.app.safe_text import plain, printable
 from modelyard.store import Version
 
@@ -60,12 +62,14 @@ def _me() -> str:
 
 
 class HistoryPane(DataTable):
+    app = getters.app(ExplorerApp)
+
     def show(self, v: Version) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
         self.clear(columns=True)
         self.add_columns("when", "what", "version", "who", "detail")
-        events = self.app.store.history(v.model)  # type: ignore[attr-defined]
+        events = self.app.store.history(v.model)
         for e in reversed(events):
             mine = e.version == v.number
             style = "bold" if mine else ""

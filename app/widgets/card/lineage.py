@@ -4,9 +4,10 @@ Enter on a version node opens it."""
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on, work
+from textual import getters, on, work
 from textual.widgets import Tree
 
+from modelyard.app.explorer import ExplorerApp
 from modelyard.app.messages import OpenVersion
 from modelyard.app.safe_text import printable
 from modelyard.store import ModelyardError, Store, Version
@@ -24,6 +25,8 @@ def _label(ref: str, relation: str = "", known: bool = True) -> Text:
 
 
 class LineagePane(Tree):
+    app = getters.app(ExplorerApp)
+
     def __init__(self, **kwargs) -> None:
         super().__init__(Text("lineage"), **kwargs)
         self.show_root = False
@@ -34,7 +37,7 @@ class LineagePane(Tree):
 
     @work(thread=True, exclusive=True, group="lineage")
     def _load(self, v: Version) -> None:
-        store: Store = self.app.store  # type: ignore[attr-defined]
+        store: Store = self.app.store
         parents = self._ancestry(store, v, 0, set())
         children = [(c.ref, c.parents) for c in v.children()]
         self.app.call_from_thread(self._fill, v, parents, children)

@@ -8,12 +8,13 @@ from concurrent.futures import Future
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
+from modelyard.app.explorer import ExplorerApp
 from modelyard.app.safe_text import fmt_number, printable
 from modelyard.app.widgets.card.curve_keys import CURVE_BINDINGS, CurveKeys, toolbar_bits
 from modelyard.app.widgets.card.curves import CurveView, overview_serves, prepare
@@ -43,7 +44,7 @@ class SeriesCache:
         with self._lock:
             done = self._done.get(token)
             mine = done is None
-            if mine:
+            if done is None:
                 done = self._done[token] = Future()
         if mine:
             try:
@@ -103,6 +104,8 @@ def first_curve(version: Version) -> str | None:
 class MetricsPane(CurveKeys, Horizontal):
     """Enter or space on a metric toggles its curve; l log, o smoothing, w x axis, +/- zoom,
     </> pan, 0 reset, g a grid of small plots (the marked metrics, or all) or one plot."""
+
+    app = getters.app(ExplorerApp)
 
     BINDINGS = CURVE_BINDINGS
 
@@ -167,7 +170,7 @@ class MetricsPane(CurveKeys, Horizontal):
         does not fit, the points column goes first (the plot's note says how many), then
         metric names are elided. Returns the columns to show and the cells a name may take.
         """
-        headers = ("", "metric", "final", "min", "max", "points")
+        headers: tuple[str, ...] = ("", "metric", "final", "min", "max", "points")
         padding = 2 * self.query_one(DataTable).cell_padding
         gutter = 2  # the table's vertical scrollbar
         limit = max(34, int(self.app.size.width * 0.6))
@@ -234,7 +237,7 @@ class MetricsPane(CurveKeys, Horizontal):
             try:
                 xs, ys, note = self.series.prepared(key, view)
             except StoreCorrupt as exc:
-                note_read_error(self.app.store.index, exc)  # type: ignore[attr-defined]
+                note_read_error(self.app.store.index, exc)
                 self.app.call_from_thread(self._draw, [], f"curves unreadable: {exc}")
                 return
             lines.append((key, xs, ys))

@@ -10,11 +10,12 @@ from rich.console import Group
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
-from textual import work
+from textual import getters, work
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from modelyard.app.explorer import ExplorerApp
 from modelyard.app.safe_text import plain, printable
 from modelyard.app.widgets.card.kv import kv_table
 from modelyard.store import Version
@@ -43,14 +44,17 @@ class ServingPane(VerticalScroll):
                 Binding("Y", "copy_export", "Copy export command"),
                 Binding("w", "write_file", "Write to file")]
 
+    app = getters.app(ExplorerApp)
     _last = "yaml"  # what w writes: what y or Y sent last
+    _ref = "version"  # the version shown, which names the file w writes
 
     def compose(self):
         yield Static(id="serving-body")
 
     def show(self, v: Version) -> None:
         serving = v.serving or {}
-        store = self.app.store  # type: ignore[attr-defined]
+        store = self.app.store
+        self._ref = v.ref
         try:
             self._yaml = store.deploy_spec(v.ref)
         except ModelyardError as exc:  # e.g. a format no shipped KServe runtime serves
@@ -96,7 +100,7 @@ class ServingPane(VerticalScroll):
         from modelyard.app.dialogs.prompt import PromptDialog
 
         what = self._last
-        ref = self.app.screen.current_ref() or "version"  # type: ignore[attr-defined]
+        ref = self._ref
         stem = ref.replace(":", "-v").replace("/", "_")
         name = f"{stem}-inferenceservice.yaml" if what == "yaml" else f"{stem}-export.sh"
         dialog = PromptDialog("Write to a file", "Write "
@@ -104,7 +108,12 @@ class ServingPane(VerticalScroll):
                                  else "the export command") + " to this file.",
                               subject=ref, value=printable(str(Path.cwd() / name)))
         text = self._yaml if what == "yaml" else self._export + "\n"
-        self.app.push_screen(dialog, lambda path: path and self._write(path, text))
+
+        def write(path: str | None) -> None:
+            if path:
+                self._write(path, text)
+
+        self.app.push_screen(dialog, write)
 
     @work(thread=True, group="serving-write")
     def _write(self, path: str, text: str) -> None:

@@ -10,6 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static, Tree
+from textual.widgets.tree import TreeNode
 
 from modelyard.app.safe_text import printable
 from modelyard.store import ModelyardError, Version
@@ -50,7 +51,7 @@ class SourcePane(Vertical):
         tree = self.query_one(Tree)
         tree.clear()
         tree.root.expand()
-        folders: dict[str, object] = {}
+        folders: dict[str, TreeNode] = {}
         for f in sorted(src.get("files") or [], key=lambda f: f["path"]):
             parts = PurePosixPath(f["path"]).parts
             node = tree.root

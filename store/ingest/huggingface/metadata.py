@@ -11,7 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.store.errors import InvalidManifest, InvalidName
-from modelyard.store.ingest.safe_read import clean_tags, front_matter, load_json, read_text
+from modelyard.store.ingest.safe_read import (
+    clean_tags,
+    dict_at,
+    front_matter,
+    load_json,
+    read_text,
+)
 from modelyard.store.names import check_model_name
 
 MAX_CONFIG_BYTES = 10 * 1024 * 1024
@@ -96,7 +102,7 @@ def card_datasets(meta: dict[str, Any]) -> list[dict[str, Any]]:
            if isinstance(d, str) and d]
     seen: set[str] = set()
     for result in _results(meta):
-        data = result.get("dataset") if isinstance(result.get("dataset"), dict) else {}
+        data = dict_at(result, "dataset")
         name = str(data.get("type") or data.get("name") or "")
         if name and name not in seen:
             seen.add(name)
@@ -118,7 +124,7 @@ def index_metrics(meta: dict[str, Any]) -> dict[str, float]:
     """model-index results as `<dataset>[/<config>]/<metric type>`; split added on collision."""
     out: dict[str, float] = {}
     for result in _results(meta):
-        data = result.get("dataset") if isinstance(result.get("dataset"), dict) else {}
+        data = dict_at(result, "dataset")
         dataset = str(data.get("type") or data.get("name") or "")
         config = str(data.get("config") or "")
         prefix = [p for p in (dataset, config if config != "default" else "") if p]

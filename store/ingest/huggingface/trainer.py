@@ -31,7 +31,9 @@ def trainer_state(folder: Path) -> tuple[Path | None, dict[str, Any]]:
         if not path.is_file():
             continue
         state = json_object(path, limit=MAX_STATE_BYTES)
-        step = state.get("global_step") if isinstance(state.get("global_step"), int) else -1
+        step = state.get("global_step")
+        if not isinstance(step, int):
+            step = -1
         checkpoint = _CHECKPOINT.match(path.parent.name)
         rank = (step, int(checkpoint.group(1)) if checkpoint and path.parent != folder else -1)
         if rank > best[0]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from modelyard.store.errors import InvalidManifest
 from modelyard.store.ingest.huggingface.metadata import json_object
+from modelyard.store.ingest.safe_read import dict_at
 from modelyard.store.ingest.sniff import safetensors_header, sniff_file
 from modelyard.store.ingest.writer import safe_relpath
 
@@ -97,7 +98,7 @@ def _weight_files(folder: Path) -> tuple[list[Path], list[str]]:
         return sorted(p for p in folder.glob("*.safetensors")
                       if p.is_file() and not p.is_symlink()), []
     index = json_object(index_path)
-    weight_map = index.get("weight_map") if isinstance(index.get("weight_map"), dict) else {}
+    weight_map = dict_at(index, "weight_map")
     files, notes = [], []
     for name in sorted(set(map(str, weight_map.values()))):
         try:

@@ -11,7 +11,13 @@ from typing import Any
 
 from modelyard.store.errors import InvalidManifest
 from modelyard.store.ingest.manifest import FolderVersion
-from modelyard.store.ingest.safe_read import load_json_text, load_yaml, read_small, read_text
+from modelyard.store.ingest.safe_read import (
+    dict_at,
+    load_json_text,
+    load_yaml,
+    read_small,
+    read_text,
+)
 from modelyard.store.ingest.writer import check_card_storable, files_of_folder, safe_relpath
 
 MAX_EXAMPLE_BYTES = 64 * 1024
@@ -47,14 +53,14 @@ def mlmodel_card(folder: Path) -> dict[str, Any]:
     mlmodel = load_yaml(folder / "MLmodel", where=f"{folder.name}/MLmodel")
     if not isinstance(mlmodel, dict):
         raise InvalidManifest(f"{folder.name}/MLmodel must hold a mapping (flavors, signature…)")
-    flavors = mlmodel.get("flavors") if isinstance(mlmodel.get("flavors"), dict) else {}
+    flavors = dict_at(mlmodel, "flavors")
     framework = next((name for name in flavors if name != PYFUNC), PYFUNC if flavors else "")
     serving: dict[str, Any] = {"framework": framework, "runtime": "mlflow",
                                "flavors": list(flavors)}
     version = _flavor_version(flavors.get(framework))
     if version:
         serving["framework_version"] = version
-    pyfunc = flavors.get(PYFUNC) if isinstance(flavors.get(PYFUNC), dict) else {}
+    pyfunc = dict_at(flavors, PYFUNC)
     for key in ("loader_module", "python_version"):
         if pyfunc.get(key):
             serving[key] = str(pyfunc[key])

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -117,7 +118,7 @@ class _Known:
             if e.type == "tag.set":
                 tags[e.data["key"]] = e.data.get("value", "")
             elif e.type == "tag.removed":
-                tags.pop(e.data.get("key"), None)
+                tags.pop(e.data.get("key", ""), None)  # a tag key is never empty
             elif e.type == "description.set":
                 text = e.data.get("text", "")
         return tags, text
@@ -130,7 +131,7 @@ class _Known:
             if e.type == "tag.set":
                 tags[e.data["key"]] = e.data.get("value", "")
             elif e.type == "tag.removed":
-                tags.pop(e.data.get("key"), None)
+                tags.pop(e.data.get("key", ""), None)  # a tag key is never empty
             elif e.type == "description.set":
                 text = e.data.get("text", "")
         return tags, text
@@ -210,11 +211,11 @@ def _sync_model_meta(store: Store, model: RegisteredRecord, known: _Known,
     for key, value in sorted(model.tags.items()):
         if was_tags.get(key) != value and info.tags.get(key) != value:
             changes.append((f"model tag {key}={value}",
-                            lambda key=key, value=value: store.tag_model(model.name, key, value)))
+                            partial(store.tag_model, model.name, key, value)))
     for key in sorted(set(was_tags) - set(model.tags)):
         if key in info.tags:
             changes.append((f"model tag {key} removed",
-                            lambda key=key: store.untag_model(model.name, key)))
+                            partial(store.untag_model, model.name, key)))
     text = model.description or ""
     if text != was_text and info.description != text:
         changes.append(("model description",
@@ -235,12 +236,12 @@ def _sync_version(store: Store, v: Version, card: dict[str, Any], record: Versio
         if was_tags.get(key) != value and current.tags.get(key) != value:
             changes.append((f"tag {key}={value}",
                             record.last_updated_ms if key == "mlflow.stage" else None,
-                            lambda key=key, value=value: store.tag(v.ref, key, value)))
+                            partial(store.tag, v.ref, key, value)))
     run_gone = bool(card["origin"].get("missing_run"))  # purged (`mlflow gc`): its tags
     for key in sorted(set(was_tags) - set(now_tags)):  # are unknown now, not removed
         if key in current.tags and not run_gone:
             changes.append((f"tag {key} removed", None,
-                            lambda key=key: store.untag(v.ref, key)))
+                            partial(store.untag, v.ref, key)))
     if now_text != was_text and current.description != now_text and not (
             run_gone and not record.description):  # not the run's note, now unknown
         own = bool(record.description) and now_text == record.description  # not the model's
@@ -282,7 +283,7 @@ def _sync_aliases(store: Store, model: RegisteredRecord, claimed: dict[int, Vers
         if current.get(alias) == target.number or mlflow_before == target.number:
             continue  # in place, or MLflow has not moved it since (a move here is kept)
         if _apply(report, target.ref, f"@{alias} set", None, None,
-                  lambda alias=alias, target=target: store.set_alias(target.ref, alias)):
+                  partial(store.set_alias, target.ref, alias)):
             report.change(target.ref, f"@{alias} set")
     legacy = not known.marked and bool(known.imported)
     imported = {v.number for v in known.imported} | {v.number for v in claimed.values()}
@@ -294,7 +295,7 @@ def _sync_aliases(store: Store, model: RegisteredRecord, claimed: dict[int, Vers
         ref, what = f"{model.name}:{number}", f"@{alias} removed (deleted in MLflow)"
         if (ours or (legacy and number in imported)) and _apply(
                 report, ref, what, None, None,
-                lambda alias=alias: store.remove_alias(model.name, alias)):
+                partial(store.remove_alias, model.name, alias)):
             report.change(ref, what)
 
 
@@ -318,12 +319,12 @@ def _deprecate_deleted(store: Store, model: RegisteredRecord, claimed: dict[int,
             continue
         if store.get(v.ref).deprecated or known.deprecated_by_mlflow(v):
             continue
-        record = deleted.get(number)
+        record = deleted.get(number) if isinstance(number, int) else None
         reason = (f"deleted in MLflow: {model.name} version {number} ({known.uri})"
                   if record else f"gone from MLflow: {known.uri} no longer has "
                   f"{model.name} version {number} of run {v.origin.get('run_id') or '?'}")
         if _apply(report, v.ref, "deprecated", record.last_updated_ms if record else None,
-                  record, lambda v=v, reason=reason: store.deprecate(v.ref, reason=reason)):
+                  record, partial(store.deprecate, v.ref, reason=reason)):
             report.deprecated[v.ref] = reason
 
 

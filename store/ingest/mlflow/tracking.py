@@ -141,6 +141,7 @@ def folder_version(backend: TrackingBackend, model: RegisteredRecord, version: V
 def ms_time(ms: int, where: str) -> str | None:
     """MLflow writes epoch milliseconds, whatever their size (a small one is no epoch
     second: `parse_time` alone would guess by magnitude)."""
+    moment: datetime | int
     try:
         moment = datetime.fromtimestamp(ms / 1000, UTC)
     except (OverflowError, ValueError, OSError):

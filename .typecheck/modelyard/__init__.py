@@ -1,0 +1,1 @@
+../../store/toplevel/__init__.py
