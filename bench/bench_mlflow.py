@@ -53,8 +53,8 @@ def venv_python(workdir: Path, packages: tuple[str, ...] = ("mlflow",)) -> Path:
 
 def call(workdir: Path, command: str, **args: object) -> dict:
     env = process_env({k: v for k, v in os.environ.items() if not k.startswith("MODELYARD")})
-    out = subprocess.run([str(venv_python(workdir)), str(WORKER), command, json.dumps(args)],
-                         capture_output=True, text=True, env=env)
+    out = subprocess.run([str(venv_python(workdir)), str(WORKER), command],
+                         input=json.dumps(args), capture_output=True, text=True, env=env)
     for line in out.stdout.splitlines():
         if line.startswith("MLFLOW-RESULT "):
             return json.loads(line.removeprefix("MLFLOW-RESULT "))
@@ -107,10 +107,21 @@ def modelyard_workload(workdir: Path, runs: int, files: list[Path]) -> dict:
 
 
 def workload(workdir: Path, runs_list: list[int], skipped: list[str], *,
-             with_mlflow: bool = True) -> list[Result]:
+             with_mlflow: bool = True, import_only: bool = False) -> list[Result]:
+    """The workload through modelyard and through MLflow at each size; `import-mlflow` of
+    MLflow's result at the smallest. `import_only` skips modelyard's side (the import at
+    10,000 runs needs only MLflow's store)."""
     results = []
     for runs in runs_list:
         files = artifacts(workdir / "artifacts", runs)
+        if import_only:
+            folder = workdir / "mlflow" / f"workload-{runs}"
+            shutil.rmtree(folder, ignore_errors=True)
+            print(f"MLflow logs {runs:,} runs (about 0.15 s each)...", flush=True)
+            call(workdir, "workload", folder=str(folder), runs=runs,
+                 files=[str(f) for f in files])
+            results.append(import_mlflow(workdir, folder, runs))
+            continue
         ours = modelyard_workload(workdir, runs, files)
         ours_rate = runs / ours["seconds"]
         theirs = None

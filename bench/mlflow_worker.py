@@ -201,7 +201,8 @@ def read_all(folder: str) -> dict:
 
 
 def main() -> None:
-    command, args = sys.argv[1], json.loads(sys.argv[2])
+    command = sys.argv[1]  # its arguments as JSON on stdin: 10,000 file names overflow argv
+    args = json.loads(sys.stdin.read())
     result = globals()[command](**args)
     print("MLFLOW-RESULT " + json.dumps(result))
 

@@ -38,6 +38,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--mlflow-runs", type=int, nargs="+", default=[200, 2000],
                    help="runs in the MLflow-equivalent ingest workload (default 200 2000)")
+    p.add_argument("--mlflow-import-only", action="store_true",
+                   help="the ingest group measures only import-mlflow against MlflowClient "
+                        "reading (with --mlflow-runs 10000: the issue's import target)")
     p.add_argument("--mlflow-search-sizes", type=int, nargs="+", default=[1000, 100_000])
     p.add_argument("--big-files", type=float, nargs="+", default=[1, 10],
                    help="GiB sizes of the weights files to ingest (default 1 10)")
@@ -161,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     if "ingest" in groups:
         from . import bench_mlflow
 
-        add(bench_mlflow.workload(workdir, args.mlflow_runs, skipped))
+        add(bench_mlflow.workload(workdir, args.mlflow_runs, skipped,
+                                  import_only=args.mlflow_import_only))
     if "files" in groups:
         from . import bench_files
 
