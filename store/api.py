@@ -155,8 +155,15 @@ class Store:
     def _reseed_if_far_behind(self) -> None:
         """An index far behind the store (a host back after weeks away) starts again from a
         newer shared snapshot, as a new host does, instead of reading every record written
-        since (store/index/snapshot_restore.py `far_behind_snapshot`)."""
+        since (store/index/snapshot_restore.py `far_behind_snapshot`). Only in a process of
+        one thread (the CLI, a starting watcher): installing the copy closes every
+        connection of the process, which another thread (the app's) may be using."""
+        import threading
+
         from modelyard.store.index import snapshot_restore as restore
+
+        if threading.active_count() > 1:
+            return
 
         snap = restore.far_behind_snapshot(self.index_path, self.layout, self.config,
                                            self.index.changes_position())
