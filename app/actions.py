@@ -8,12 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
-from textual import work
+from textual import getters, work
 from textual.binding import Binding
 from textual.screen import Screen
 
 from modelyard.app.dialogs.describe import DescribeDialog
 from modelyard.app.dialogs.prompt import PromptDialog
+from modelyard.app.explorer import ExplorerApp
 from modelyard.app.safe_text import printable
 from modelyard.store import ModelyardError, Store
 
@@ -46,9 +47,11 @@ class VersionActions(Screen):
         Binding("e", "export", "Export"),
     ]
 
+    app = getters.app(ExplorerApp)
+
     @property
     def store(self) -> Store:
-        return self.app.store  # type: ignore[attr-defined]
+        return self.app.store
 
     def current_ref(self) -> str | None:  # overridden by screens
         return None
@@ -184,4 +187,4 @@ class VersionActions(Screen):
                                           severity="error", markup=False, timeout=8)
             return
         self.app.call_from_thread(self.notify, printable(done), markup=False)
-        self.app.call_from_thread(self.app.refresh_from_index)  # type: ignore[attr-defined]
+        self.app.call_from_thread(self.app.refresh_from_index)

@@ -60,7 +60,7 @@ class BrowseScreen(VersionActions):
     def on_mount(self) -> None:
         self.table.focus()
         self.title = "modelyard"
-        self.sub_title = printable(self.app.store_label)  # type: ignore[attr-defined]
+        self.sub_title = printable(self.app.store_label)
         from modelyard.app.search_history import SearchHistory, history_path
 
         self.query_one(SearchBar).history = SearchHistory(  # a small file in the user's cache
@@ -99,7 +99,7 @@ class BrowseScreen(VersionActions):
         shown = time.monotonic()  # idle counts from now: the table is there to read
 
         def check() -> None:
-            last = max(shown, self.app.last_key_at)  # type: ignore[attr-defined]
+            last = max(shown, self.app.last_key_at)
             if time.monotonic() - last >= IDLE_S:
                 timer.stop()
                 self._warm_up()

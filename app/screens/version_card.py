@@ -4,13 +4,12 @@ History, one tab each (1-9 switch tabs, [ and ] step through the model's version
 from __future__ import annotations
 
 from rich.text import Text
-from textual import getters, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
 from modelyard.app.actions import VersionActions
-from modelyard.app.explorer import ExplorerApp
 from modelyard.app.focus import focus_first
 from modelyard.app.messages import OpenVersion, StoreChanged
 from modelyard.app.safe_text import printable
@@ -36,8 +35,6 @@ PANES = {tab_id: pane for tab_id, _label, pane in TABS}
 
 
 class VersionScreen(VersionActions):
-    app = getters.app(ExplorerApp)
-
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("q", "app.pop_screen", "Back", show=False),  # as in lazygit and k9s
@@ -80,6 +77,8 @@ class VersionScreen(VersionActions):
             version = self.store.get(ref)
             version.record  # noqa: B018 - read the record file here, not on the event loop
             version.aliases  # noqa: B018
+            # The card's own facts ride on the Version it shows; Version does not declare
+            # them (they are the app's, not the store's), hence the four ignores below.
             version.policy_report = self.store.check_results(version)  # type: ignore[attr-defined]
             version.newest_number = self.store.get(version.model).number  # type: ignore[attr-defined]
             version.violations = [  # type: ignore[attr-defined]
