@@ -172,7 +172,7 @@ class Store:
         local, outcome = restore.reseed(self.index_path, snap)
         if local is not None:
             self.index.install(local)
-            restore.note_reseeded(self.index_path, self.layout, outcome)
+            restore.note_restore(self.index_path, self.root, outcome, reseeded=True)
         self.restored = outcome  # its warnings are printed by the CLI
 
     def _judge(self) -> None:

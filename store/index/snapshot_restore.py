@@ -83,7 +83,7 @@ def seed(index: Path, layout: Layout, config: dict) -> Restored | None:
     from modelyard.store.index.rebuild import remove_stale
 
     remove_stale(index)  # copies of killed restores, as of killed rebuilds
-    state, bad = read_state(index), distrusted(index)
+    bad = distrusted(index)
     outcome = Restored(None)
     for snap in candidates:
         try:
@@ -108,18 +108,7 @@ def seed(index: Path, layout: Layout, config: dict) -> Restored | None:
         outcome.snapshot = snap
         break
     outcome.seconds = time.perf_counter() - started
-    state.update(snapshot=outcome.snapshot.name if outcome.snapshot else None,
-                 snapshot_path=str(outcome.snapshot.path) if outcome.snapshot else None,
-                 position=outcome.snapshot.position if outcome.snapshot else None,
-                 restored_at=now_iso(), restore_seconds=round(outcome.seconds, 3),
-                 skipped=outcome.warnings, verify={"state": "pending"} if outcome.snapshot
-                 else {"state": "none"})
-    try:
-        write_state(index, state)
-    except Exception:  # noqa: BLE001 - the state is for `index status`; opening goes on
-        pass
-    if outcome.snapshot is not None:
-        start_background_verify(layout.root, index)
+    note_restore(index, layout.root, outcome)
     return outcome
 
 
@@ -164,19 +153,22 @@ def reseed(index: Path, snap: Snapshot) -> tuple[Path | None, Restored]:
     return local, outcome
 
 
-def note_reseeded(index: Path, layout: Layout, outcome: Restored) -> None:
-    """After the reseeded index is in place: say where it came from, and verify it."""
+def note_restore(index: Path, root: Path, outcome: Restored, **extra: Any) -> None:
+    """Say in `<index>.snapshot.json` which snapshot a restore (or a reseed) used, or that
+    none was usable, and start verifying the one it used."""
     snap = outcome.snapshot
-    assert snap is not None
     state = read_state(index)
-    state.update(snapshot=snap.name, snapshot_path=str(snap.path), position=snap.position,
-                 restored_at=now_iso(), restore_seconds=round(outcome.seconds, 3),
-                 reseeded=True, skipped=outcome.warnings, verify={"state": "pending"})
+    state.update(snapshot=snap.name if snap else None,
+                 snapshot_path=str(snap.path) if snap else None,
+                 position=snap.position if snap else None, restored_at=now_iso(),
+                 restore_seconds=round(outcome.seconds, 3), skipped=outcome.warnings,
+                 verify={"state": "pending" if snap else "none"}, **extra)
     try:
         write_state(index, state)
     except Exception:  # noqa: BLE001 - the state is for `index status`; opening goes on
         pass
-    start_background_verify(layout.root, index)
+    if snap is not None:
+        start_background_verify(root, index)
 
 
 def copy_checked(snap: Snapshot, index: Path) -> Path:

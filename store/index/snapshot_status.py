@@ -12,12 +12,13 @@ from typing import Any
 from modelyard.store.index import snapshots
 from modelyard.store.index.reads import Index
 from modelyard.store.index.snapshot_restore import read_state
+from modelyard.store.index.snapshot_verify import lock_path
 
 
 def verifier_running(index_path: Path) -> bool:
     """Whether a verifier holds this index's verify lock now (one per index on a host)."""
     try:
-        fd = os.open(f"{index_path}.verify.lock", os.O_RDONLY)
+        fd = os.open(lock_path(index_path), os.O_RDONLY)
     except OSError:
         return False  # never created: no verifier ever ran here
     try:

@@ -93,9 +93,14 @@ def verify(store: Store, *, progress: Callable[[int, int], None] | None = None,
     return report
 
 
+def lock_path(index: Path) -> str:
+    """The file a verifier holds a lock on: one verifier per index on this host."""
+    return f"{index}.verify.lock"
+
+
 def _lock(index: Path) -> int | None:
     """One verifier per index on this host (flock on a local file)."""
-    fd = os.open(f"{index}.verify.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(lock_path(index), os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
