@@ -233,11 +233,7 @@ def test_recovery_returns_only_stale_claims(store: Store) -> None:
 def test_unexpected_errors_give_the_drop_back_then_quarantine_it(store: Store,
                                                                  monkeypatch) -> None:
     write_manifest_folder(store.layout.drops / "flaky")
-
-    def broken(*args, **kwargs):
-        raise OSError(5, "Input/output error")
-
-    monkeypatch.setattr(store, "add_version", broken)
+    monkeypatch.setenv("MODELYARD_IO_FAULT", "read:EIO:modelyard.yaml")  # the drop's disk
     state = ScanState()
     for _attempt in (1, 2):
         [result] = ingest_ready(store, quiet_seconds=0, state=state)

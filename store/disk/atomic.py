@@ -372,14 +372,17 @@ def write_replace(target: Path, data: bytes, *, mode: int = 0o644) -> None:
     fsync_dir(target.parent)
 
 
-def link_exclusive(tmp: Path, target: Path) -> bool:
+def link_exclusive(tmp: Path, target: Path, *, sync_first: bool = True) -> bool:
     """Give the finished temp file `tmp` the name `target` unless that name exists.
 
     Returns False when another writer already holds `target`. The temp file is removed
     either way, so only complete files ever carry a final name. What was written before
-    (the blobs a record names) is made durable first, even when folder syncs are deferred.
+    (the blobs a record names) is made durable first, even when folder syncs are deferred;
+    a caller linking many records in a row (writer.claim_versions) syncs once before the
+    first and passes `sync_first=False`, so their folder syncs stay deferred together.
     """
-    sync_deferred()
+    if sync_first:
+        sync_deferred()
     try:
         faults.io("link", target)
         os.link(tmp, target)

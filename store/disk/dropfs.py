@@ -21,6 +21,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
+from modelyard.store.disk import faults
 from modelyard.store.disk.drop_limits import ByteLimits
 from modelyard.store.errors import DropRejected, ModelyardError
 
@@ -197,6 +198,7 @@ def read_bytes(path: Path | str, limit: int, where: str | None = None) -> bytes:
             raise DropRejected(f"{where or opened.where} is {opened.st.st_size:,} bytes; "
                                f"modelyard reads at most {limit:,}", "make the file smaller")
         chunks, size = [], 0
+        faults.io("read", path)  # a drop's own disk failing: an unexpected error (drops.py)
         while chunk := os.read(opened.fd, min(1 << 20, limit + 1 - size)):
             chunks.append(chunk)
             size += len(chunk)

@@ -26,6 +26,7 @@ import shutil
 import stat
 import time
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -39,7 +40,7 @@ from modelyard.store.errors import (
     ReadOnlyStore,
     StorageError,
 )
-from modelyard.store.ingest import archives, inspection, manifest, writer
+from modelyard.store.ingest import archives, batch, inspection, manifest, writer
 from modelyard.store.ingest.claims import (
     CLAIM_TIMEOUT,
     CLAIMS,
@@ -80,8 +81,8 @@ __all__ = [
     "CLAIMS", "CLAIM_TIMEOUT", "HEARTBEAT_SECONDS", "HIDDEN_MARKER", "HOST", "INGESTED",
     "LOCAL_QUARANTINE", "MARKER", "MAX_ATTEMPTS", "MAX_DEPTH", "MAX_FILES", "REJECTED_FILES",
     "Claim", "DropRejected", "Result", "ScanState", "claim", "drop_dirs", "escape",
-    "fingerprint", "give_back", "ingest_drop", "ingest_ready", "inspect_drop", "parse_claim",
-    "recover_claims", "scan_ready", "walk",
+    "fingerprint", "give_back", "ingest_drop", "ingest_drops", "ingest_ready", "inspect_drop",
+    "parse_claim", "recover_claims", "scan_ready", "walk",
 ]
 
 MAX_FILES = drop_limits.MAX_FILES  # module attributes: tests lower them
@@ -163,17 +164,44 @@ def ingest_drop(store: Store, path: Path, *, log: Log | None = None,
     A drop without COMPLETE on a network filesystem must also look quiet for `quiet_seconds`
     (default: the store's) through fresh opens, or it is given back (see `_still_quiet`).
     """
+    return ingest_drops(store, [(Path(path), on_error)], log=log,
+                        quiet_seconds=quiet_seconds)[0]
+
+
+BATCH_DROPS = 64  # ready drops whose versions are recorded in one group commit
+
+
+def ingest_drops(store: Store, paths: list[tuple[Path, Literal["release", "quarantine"]]],
+                 *, log: Log | None = None, quiet_seconds: float | None = None
+                 ) -> list[Result]:
+    """`ingest_drop` of several drops, their versions recorded together (batch.commit: one
+    group commit, one catch-up and one policy pass per model): each drop is claimed and its
+    versions prepared (checked, blobs stored) in turn, then all are committed, then each
+    drop's aliases are set and it leaves its claim. Each drop still ends on its own: one
+    rejected or given back does not hold back the others."""
     owner = not atomic.deferring()
     quiet = quiet_period(store) if quiet_seconds is None else float(quiet_seconds)
+    drops: list[_Drop] = []
     with atomic.deferred_dir_syncs():
-        result = _claim_and_ingest(store, Path(path), on_error, quiet)
+        try:
+            for path, on_error in paths:
+                drops.append(_claim_and_prepare(store, path, on_error, quiet))
+            _commit(store, drops)
+        finally:
+            for drop in drops:
+                drop.release()
         if owner:
             _sync_moves()
-    if result.error or result.status != "skipped":
-        _log.info(result.line())
-        if log is not None:
-            log(result.line())
-    return result
+    results = []
+    for drop in drops:
+        result = drop.result
+        assert result is not None  # every drop ends in _claim_and_prepare or _commit
+        if result.error or result.status != "skipped":
+            _log.info(result.line())
+            if log is not None:
+                log(result.line())
+        results.append(result)
+    return results
 
 
 def _sync_moves() -> None:
@@ -186,79 +214,132 @@ def _sync_moves() -> None:
         _log.warning("could not sync the drop folders: %s", exc)
 
 
-def _claim_and_ingest(store: Store, path: Path, on_error: str, quiet: float) -> Result:
+@dataclass
+class _Drop:
+    """A drop on its way through `ingest_drops`: claimed, its versions prepared, then
+    committed; `result` is set once it has ended (ingested, rejected or given back)."""
+
+    on_error: str
+    held: Claim | None = None
+    versions: list[tuple[manifest.FolderVersion, batch.Prepared]] = field(default_factory=list)
+    result: Result | None = None
+    beating: ExitStack = field(default_factory=ExitStack)
+
+    def release(self) -> None:
+        """Stop the claim's heartbeat; the claim itself is gone or given back by now."""
+        self.beating.close()
+        if self.held is not None:
+            deactivate(self.held.dir)
+
+
+def _claim_and_prepare(store: Store, path: Path, on_error: str, quiet: float) -> _Drop:
+    drop = _Drop(on_error)
     try:
-        held = claim(path)
+        drop.held = claim(path)
     except STORAGE_TROUBLE as exc:
-        result = Result(path.name, "skipped", reason=f"cannot claim it: {exc}",
-                        error=type(exc).__name__, transient=True)
-        held = None
+        drop.result = Result(path.name, "skipped", reason=f"cannot claim it: {exc}",
+                             error=type(exc).__name__, transient=True)
+        return drop
     except (OSError, ModelyardError) as exc:  # e.g. no write access to the drop folder
-        result = Result(path.name, "skipped", reason=f"cannot claim it: {exc}",
-                        error=type(exc).__name__)
-        held = None
-    else:
-        if held is None:
-            return Result(path.name, "skipped", reason="claimed by another watcher")
-    if held is not None:
-        try:
-            with heartbeat(held.dir):
-                result = _ingest(store, held, quiet)
-        except dropfs.StillWriting as exc:  # not the drop's fault, nor a failure: wait
-            result = _give_back(held, str(exc), exc, False)
-        except Exception as exc:  # noqa: BLE001 - the watcher must outlive any bad drop
-            if lost := claim_lost(held):  # not a disk failure: another watcher took it back
-                result = Result(held.name, "skipped", reason=lost, error="ClaimLost")
-            elif isinstance(exc, STORAGE_TROUBLE):
-                result = _give_back(held, f"the store's storage failed: {exc}", exc, True)
-                result.reason += " and retried after a pause"
-            else:
-                _log.exception("unexpected error ingesting %s", escape(held.name))
-                result = _unexpected(store, held, exc, on_error)
-        finally:
-            deactivate(held.dir)
-    return result
-
-
-def _ingest(store: Store, held: Claim, quiet: float) -> Result:
-    refs: list[str] = []
+        drop.result = Result(path.name, "skipped", reason=f"cannot claim it: {exc}",
+                             error=type(exc).__name__)
+        return drop
+    if drop.held is None:
+        drop.result = Result(path.name, "skipped", reason="claimed by another watcher")
+        return drop
+    drop.beating.enter_context(heartbeat(drop.held.dir))
     try:
-        shared = inspect_drop(held.folder)
-        folder = held.folder
-        if not os.path.isdir(folder):
-            folder = archives.unpack(held)
-            shared = inspect_drop(folder)
-        marked = os.path.lexists(folder / MARKER)
-        hide_marker(folder)
-        limits = drop_limits.ByteLimits.of(store.config["settings"])
-        _check_bytes(folder, limits)
-        faults.point("drop.inspected")
-        with dropfs.anchored(folder, limits, base=held.dir) as anchor:  # no link from here
-            if not marked and folder == held.folder:
-                _still_quiet(anchor, held, quiet)
-            for fv in _read_drop(folder):
-                token = writer.BEFORE_LINK.set(lambda: _still_held(held))
-                try:
-                    version = store.add_version(fv.model, files=fv.files,
-                                                metric_series=fv.metric_series,
-                                                source=fv.source, consume=not shared,
-                                                **fv.card)
-                finally:
-                    writer.BEFORE_LINK.reset(token)
+        drop.versions = _prepare(store, drop.held, quiet)
+    except Exception as exc:  # noqa: BLE001 - the watcher must outlive any bad drop
+        drop.result = _failed(store, drop.held, exc, on_error, [])
+    return drop
+
+
+def _prepare(store: Store, held: Claim, quiet: float
+             ) -> list[tuple[manifest.FolderVersion, batch.Prepared]]:
+    """Inspect the claimed drop and prepare each version it holds: checked, and its files
+    stored as blobs while the drop is anchored (no link can lead out of it)."""
+    shared = inspect_drop(held.folder)
+    folder = held.folder
+    if not os.path.isdir(folder):
+        folder = archives.unpack(held)
+        shared = inspect_drop(folder)
+    marked = os.path.lexists(folder / MARKER)
+    hide_marker(folder)
+    limits = drop_limits.ByteLimits.of(store.config["settings"])
+    _check_bytes(folder, limits)
+    faults.point("drop.inspected")
+    out = []
+    with dropfs.anchored(folder, limits, base=held.dir) as anchor:  # no link from here
+        if not marked and folder == held.folder:
+            _still_quiet(anchor, held, quiet)
+        for fv in _read_drop(folder):
+            token = writer.BEFORE_LINK.set(lambda: _still_held(held))
+            try:
+                out.append((fv, batch.prepare(store, fv.model, files=fv.files,
+                                              metric_series=fv.metric_series,
+                                              source=fv.source, consume=not shared,
+                                              **fv.card)))
+            finally:
+                writer.BEFORE_LINK.reset(token)
+    return out
+
+
+def _commit(store: Store, drops: list[_Drop]) -> None:
+    """Record the versions of every prepared drop at once, then set each drop's aliases and
+    move it out of its claim."""
+    ready = [d for d in drops if d.result is None]
+    if not ready:
+        return
+    try:
+        outcomes = batch.commit(store, [p for d in ready for _, p in d.versions])
+    except Exception as exc:  # noqa: BLE001 - the storage failed (or a bug): give them back
+        for drop in ready:
+            assert drop.held is not None
+            drop.result = _failed(store, drop.held, exc, drop.on_error, [])
+        return
+    at = 0
+    for drop in ready:
+        assert drop.held is not None
+        mine = outcomes[at:at + len(drop.versions)]
+        at += len(drop.versions)
+        refs: list[str] = []
+        try:
+            for (fv, _prepared), version in zip(drop.versions, mine, strict=True):
+                if isinstance(version, Exception):
+                    raise version
                 refs.append(version.ref)
                 for alias in fv.aliases:
                     if alias not in version.aliases:
                         store.set_alias(version.ref, alias)
-    except (*STORAGE_TROUBLE, dropfs.StillWriting):
-        raise
-    except ModelyardError as exc:  # name the drop where people put it, not its claim
-        remove_tree(held.dir / archives.UNPACKED)
+            remove_tree(drop.held.dir / archives.UNPACKED)
+            _finish(store, drop.held)
+            drop.result = Result(drop.held.name, "ingested", refs)
+        except Exception as exc:  # noqa: BLE001 - one drop's failure ends only that drop
+            drop.result = _failed(store, drop.held, exc, drop.on_error, refs)
+
+
+def _failed(store: Store, held: Claim, exc: Exception, on_error: str, refs: list[str]
+            ) -> Result:
+    """How a drop ends after `exc`: given back when it is still being written or the store's
+    storage failed, skipped when another watcher took it back, rejected (quarantined with
+    the reason) when it is at fault, and otherwise given back for a retry or quarantined
+    (`on_error`) as an unexpected failure."""
+    if isinstance(exc, dropfs.StillWriting):  # not the drop's fault, nor a failure: wait
+        return _give_back(held, str(exc), exc, False)
+    if isinstance(exc, ModelyardError) and not isinstance(exc, STORAGE_TROUBLE):
+        remove_tree(held.dir / archives.UNPACKED)  # name the drop where people put it
         reason = str(exc).replace(str(held.folder), str(held.drop_dir / held.name))
         qdir = reject(store, held, reason, type(exc).__name__, _hint(exc), refs)
         return Result(held.name, "rejected", refs, reason, qdir, type(exc).__name__)
-    remove_tree(held.dir / archives.UNPACKED)
-    _finish(store, held)
-    return Result(held.name, "ingested", refs)
+    if lost := claim_lost(held):  # not a disk failure: another watcher took it back
+        return Result(held.name, "skipped", reason=lost, error="ClaimLost")
+    if isinstance(exc, STORAGE_TROUBLE):
+        result = _give_back(held, f"the store's storage failed: {exc}", exc, True)
+        result.reason += " and retried after a pause"
+        return result
+    _log.error("unexpected error ingesting %s", escape(held.name), exc_info=exc)
+    return _unexpected(store, held, exc, on_error)
 
 
 class ClaimLost(Exception):
@@ -366,26 +447,35 @@ def ingest_ready(store: Store, *, quiet_seconds: float | None = None,
 def _ingest_each(store: Store, quiet_seconds: float | None, moved_in: Iterable[str],
                  state: ScanState, log: Log | None, should_stop: Callable[[], bool] | None,
                  on_result: Callable[[Result], None] | None, results: list[Result]) -> None:
-    for path in scan_ready(store, quiet_seconds=quiet_seconds, moved_in=moved_in, state=state):
+    ready = scan_ready(store, quiet_seconds=quiet_seconds, moved_in=moved_in, state=state)
+    for start in range(0, len(ready), BATCH_DROPS):
         if should_stop is not None and should_stop():
             break
-        key = str(path)
-        tries = state.failures.get(key, 0) + 1
-        result = ingest_drop(store, path, log=log, quiet_seconds=quiet_seconds,
-                             on_error="quarantine" if tries >= MAX_ATTEMPTS else "release")
-        state.forget(path)
-        if result.transient:
-            pauses = state.storage_failures.get(key, 0) + 1
-            state.storage_failures[key] = pauses
-            result.retry_in = min(MAX_BACKOFF, BACKOFF_SECONDS * 2 ** (pauses - 1))
-            state.retry_at[key] = time.monotonic() + result.retry_in
-        elif result.status == "skipped" and result.error and result.error != "StillWriting":
-            state.failures[key] = tries
-        else:
-            for table in (state.failures, state.storage_failures, state.retry_at):
-                table.pop(key, None)
-        results.append(result)
-        if on_result is not None:
-            on_result(result)
-        if result.transient:
+        group = ready[start:start + BATCH_DROPS]
+        tries = {str(path): state.failures.get(str(path), 0) + 1 for path in group}
+        outcomes = ingest_drops(
+            store, [(path, "quarantine" if tries[str(path)] >= MAX_ATTEMPTS else "release")
+                    for path in group], log=log, quiet_seconds=quiet_seconds)
+        for path, result in zip(group, outcomes, strict=True):
+            _note(state, path, tries[str(path)], result)
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+        if any(result.transient for result in outcomes):
             break
+
+
+def _note(state: ScanState, path: Path, tries: int, result: Result) -> None:
+    """Remember how the drop's attempt ended: when to retry it, or that it is done."""
+    key = str(path)
+    state.forget(path)
+    if result.transient:
+        pauses = state.storage_failures.get(key, 0) + 1
+        state.storage_failures[key] = pauses
+        result.retry_in = min(MAX_BACKOFF, BACKOFF_SECONDS * 2 ** (pauses - 1))
+        state.retry_at[key] = time.monotonic() + result.retry_in
+    elif result.status == "skipped" and result.error and result.error != "StillWriting":
+        state.failures[key] = tries
+    else:
+        for table in (state.failures, state.storage_failures, state.retry_at):
+            table.pop(key, None)

@@ -15,6 +15,7 @@ from typing import Any
 
 from modelyard.store import safe_yaml
 from modelyard.store.errors import InvalidManifest
+from modelyard.store.ingest.safe_read import read_text
 from modelyard.store.ingest.writer import check_card_storable, files_of_folder, safe_relpath
 from modelyard.store.versions.card import CARD_FIELDS
 
@@ -32,12 +33,13 @@ def find_manifest(folder: Path) -> Path | None:
 
 
 def load_manifest_file(path: Path) -> dict[str, Any]:
-    size = path.stat().st_size
+    size = path.lstat().st_size
     if size > MAX_MANIFEST_BYTES:
         raise InvalidManifest(f"{path.name} is {size:,} bytes; a manifest is limited to "
                               f"{MAX_MANIFEST_BYTES:,}. Put metric curves in a Parquet or CSV "
                               "file and reference it")
-    text = path.read_bytes().decode("utf-8", "replace")
+    # Opened as every drop file is (dropfs): no link on the way, beneath the claimed drop.
+    text = read_text(path, limit=MAX_MANIFEST_BYTES, where=path.name)
     try:
         data = safe_yaml.parse(text, where=path.name, json_only=path.suffix == ".json",
                                max_depth=64)

@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from modelyard.store.disk import atomic
+from modelyard.store.disk import atomic, faults
 from modelyard.store.disk.blobs import BlobStore
 from modelyard.store.disk.drop_limits import MAX_FILES as MAX_FOLDER_FILES
 from modelyard.store.disk.dropfs import open_regular
@@ -279,19 +279,135 @@ def claim_version(layout: Layout, record: dict[str, Any], *, hint: int = 0) -> d
     if check is not None:
         check()
     model = record["model"]
-    folder = layout.versions_dir(model)
-    atomic.ensure_dir(folder, sticky=True)
-    atomic.ensure_dir(layout.events_dir(model), sticky=True)
+    folder = _record_folders(layout, model)
     existing = numbered_files(folder)
     number = max(existing[-1] if existing else 0, hint) + 1
     who = stamp()
     while True:
-        final = {**record, "version": number, "created_at": utc_now(), "created_by": who}
-        body = json.dumps(json_safe(final), sort_keys=True, ensure_ascii=False, indent=1,
-                          allow_nan=False).encode() + b"\n"
+        final, body = _numbered(record, number, who)
         if atomic.write_exclusive(layout.record_path(model, number), body, stage="record"):
             return final
         number += 1
+
+
+def _record_folders(layout: Layout, model: str) -> Path:
+    """The model's records folder (and its events folder), made if new."""
+    folder = layout.versions_dir(model)
+    atomic.ensure_dir(folder, sticky=True)
+    atomic.ensure_dir(layout.events_dir(model), sticky=True)
+    return folder
+
+
+def _numbered(record: dict[str, Any], number: int, who: dict[str, str]
+              ) -> tuple[dict[str, Any], bytes]:
+    """The record as version `number` of its model, and the bytes of its file."""
+    final = {**record, "version": number, "created_at": utc_now(), "created_by": who}
+    body = json.dumps(json_safe(final), sort_keys=True, ensure_ascii=False, indent=1,
+                      allow_nan=False).encode() + b"\n"
+    return final, body
+
+
+GROUP_MAX = 256  # records written and fsynced together (each holds a descriptor meanwhile)
+Claimed = dict[str, Any] | Exception
+
+
+def claim_versions(layout: Layout, records: list[dict[str, Any]], *,
+                   hints: Mapping[str, int], checks: list[Callable[[], None] | None]
+                   ) -> list[Claimed]:
+    """`claim_version` of many records with one group commit: every record's temp file is
+    written, then all are fsynced together (one journal commit, not one each), then linked
+    in order; each records folder is synced once, at the end. A record is still complete
+    before it gets its name, so a crash leaves each version whole or absent.
+
+    `checks[i]` (a drop's BEFORE_LINK) runs right before record i is linked; what it raises
+    is returned in that record's place, and the others go on. Returns the written records
+    (with their numbers), in the order given."""
+    out: list[Claimed] = []
+    with atomic.deferred_dir_syncs():  # nested in a caller's block: that block syncs
+        for start in range(0, len(records), GROUP_MAX):
+            out += _claim_group(layout, records[start:start + GROUP_MAX], hints,
+                                checks[start:start + GROUP_MAX], out)
+    return out
+
+
+def _claim_group(layout: Layout, records: list[dict[str, Any]], hints: Mapping[str, int],
+                 checks: list[Callable[[], None] | None], before: list[Claimed]
+                 ) -> list[Claimed]:
+    following: dict[str, int] = {}  # model: the number its next record is written as
+    for record in records:
+        model = record["model"]
+        if model not in following:
+            existing = numbered_files(_record_folders(layout, model))
+            taken = [c["version"] for c in before
+                     if isinstance(c, dict) and c["model"] == model]
+            following[model] = max([existing[-1] if existing else 0, hints.get(model, 0),
+                                    *taken]) + 1
+    who = stamp()
+    staged: list[tuple[dict[str, Any], Path, Path]] = []  # (record, temp file, its name)
+    fds: list[int] = []
+    try:
+        for record in records:
+            number = following[record["model"]]
+            following[record["model"]] = number + 1
+            final, body = _numbered(record, number, who)
+            target = layout.record_path(record["model"], number)
+            fd, tmp = atomic.create_temp(target)
+            fds.append(fd)
+            staged.append((final, tmp, target))
+            atomic.write_all(fd, body, target)
+        _sync_and_close(fds, staged)
+    except BaseException:
+        for fd in fds:
+            _close_quietly(fd)
+        for _final, tmp, _target in staged:
+            atomic.unlink_quietly(tmp)
+        raise
+    for _ in staged:
+        faults.point("record.temp_written")
+    atomic.sync_deferred()  # the blobs the records name are durable before any record is
+    out: list[Claimed] = []
+    lost: set[str] = set()  # models where another writer took a number first
+    for (final, tmp, target), record, check in zip(staged, records, checks, strict=True):
+        try:
+            if check is not None:
+                check()
+        except Exception as exc:  # noqa: BLE001 - that record's caller decides
+            atomic.unlink_quietly(tmp)
+            out.append(exc)
+            continue
+        if record["model"] not in lost and atomic.link_exclusive(tmp, target,
+                                                                 sync_first=False):
+            faults.point("record.linked")
+            out.append(final)
+            continue
+        atomic.unlink_quietly(tmp)
+        lost.add(record["model"])  # its next numbers are likely taken too: one at a time
+        out.append(claim_version(layout, record, hint=final["version"]))
+    return out
+
+
+def _sync_and_close(fds: list[int], staged: list[tuple[dict[str, Any], Path, Path]]) -> None:
+    """fsync the temp files together, then close them (NFS reports a failed write at
+    either); a failure is a named error about that record, and the caller removes them."""
+    target = staged[0][2]
+    try:
+        for _final, _tmp, target in staged:
+            faults.io("fsync", target)
+        atomic.fsync_all(fds)
+        while fds:
+            target = staged[len(fds) - 1][2]
+            faults.io("close", target)
+            fd = fds.pop()  # released even when close fails: never closed twice
+            os.close(fd)
+    except OSError as exc:
+        raise atomic.storage_error(exc, target, "write") from exc
+
+
+def _close_quietly(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
 
 
 def files_of_folder(folder: Path, *, exclude: Iterable[str] = ()) -> dict[str, Path]:

@@ -122,20 +122,27 @@ class PolicyService:
             self.record_checks(model, reports, policy.number)
         return len(rows)
 
-    def check_new(self, version: Version) -> None:
-        """At ingest: check and record; if the policy changed meanwhile, catch up. A version
-        is stored whatever happens here: a failure to check leaves it `policy:unchecked`."""
+    def check_new(self, versions: list[Version]) -> None:
+        """At ingest: check and record the new versions, one `policy.checked` event per
+        model (a batch of new versions is one pass); if the policy changed meanwhile, catch
+        up. The versions are stored whatever happens here: a failure to check leaves them
+        `policy:unchecked`."""
         try:
             policy = self.current()
             if policy is None:
                 return
-            report = check_version(policy, version, self.ctx.index)
-            self.record_checks(version.model, {version.number: report}, policy.number or 0)
+            by_model: dict[str, dict[int, CheckReport]] = {}
+            for version in versions:
+                by_model.setdefault(version.model, {})[version.number] = check_version(
+                    policy, version, self.ctx.index)
+            for model, reports in by_model.items():
+                self.record_checks(model, reports, policy.number or 0)
             latest = files.policy_numbers(self.ctx.root)
             if latest and latest[-1] != policy.number:
                 self.recheck()
-        except Exception:  # noqa: BLE001 - the version is stored; never fail the ingest
-            _log.exception("could not check %s against the policy", version.ref)
+        except Exception:  # noqa: BLE001 - the versions are stored; never fail the ingest
+            _log.exception("could not check %s against the policy",
+                           ", ".join(v.ref for v in versions))
 
     def check_changed(self, version: Version) -> None:
         """After a tag or description change: re-check that one version, quietly."""

@@ -76,17 +76,44 @@ def normalize_series(series: Any) -> pl.DataFrame:
         raise InvalidManifest(f"metric_series has {len(series):,} curves; the limit is "
                               f"{columns.MAX_KEYS:,}")
     frames, total = [], 0
+    plain: dict[str, Sequence] = {}  # curves given as lists of numbers: checked together
     for key, points in series.items():
         check_key(key)
-        frame = _key_frame(key, points, f"metric_series[{key!r}]")
-        total += frame.height
+        if isinstance(points, (list, tuple)) and all(type(p) in (float, int) for p in points):
+            plain[key] = points
+            total += len(points)
+        else:
+            frame = _key_frame(key, points, f"metric_series[{key!r}]")
+            total += frame.height
+            frames.append(frame)
         if total > columns.MAX_POINTS:
             raise InvalidManifest(f"metric_series has more than {columns.MAX_POINTS:,} points; "
                                   "thin the curves before storing them")
-        frames.append(frame)
+    if plain:
+        frames.append(_plain_frame(plain))
     if not frames:
         return empty_frame()
-    return sort_points(pl.concat(frames, how="vertical"))
+    return sort_points(pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0])
+
+
+def _plain_frame(curves: dict[str, Sequence]) -> pl.DataFrame:
+    """One frame of many curves given as lists of numbers (steps 0..n-1), checked in one
+    pass: a frame and its checks per curve cost more than the points of a short one. When
+    that check fails, each curve is checked alone, so the error names its curve."""
+    import polars as pl
+
+    try:
+        frame = pl.DataFrame({
+            "key": [key for key, points in curves.items() for _ in range(len(points))],
+            "step": [step for points in curves.values() for step in range(len(points))],
+            "value": [float(v) for points in curves.values() for v in points],
+            "timestamp": pl.Series([None] * sum(map(len, curves.values())), dtype=pl.Int64)},
+            schema={"key": pl.String, "step": pl.Int64, "value": pl.Float64,
+                    "timestamp": pl.Int64})
+        return check_frame(frame, "metric_series")
+    except (InvalidManifest, TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+        return pl.concat([_key_frame(key, points, f"metric_series[{key!r}]")
+                          for key, points in curves.items()], how="vertical")
 
 
 def _key_frame(key: str, points: Any, where: str) -> pl.DataFrame:
