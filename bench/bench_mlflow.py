@@ -144,7 +144,9 @@ def workload(workdir: Path, runs_list: list[int], skipped: list[str], *,
             GROUP, f"MLflow workload, {runs:,} runs: SDK + ingest",
             Stats(ours_rate, ours_rate, ours_rate, 1), "runs/s", "MLflow", ratio,
             f">= {TARGET_RATIO:g}x MLflow", None if ratio is None else ratio >= TARGET_RATIO,
-            note=note))
+            note=note,
+            extra={"runs": runs} if theirs is None else
+            {"runs": runs, "mlflow_runs_per_s": runs / theirs["seconds"]}))
         if theirs is not None and runs == min(runs_list):
             results.append(import_mlflow(workdir, folder, runs))
         shutil.rmtree(ours["root"], ignore_errors=True)

@@ -164,8 +164,16 @@ def main(argv: list[str] | None = None) -> int:
     if "ingest" in groups:
         from . import bench_mlflow
 
-        add(bench_mlflow.workload(workdir, args.mlflow_runs, skipped,
-                                  import_only=args.mlflow_import_only))
+        workload = bench_mlflow.workload(workdir, args.mlflow_runs, skipped,
+                                         import_only=args.mlflow_import_only)
+        add(workload)
+        if not args.mlflow_import_only:
+            from . import bench_batch
+
+            runs = min(args.mlflow_runs)
+            mlflow = [r.extra["mlflow_runs_per_s"] for r in workload
+                      if r.extra.get("runs") == runs and "mlflow_runs_per_s" in r.extra]
+            add(bench_batch.run(workdir, runs, mlflow[0] if mlflow else None))
     if "files" in groups:
         from . import bench_files
 
