@@ -143,10 +143,12 @@ def main(argv: list[str] | None = None) -> int:
             from . import bench_snapshots
 
             add(bench_snapshots.run(root, index, size, workdir))
-        if "network" in groups and size == sizes[0]:  # the smallest: minutes per pass
+        if "network" in groups:
             from . import bench_network
 
-            add(bench_network.run(workdir, root, size, skipped))
+            if size == sizes[0]:  # the smallest: minutes per pass
+                add(bench_network.run(workdir, root, size, skipped))
+            add(bench_network.first_open(workdir, root, index, size, skipped))
         if "app" in groups and size in app_sizes:
             from . import bench_app
 
