@@ -10,11 +10,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from modelyard.app.actions import VersionActions
 from modelyard.app.messages import OpenVersion, StoreChanged
 from modelyard.app.safe_text import printable
+from modelyard.app.widgets.footer import Footer
 from modelyard.app.widgets.metric_picker import MetricPicker
 from modelyard.app.widgets.model_list import ModelList
 from modelyard.app.widgets.search_bar import SearchBar, with_model

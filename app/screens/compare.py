@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, OptionList, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from modelyard.app.explorer import ExplorerApp
@@ -24,6 +24,7 @@ from modelyard.app.screens.compare_data import (
 )
 from modelyard.app.widgets.card.source import DIFF, code_view
 from modelyard.app.widgets.compare_curves import CompareCurves
+from modelyard.app.widgets.footer import Footer
 from modelyard.store import ModelyardError, Version
 from modelyard.store.versions.diff import source_text_diff
 

@@ -7,11 +7,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from modelyard.app.explorer import ExplorerApp
 from modelyard.app.safe_text import plain
 from modelyard.app.widgets.card.source import code_view
+from modelyard.app.widgets.footer import Footer
 from modelyard.store import ModelyardError, Version
 
 

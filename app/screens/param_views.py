@@ -12,7 +12,7 @@ from textual import getters, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual_plotext import PlotextPlot
 
 from modelyard.app.explorer import ExplorerApp
@@ -20,6 +20,7 @@ from modelyard.app.param_data import CAP, Rows, parallel, read_rows, scatter, zi
 from modelyard.app.safe_text import printable
 from modelyard.app.screens.compare_data import lower_is_better
 from modelyard.app.widgets.axis_picker import AxisPicker
+from modelyard.app.widgets.footer import Footer
 
 MARKERS = ("•", "+", "x", "o", "*", "#", "%", "@")
 TIER_NAMES = ("best third", "middle third", "worst third")

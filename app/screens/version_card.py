@@ -7,7 +7,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Header, Static, TabbedContent, TabPane
 
 from modelyard.app.actions import VersionActions
 from modelyard.app.focus import focus_first
@@ -23,6 +23,7 @@ from modelyard.app.widgets.card.overview import OverviewPane
 from modelyard.app.widgets.card.params import ParamsPane
 from modelyard.app.widgets.card.serving import ServingPane
 from modelyard.app.widgets.card.source import SourcePane
+from modelyard.app.widgets.footer import Footer
 from modelyard.store import ModelyardError, Version
 from modelyard.store.ingest.sniff import PICKLE_WARNING
 
