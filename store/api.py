@@ -40,6 +40,7 @@ from modelyard.store.versions.version import Version
 if TYPE_CHECKING:
     from modelyard.store.disk.blobs import BlobStore
     from modelyard.store.index.snapshot_restore import Restored
+    from modelyard.store.ingest.batch import Prepared
     from modelyard.store.policy.model import HookSpec, Policy
     from modelyard.store.policy.report import CheckReport
     from modelyard.store.policy.service import PolicyService
@@ -285,7 +286,16 @@ class Store:
 
         prepared = batch.prepare(self, model, files=files, metric_series=metric_series,
                                  source=source, consume=consume, **card)
-        return self._committed(batch.commit(self, [prepared], dedupe=dedupe))[0]
+        return self._commit([prepared], dedupe)[0]
+
+    def commit_prepared(self, prepared: list[Prepared], *, dedupe: bool = True
+                        ) -> list[Version | Exception]:
+        """Record versions prepared by `ingest.batch.prepare` (the watcher prepares each
+        drop's under its claim, then commits a pass's at once); see batch.commit."""
+        from modelyard.store.ingest import batch
+
+        return batch.commit(self, prepared, dedupe=dedupe, judge=self._judge,
+                            check_new=self._policy.check_new)
 
     def add_versions(self, items: Iterable[Mapping[str, Any]], *, dedupe: bool = True
                      ) -> list[Version]:
@@ -297,15 +307,13 @@ class Store:
         it recorded, each whole, and adding the same items again deduplicates them."""
         from modelyard.store.ingest import batch
 
-        return self._committed(batch.commit(self, batch.prepare_each(self, items),
-                                            dedupe=dedupe))
+        return self._commit(batch.prepare_each(self, items), dedupe)
 
-    @staticmethod
-    def _committed(results: list[Version | Exception]) -> list[Version]:
-        """The versions, or the first error a record's link check raised (a drop's
-        ingester losing its claim: see writer.BEFORE_LINK)."""
+    def _commit(self, prepared: list[Prepared], dedupe: bool) -> list[Version]:
+        """The committed versions, or the first error a record's link check raised (a
+        drop's ingester losing its claim: see writer.BEFORE_LINK)."""
         versions = []
-        for result in results:
+        for result in self.commit_prepared(prepared, dedupe=dedupe):
             if isinstance(result, Exception):
                 raise result
             versions.append(result)

@@ -7,8 +7,7 @@ sparse file of a terabyte is a terabyte: it would become a blob of that size.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from modelyard.store.errors import DropRejected
 
@@ -18,9 +17,8 @@ DEFAULT_MAX_DROP_BYTES = 1 << 40  # 1 TiB
 DEFAULT_MAX_FILE_BYTES = 512 << 30  # 512 GiB
 
 
-@dataclass(frozen=True)
-class ByteLimits:
-    """The byte limits of one store."""
+class ByteLimits(NamedTuple):
+    """The byte limits of one store. (A named tuple: see errors.Problem.)"""
 
     drop: int = DEFAULT_MAX_DROP_BYTES
     file: int = DEFAULT_MAX_FILE_BYTES

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from modelyard.store.disk import atomic, clock
 from modelyard.store.disk.drop_limits import DEFAULT_MAX_DROP_BYTES, DEFAULT_MAX_FILE_BYTES
@@ -42,8 +42,9 @@ def utc_now() -> str:
     return clock.now_iso()
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
+    """Where everything lives in a store. (A named tuple, not a dataclass: see names.Ref.)"""
+
     root: Path
 
     @property

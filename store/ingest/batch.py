@@ -72,17 +72,20 @@ def prepare_each(store: Store, items: Iterable[Mapping[str, Any]]) -> list[Prepa
     return out
 
 
-def commit(store: Store, prepared: list[Prepared], *, dedupe: bool = True
+def commit(store: Store, prepared: list[Prepared], *, dedupe: bool = True,
+           judge: Callable[[], None], check_new: Callable[[list[Version]], None]
            ) -> list[Version | Exception]:
     """Number, write and index the prepared versions; returns each one's Version, in order
     (an existing one when `dedupe` finds the same content), or the exception its `check`
-    raised (its record is not written). Storage failures raise."""
+    raised (its record is not written). Storage failures raise. The Store passes what it
+    composes: `judge` (new alias moves against their gates, after each catch-up) and
+    `check_new` (the policy's check of new versions)."""
     from modelyard.store.ingest import writer
 
     models = list(dict.fromkeys(p.record["model"] for p in prepared))
     for model in models:
         store.index.catch_up(store.layout, model=model)  # to deduplicate; to number above
-    store._judge()
+    judge()
     found: dict[int, tuple[str, int]] = {}  # position: (model, number) it duplicates
     first: dict[tuple[str, str], int] = {}  # (model, content digest): its first position
     to_write: list[int] = []
@@ -106,7 +109,7 @@ def commit(store: Store, prepared: list[Prepared], *, dedupe: bool = True
         changes.note(store.layout.models, folder)
     for model in models:
         store.index.catch_up(store.layout, model=model)
-    store._judge()
+    judge()
     written: dict[int, dict[str, Any] | Exception] = dict(zip(to_write, claimed, strict=True))
     for final in claimed:
         if isinstance(final, dict):
@@ -133,5 +136,5 @@ def commit(store: Store, prepared: list[Prepared], *, dedupe: bool = True
             version.deduplicated = True
         out.append(version)
     if new:
-        store._policy.check_new(new)  # stored whatever the verdict; failures marked
+        check_new(new)  # stored whatever the verdict; failures marked
     return out

@@ -292,7 +292,7 @@ def _commit(store: Store, drops: list[_Drop]) -> None:
     if not ready:
         return
     try:
-        outcomes = batch.commit(store, [p for d in ready for _, p in d.versions])
+        outcomes = store.commit_prepared([p for d in ready for _, p in d.versions])
     except Exception as exc:  # noqa: BLE001 - the storage failed (or a bug): give them back
         for drop in ready:
             assert drop.held is not None
