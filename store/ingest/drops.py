@@ -178,7 +178,9 @@ def ingest_drops(store: Store, paths: list[tuple[Path, Literal["release", "quara
     group commit, one catch-up and one policy pass per model): each drop is claimed and its
     versions prepared (checked, blobs stored) in turn, then all are committed, then each
     drop's aliases are set and it leaves its claim. Each drop still ends on its own: one
-    rejected or given back does not hold back the others."""
+    rejected does not hold back the others. When the store's storage fails on a drop, the
+    drops after it are left alone (they would meet the same disk): the results are those
+    of the drops tried, in order."""
     owner = not atomic.deferring()
     quiet = quiet_period(store) if quiet_seconds is None else float(quiet_seconds)
     drops: list[_Drop] = []
@@ -186,6 +188,8 @@ def ingest_drops(store: Store, paths: list[tuple[Path, Literal["release", "quara
         try:
             for path, on_error in paths:
                 drops.append(_claim_and_prepare(store, path, on_error, quiet))
+                if drops[-1].result is not None and drops[-1].result.transient:
+                    break
             _commit(store, drops)
         finally:
             for drop in drops:
@@ -456,7 +460,7 @@ def _ingest_each(store: Store, quiet_seconds: float | None, moved_in: Iterable[s
         outcomes = ingest_drops(
             store, [(path, "quarantine" if tries[str(path)] >= MAX_ATTEMPTS else "release")
                     for path in group], log=log, quiet_seconds=quiet_seconds)
-        for path, result in zip(group, outcomes, strict=True):
+        for path, result in zip(group, outcomes):  # fewer when the storage failed
             _note(state, path, tries[str(path)], result)
             results.append(result)
             if on_result is not None:
