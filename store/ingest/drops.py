@@ -460,7 +460,7 @@ def _ingest_each(store: Store, quiet_seconds: float | None, moved_in: Iterable[s
         outcomes = ingest_drops(
             store, [(path, "quarantine" if tries[str(path)] >= MAX_ATTEMPTS else "release")
                     for path in group], log=log, quiet_seconds=quiet_seconds)
-        for path, result in zip(group, outcomes):  # fewer when the storage failed
+        for path, result in zip(group, outcomes, strict=False):  # fewer: the storage failed
             _note(state, path, tries[str(path)], result)
             results.append(result)
             if on_result is not None:
