@@ -17,9 +17,12 @@ def bad_char(text: str) -> str | None:
 
 def escape(text: object) -> str:
     """`text` with control, bidi and undecodable characters shown as visible escapes."""
+    text = str(text)
+    if bad_char(text) is None:  # nearly always: one scan, not one per character
+        return text
     named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
     return "".join(named.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
-                   if bad_char(c) else c for c in str(text))
+                   if bad_char(c) else c for c in text)
 
 
 def plain(name: str, limit: int = 120) -> str:
