@@ -22,7 +22,9 @@ def open_store(args: argparse.Namespace, path: Path, *, sync: bool = True) -> St
 
     index = Path(args.index) if args.index else None
     try:
-        store = Store.open(path, index=index, sync=sync)
+        store = Store.open(path, index=index, sync=False)
+        if sync:  # a new host without a snapshot reads every record: say how far it is
+            store.sync(progress=_build_progress())
         for warning in getattr(getattr(store, "restored", None), "warnings", ()):
             print(f"modelyard: warning: {safe(warning)}", file=sys.stderr)
         return store
@@ -309,20 +311,47 @@ def cmd_watch(args: argparse.Namespace, path: Path) -> int:
                      report=emit_json if as_json else None)
 
 
-def _import_progress():
-    """`done/total model version n` on one line of a terminal's stderr, at most 5 a second."""
+def _progress_line():
+    """show(done, total, text): `text` on one line of a terminal's stderr, at most 5 times a
+    second, and a new line once done == total; None when stderr is not a terminal."""
     if not sys.stderr.isatty():
         return None
     import time
 
     last = [0.0]
 
-    def show(done: int, total: int, what: str) -> None:
+    def show(done: int, total: int, text: str) -> None:
         now = time.monotonic()
         if done == total or now - last[0] >= 0.2:
             last[0] = now
             end = "\n" if done == total else ""
-            print(f"\r\x1b[K{done}/{total} {safe(what)}", end=end, file=sys.stderr, flush=True)
+            print(f"\r\x1b[K{text}", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def _import_progress():
+    """`done/total model version n` while `import-mlflow` runs (see _progress_line)."""
+    line = _progress_line()
+    if line is None:
+        return None
+    return lambda done, total, what: line(done, total, f"{done}/{total} {safe(what)}")
+
+
+BUILD_PROGRESS_FROM = 2_000  # versions: below this a first build takes about a second
+
+
+def _build_progress():
+    """While this host's index is first built from the records (no shared snapshot), on
+    a store big enough for it to take a while."""
+    line = _progress_line()
+    if line is None:
+        return None
+
+    def show(done: int, total: int) -> None:
+        if total >= BUILD_PROGRESS_FROM:
+            line(done, total, "modelyard: indexing this store on this host for the first "
+                              f"time: {done:,} of {total:,} versions")
 
     return show
 

@@ -164,3 +164,19 @@ def terminal(terminal_demo: Path, isolated_env: Path, tmp_path: Path
     yield start
     for t in opened:
         t.close()
+
+
+@pytest.fixture
+def command_terminal(isolated_env: Path) -> Iterator[Callable[..., Terminal]]:
+    """Start `modelyard ARGS...` (any store) in tmux: command_terminal(*args, size=...)."""
+    opened: list[Terminal] = []
+
+    def start(*args: str, size: tuple[int, int] = (80, 24)) -> Terminal:
+        t = Terminal([str(MODELYARD), *args], term="xterm-256color", size=size,
+                     env=dict(os.environ, LANG="C.UTF-8", NO_COLOR="1"))
+        opened.append(t)
+        return t
+
+    yield start
+    for t in opened:
+        t.close()
