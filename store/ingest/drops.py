@@ -169,6 +169,7 @@ def ingest_drop(store: Store, path: Path, *, log: Log | None = None,
 
 
 BATCH_DROPS = 64  # ready drops whose versions are recorded in one group commit
+BATCH_SECONDS = 1.0  # or fewer: those prepared within this long (a big drop commits alone)
 
 
 def ingest_drops(store: Store, paths: list[tuple[Path, Literal["release", "quarantine"]]],
@@ -177,8 +178,9 @@ def ingest_drops(store: Store, paths: list[tuple[Path, Literal["release", "quara
     """`ingest_drop` of several drops, their versions recorded together (batch.commit: one
     group commit, one catch-up and one policy pass per model): each drop is claimed and its
     versions prepared (checked, blobs stored) in turn, then all are committed, then each
-    drop's aliases are set and it leaves its claim. Each drop still ends on its own: one
-    rejected does not hold back the others. When the store's storage fails on a drop, the
+    drop's aliases are set and it leaves its claim; drops that take longer than
+    BATCH_SECONDS to prepare are committed as they come. Each drop still ends on its own:
+    one rejected does not hold back the others. When the store's storage fails on a drop, the
     drops after it are left alone (they would meet the same disk): the results are those
     of the drops tried, in order."""
     owner = not atomic.deferring()
@@ -186,11 +188,16 @@ def ingest_drops(store: Store, paths: list[tuple[Path, Literal["release", "quara
     drops: list[_Drop] = []
     with atomic.deferred_dir_syncs():
         try:
+            waiting, since = [], time.monotonic()
             for path, on_error in paths:
                 drops.append(_claim_and_prepare(store, path, on_error, quiet))
+                waiting.append(drops[-1])
                 if drops[-1].result is not None and drops[-1].result.transient:
                     break
-            _commit(store, drops)
+                if time.monotonic() - since >= BATCH_SECONDS:  # big drops: don't keep
+                    _commit(store, waiting)  # the first waiting for the last
+                    waiting, since = [], time.monotonic()
+            _commit(store, waiting)
         finally:
             for drop in drops:
                 drop.release()
