@@ -148,9 +148,24 @@ class Store:
         found by listing every model's folders. `progress(read, total)` is called while an
         empty index is first built (records read of those to read)."""
         self._reseed_if_far_behind()
-        report = self.index.catch_up(self.layout, full_listing=full, progress=progress)
+        if self._first_build_alone():
+            report = self.index.rebuild(self.layout, progress=progress)
+        else:
+            report = self.index.catch_up(self.layout, full_listing=full, progress=progress)
         self._judge()
         return report
+
+    def _first_build_alone(self) -> bool:
+        """Whether this host's index is new and empty (no snapshot seeded it) while the
+        store holds models, in a process of one thread: it is then built as `reindex`
+        builds one (in a file beside it, by forked workers on a big store, swapped in when
+        complete), not in place by one process. The app (threads) builds in place."""
+        import threading
+
+        from modelyard.store.index.sync import model_folders
+
+        return (threading.active_count() == 1 and self.index.empty()
+                and bool(model_folders(self.layout)))
 
     def _reseed_if_far_behind(self) -> None:
         """An index far behind the store (a host back after weeks away) starts again from a

@@ -8,7 +8,7 @@ statement against the index lives in this folder.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -218,6 +218,10 @@ class Index(IndexConnections):
         return {(m, n) for m, n in self.conn.execute("SELECT model, number FROM versions")}
 
     # catching up ---------------------------------------------------------------------------
+    def empty(self) -> bool:
+        """Whether nothing is indexed yet: a new host's index that no snapshot seeded."""
+        return self.conn.execute("SELECT 1 FROM models LIMIT 1").fetchone() is None
+
     def catch_up(self, layout: Layout, **options: Any) -> sync.SyncReport:
         """Index what was written since the last look (see sync.py for `options`)."""
         return sync.catch_up(self.conn, layout, **options)
@@ -225,14 +229,15 @@ class Index(IndexConnections):
     def index_own_record(self, layout: Layout, record: dict[str, Any]) -> None:
         sync.index_own_record(self.conn, layout, record)
 
-    def rebuild(self, layout: Layout) -> sync.SyncReport:
+    def rebuild(self, layout: Layout, *, progress: Callable[[int, int], None] | None = None
+                ) -> sync.SyncReport:
         """Rebuild the index from the files alone (it is only a cache) into a new file that
         replaces the old one, damaged or not, once complete: until then, or if the rebuild
         is killed, the old index keeps answering (see rebuild.py). The calling thread owns
-        the connections afterwards."""
+        the connections afterwards. `progress(read, total)` as in bulk.load_versions."""
         from modelyard.store.index import rebuild
 
-        built, report = rebuild.build(self.path, layout)
+        built, report = rebuild.build(self.path, layout, progress=progress)
         self.install(built)
         late = self.catch_up(layout)  # written while it was building
         report.versions, report.events = report.versions + late.versions, \

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from modelyard.store.disk import changes
@@ -35,15 +36,16 @@ FTS_BULK = {"automerge": 0, "crisismerge": 64}
 FTS_DEFAULTS = {"automerge": 4, "crisismerge": 16}
 
 
-def build(index: Path, layout: Layout, *, workers: int | None = None
-          ) -> tuple[Path, SyncReport]:
-    """A complete new index of the store's files, in a temp file beside `index`."""
+def build(index: Path, layout: Layout, *, workers: int | None = None,
+          progress: Callable[[int, int], None] | None = None) -> tuple[Path, SyncReport]:
+    """A complete new index of the store's files, in a temp file beside `index`;
+    `progress(read, total)` after each chunk of records (see bulk.load_versions)."""
     index.parent.mkdir(parents=True, exist_ok=True)
     remove_stale(index)
     temp = temp_name(index)
     conn = sqlite3.connect(temp, isolation_level=None)
     try:
-        report = _fill(conn, layout, temp_name(index), workers)
+        report = _fill(conn, layout, temp_name(index), workers, progress)
         conn.execute("PRAGMA journal_mode=DELETE")  # an ordinary file, for `connect`
         conn.close()
         _fsync(temp)
@@ -55,8 +57,8 @@ def build(index: Path, layout: Layout, *, workers: int | None = None
     return temp, report
 
 
-def _fill(conn: sqlite3.Connection, layout: Layout, scratch: Path, workers: int | None
-          ) -> SyncReport:
+def _fill(conn: sqlite3.Connection, layout: Layout, scratch: Path, workers: int | None,
+          progress: Callable[[int, int], None] | None = None) -> SyncReport:
     # No fsync until the end, and a journal in memory: new pages are not journaled, and
     # savepoints still roll back (a record SQLite refuses is taken out that way).
     for pragma in ("journal_mode=MEMORY", "synchronous=OFF", "locking_mode=EXCLUSIVE",
@@ -72,7 +74,7 @@ def _fill(conn: sqlite3.Connection, layout: Layout, scratch: Path, workers: int 
     counter = changes.counter(layout.models)  # before listing: the late catch-up reads on
     names = [name for name, _ in model_folders(layout)]
     listing, report.versions, report.problems = bulk.load_versions(
-        conn, layout, names, scratch=scratch, workers=workers)
+        conn, layout, names, scratch=scratch, workers=workers, progress=progress)
     conn.execute("INSERT INTO versions_fts(versions_fts) VALUES ('optimize')")
     _fts_settings(conn, FTS_DEFAULTS)
     conn.execute("BEGIN")
