@@ -151,3 +151,26 @@ def test_a_batch_is_one_policy_pass_with_one_event_per_model(store: Store) -> No
     assert [e.type for e in written("n")] == ["policy.checked"]
     assert sorted(v.ref for v in store.search("policy:failing", limit=None)) == ["m:1", "m:3"]
     assert sorted(v.ref for v in store.search("policy:passing", limit=None)) == ["m:2", "n:1"]
+
+
+def test_a_record_whose_link_check_fails_leaves_no_gap(store: Store) -> None:
+    """A drop's ingester checks that it still holds the drop right before each record is
+    linked (writer.BEFORE_LINK); when that fails for one version of a batch, the versions
+    after it take the numbers in turn: fsck finds no gap."""
+    from modelyard.store.ingest import batch
+
+    class Lost(Exception):
+        pass
+
+    def lost() -> None:
+        raise Lost("claim taken back")
+
+    prepared = [batch.prepare(store, "m", params={"i": i}) for i in range(4)]
+    prepared[1].check = lost
+    results = store.commit_prepared(prepared)
+    assert isinstance(results[1], Lost)
+    assert [r.ref for r in results if not isinstance(r, Exception)] == ["m:1", "m:2", "m:3"]
+    assert [v.params["i"] for v in sorted(store.versions("m"), key=lambda v: v.number)] == \
+        [0, 2, 3]
+    assert _numbers(store, "m") == [1, 2, 3] and list(store.root.rglob(".tmp-*")) == []
+    assert store.fsck(read_data=True).clean

@@ -366,23 +366,27 @@ def _claim_group(layout: Layout, records: list[dict[str, Any]], hints: Mapping[s
         faults.point("record.temp_written")
     atomic.sync_deferred()  # the blobs the records name are durable before any record is
     out: list[Claimed] = []
-    lost: set[str] = set()  # models where another writer took a number first
+    # Models whose next records cannot keep the numbers written into them: another writer
+    # took one first, or a record was not linked (its check failed) and the ones after it
+    # would leave a gap. Those are claimed one at a time, each taking the next free number.
+    renumber: set[str] = set()
     for (final, tmp, target), record, check in zip(staged, records, checks, strict=True):
+        model = record["model"]
         try:
             if check is not None:
                 check()
         except Exception as exc:  # noqa: BLE001 - that record's caller decides
             atomic.unlink_quietly(tmp)
             out.append(exc)
+            renumber.add(model)
             continue
-        if record["model"] not in lost and atomic.link_exclusive(tmp, target,
-                                                                 sync_first=False):
+        if model not in renumber and atomic.link_exclusive(tmp, target, sync_first=False):
             faults.point("record.linked")
             out.append(final)
             continue
         atomic.unlink_quietly(tmp)
-        lost.add(record["model"])  # its next numbers are likely taken too: one at a time
-        out.append(claim_version(layout, record, hint=final["version"]))
+        renumber.add(model)
+        out.append(claim_version(layout, record, hint=hints.get(model, 0)))
     return out
 
 
