@@ -304,8 +304,12 @@ def _commit(store: Store, drops: list[_Drop]) -> None:
         return
     try:
         outcomes = store.commit_prepared([p for d in ready for _, p in d.versions])
-    except Exception as exc:  # noqa: BLE001 - the storage failed (or a bug): give them back
-        for drop in ready:
+    except Exception as exc:  # noqa: BLE001 - the watcher must outlive any bad drop
+        if len(ready) > 1 and not isinstance(exc, STORAGE_TROUBLE):
+            for drop in ready:  # each alone, so only the drop at fault fails (what the
+                _commit(store, [drop])  # batch linked before failing is deduplicated)
+            return
+        for drop in ready:  # the storage failed: every drop is given back
             assert drop.held is not None
             drop.result = _failed(store, drop.held, exc, drop.on_error, [])
         return
