@@ -38,6 +38,8 @@ def is_unsafe(ch: str) -> bool:
 
 def unsafe_char(text: str) -> str | None:
     """The first control or bidi-override character in `text`, if any."""
+    if text.isascii():  # the usual case, in C: of ASCII only C0 controls and DEL are unsafe
+        return None if text.isprintable() else next(c for c in text if not c.isprintable())
     return next((ch for ch in text if is_unsafe(ch)), None)
 
 

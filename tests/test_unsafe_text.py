@@ -30,3 +30,11 @@ def test_escapes_above_the_basic_plane_are_unambiguous() -> None:
     tag = "\U000e0001"  # LANGUAGE TAG, a format character
     assert json.loads(dumps_json({"k": tag + "1"})) == {"k": tag + "1"}
     assert printable(tag + "1") == "\\U000e00011"
+
+
+def test_the_ascii_shortcut_agrees_with_the_definition() -> None:
+    """names.unsafe_char answers ASCII text with str.isprintable (in C); for every ASCII
+    character, alone and inside text, it must name what is_unsafe (the definition) names."""
+    for code in range(128):
+        for text in (chr(code), f"ab{chr(code)}cd\x07", f"model-{chr(code)}"):
+            assert unsafe_char(text) == next((c for c in text if is_unsafe(c)), None), code
