@@ -86,16 +86,17 @@ def commit(store: Store, prepared: list[Prepared], *, dedupe: bool = True,
     for model in models:
         store.index.catch_up(store.layout, model=model)  # to deduplicate; to number above
     judge()
-    found: dict[int, tuple[str, int]] = {}  # position: (model, number) it duplicates
+    stored: dict[int, tuple[str, int]] = {}  # position: the (model, number) it duplicates
+    same_as: dict[int, int] = {}  # position: an earlier position of this batch, same content
     first: dict[tuple[str, str], int] = {}  # (model, content digest): its first position
     to_write: list[int] = []
     for i, p in enumerate(prepared):
         model, digest = p.record["model"], p.record["content_digest"]
         number = store.index.duplicate(model, digest) if dedupe else None
         if number is not None:
-            found[i] = (model, number)
+            stored[i] = (model, number)
         elif dedupe and (model, digest) in first:
-            found[i] = (model, -1 - first[(model, digest)])  # resolved once that is written
+            same_as[i] = first[(model, digest)]
         else:
             first.setdefault((model, digest), i)
             to_write.append(i)
@@ -125,14 +126,15 @@ def commit(store: Store, prepared: list[Prepared], *, dedupe: bool = True,
             version = store.get(f"{final['model']}:{final['version']}")
             new.append(version)
         else:
-            model, number = found[i]
-            if number < 0:  # the same content earlier in this batch
-                earlier = out[-1 - number]
+            if i in same_as:
+                earlier = out[same_as[i]]
                 if isinstance(earlier, Exception):
                     out.append(earlier)
                     continue
-                number = earlier.number
-            version = store.get(f"{model}:{number}")
+                ref = earlier.ref
+            else:
+                ref = "{}:{}".format(*stored[i])
+            version = store.get(ref)
             version.deduplicated = True
         out.append(version)
     if new:
