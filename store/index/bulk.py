@@ -46,6 +46,7 @@ def rows_of_chunk(job: Job) -> tuple[Rows, list[tuple[str, str]]]:
     rows = Rows()
     problems: list[tuple[str, str]] = []
     folders: dict[str, str] = {}
+    owner_names: dict[int, str] = {}  # for the chunk: see record_rows
     relatives = []
     for model, _model_id, number, _vid in items:
         folder = folders.get(model)
@@ -58,7 +59,8 @@ def rows_of_chunk(job: Job) -> tuple[Rows, list[tuple[str, str]]]:
             items, relatives, paths, bodies, strict=True):
         try:
             record = read_record(path, model, number, owned=owned)
-            rows.extend(record_rows(record, vid, model_id, relative))  # all or nothing
+            rows.extend(record_rows(record, vid, model_id, relative,  # all or nothing
+                                    owner_names=owner_names))
         except (StoreCorrupt, *UNINDEXABLE) as exc:
             problems.append((str(path), _message(path, exc)))
     return rows, problems

@@ -275,9 +275,11 @@ def _flush(conn: sqlite3.Connection, layout: Layout, pending: _Pending,
     first = int(conn.execute("SELECT coalesce(max(id), 0) + 1 FROM versions").fetchone()[0])
     batch = Rows()
     good: list[tuple[int, dict, str, str]] = []
+    owner_names: dict[int, str] = {}  # for the batch: see record_rows
     for mid, record, relative, path in pending.records:
         try:
-            batch.extend(record_rows(record, first + len(good), mid, relative))
+            batch.extend(record_rows(record, first + len(good), mid, relative,
+                                     owner_names=owner_names))
             good.append((mid, record, relative, path))
         except bulk.UNINDEXABLE as exc:
             _problem(conn, path, _why(path, exc))
