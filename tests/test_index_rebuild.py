@@ -233,3 +233,20 @@ def test_reindex_and_a_first_indexing_name_each_records_own_owner(
     populated.reindex()
     assert populated.index.conn.execute(query).fetchall() == rows
     first.close()
+
+
+def test_a_first_indexing_leaves_the_connection_as_it_found_it(populated: Store,
+                                                                tmp_path: Path) -> None:
+    """The index sorts run with temp files, a small page cache and helper threads (see
+    bulk.create_secondary_indexes); the connection goes on with its own settings after."""
+    fresh = Store.open(populated.root, index=tmp_path / "other.sqlite", sync=False)
+    conn = fresh.index.conn
+    settings = [conn.execute(f"PRAGMA {p}").fetchone()[0]
+                for p in ("temp_store", "cache_size", "threads")]
+    assert fresh.sync().versions == 36  # an empty index: loaded in one go, indexes sorted
+    assert [conn.execute(f"PRAGMA {p}").fetchone()[0]
+            for p in ("temp_store", "cache_size", "threads")] == settings
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+            } >= {"params_key_num", "params_key_value", "metrics_key_value", "blob_refs_digest"}
+    fresh.close()
