@@ -20,6 +20,7 @@ import pytest
 
 from modelyard.store import Store
 from modelyard.store.disk.atomic import TEMP_PREFIX
+from modelyard.store.disk.owners import name_of
 from modelyard.store.index import bulk, rebuild
 
 QUERIES = ["", "metrics.acc > 0.5", "params.optimizer.name = 'adam'", "params.lr < 0.01",
@@ -207,3 +208,45 @@ def test_reindex_replaces_a_damaged_index_file(populated: Store) -> None:
     store = Store.open(populated.root, index=populated.index_path, sync=False)
     store.reindex()
     assert _answers(store) == expected
+
+
+def test_reindex_and_a_first_indexing_name_each_records_own_owner(
+        populated: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Login names are looked up once per uid per chunk of records: each record still
+    gets its own file's owner and that owner's name. As root, some records are given to
+    uids this host does not know (named by their number) and to another known one."""
+    layout = populated.layout
+    if os.geteuid() == 0:
+        for i, uid in ((2, 54321), (3, 54321), (5, 1), (7, 54322)):
+            for model in ("bert", "gpt"):
+                os.chown(layout.record_path(model, i), uid, -1)
+    first = Store.open(populated.root, index=tmp_path / "first.sqlite")  # one chunk
+    query = ("SELECT m.name, o.number, o.uid, o.name FROM owners o "
+             "JOIN models m ON m.id = o.model_id WHERE o.kind = 'v' ORDER BY 1, 2")
+    rows = first.index.conn.execute(query).fetchall()
+    assert len(rows) == 36
+    assert [(m, n, uid, name) for m, n, uid, name in rows] == [
+        (m, n, layout.record_path(m, n).stat().st_uid,
+         name_of(layout.record_path(m, n).stat().st_uid)) for m, n, _, _ in rows]
+    assert len({row[2] for row in rows}) == (4 if os.geteuid() == 0 else 1)
+    monkeypatch.setattr(bulk, "CHUNK", 5)
+    populated.reindex()
+    assert populated.index.conn.execute(query).fetchall() == rows
+    first.close()
+
+
+def test_a_first_indexing_leaves_the_connection_as_it_found_it(populated: Store,
+                                                                tmp_path: Path) -> None:
+    """The index sorts run with temp files, a small page cache and helper threads (see
+    bulk.create_secondary_indexes); the connection goes on with its own settings after."""
+    fresh = Store.open(populated.root, index=tmp_path / "other.sqlite", sync=False)
+    conn = fresh.index.conn
+    settings = [conn.execute(f"PRAGMA {p}").fetchone()[0]
+                for p in ("temp_store", "cache_size", "threads")]
+    assert fresh.sync().versions == 36  # an empty index: loaded in one go, indexes sorted
+    assert [conn.execute(f"PRAGMA {p}").fetchone()[0]
+            for p in ("temp_store", "cache_size", "threads")] == settings
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+            } >= {"params_key_num", "params_key_value", "metrics_key_value", "blob_refs_digest"}
+    fresh.close()

@@ -27,15 +27,7 @@ from modelyard.store.disk.layout import Layout
 from modelyard.store.index import bulk, changes_seen, schema
 from modelyard.store.index.sync import SyncReport, apply_loaded_events, model_folders
 
-BUILD_CACHE_MIB = 512  # the builder's page cache while loading
-# While the secondary indexes are built, a small page cache: SQLite's sorter sizes its
-# sorted runs by the page cache, and runs of a few MiB sort in the CPU's caches, one per
-# helper thread (PRAGMA threads), then merge. That needs temp_store=FILE: with temp_store
-# MEMORY the sorter uses no runs and no helper threads, and sorts one list of separately
-# allocated records (measured at 100,000 versions: the index builds took 14-16 s that way,
-# 7-8 s with 8 MiB runs and two threads). The runs go to SQLite's temp folder (SQLITE_TMPDIR,
-# else /var/tmp or /tmp) as deleted files, about as much as the biggest index holds.
-SORT_CACHE_MIB = 8
+BUILD_CACHE_MIB = 512  # the builder's page cache while loading (not while sorting: see bulk)
 # Full-text segments: while loading, merge only when a level holds 64 segments, then once
 # into one at the end ('optimize'): each version's text is rewritten about twice instead
 # of once per level (25% less FTS work at 100,000 versions, more at a million). Then back
@@ -70,8 +62,7 @@ def _fill(conn: sqlite3.Connection, layout: Layout, scratch: Path, workers: int 
     # No fsync until the end, and a journal in memory: new pages are not journaled, and
     # savepoints still roll back (a record SQLite refuses is taken out that way).
     for pragma in ("journal_mode=MEMORY", "synchronous=OFF", "locking_mode=EXCLUSIVE",
-                   "temp_store=FILE", f"cache_size=-{BUILD_CACHE_MIB * 1024}",
-                   f"threads={min(os.cpu_count() or 1, 4)}"):
+                   "temp_store=FILE", f"cache_size=-{BUILD_CACHE_MIB * 1024}"):
         conn.execute(f"PRAGMA {pragma}")
     schema.migrate(conn)
     saved = schema.secondary_indexes(conn)
@@ -87,8 +78,7 @@ def _fill(conn: sqlite3.Connection, layout: Layout, scratch: Path, workers: int 
     _fts_settings(conn, FTS_DEFAULTS)
     conn.execute("BEGIN")
     apply_loaded_events(conn, layout, listing, report)
-    conn.execute(f"PRAGMA cache_size=-{SORT_CACHE_MIB * 1024}")
-    bulk.create_secondary_indexes(conn, saved)
+    bulk.create_secondary_indexes(conn, saved)  # temp_store=FILE: the sorter's runs
     changes_seen.remember(conn, counter, full=True)
     conn.execute("COMMIT")
     return report

@@ -204,10 +204,11 @@ def record_rows(record: dict, vid: int, model_id: int, record_path: str,
         get("content_digest") or "", record_path))
     uid = get(OWNER_KEY)
     if type(uid) is int:
-        known = None if owner_names is None else owner_names.get(uid)
-        name = known if known is not None else name_of(uid)
-        if owner_names is not None and known is None:
-            owner_names[uid] = name
+        name = None if owner_names is None else owner_names.get(uid)
+        if name is None:
+            name = name_of(uid)
+            if owner_names is not None:
+                owner_names[uid] = name
         t["owners"].append(("v", model_id, record["version"], uid, name,
                             str(created_by.get("user", ""))))
     flat: list[tuple[str, Any]] = []

@@ -99,21 +99,22 @@ def _rebuild(conn: sqlite3.Connection, layout: Layout, names: list[str],
              report: SyncReport, progress: Callable[[int, int], None] | None = None) -> bool:
     """Index everything into an empty index in one transaction (see `bulk`); False when
     another process indexed something first, so the caller catches up as usual."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        if conn.execute("SELECT 1 FROM models LIMIT 1").fetchone() is not None:
+    with bulk.temp_files(conn):  # for the index sorts (see bulk.create_secondary_indexes)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("SELECT 1 FROM models LIMIT 1").fetchone() is not None:
+                conn.execute("ROLLBACK")
+                return False
+            saved = schema.secondary_indexes(conn)
+            bulk.drop_secondary_indexes(conn)
+            listing, report.versions, report.problems = bulk.load_versions(
+                conn, layout, names, progress=progress)
+            apply_loaded_events(conn, layout, listing, report)
+            bulk.create_secondary_indexes(conn, saved)
+            conn.execute("COMMIT")
+        except BaseException:
             conn.execute("ROLLBACK")
-            return False
-        saved = schema.secondary_indexes(conn)
-        bulk.drop_secondary_indexes(conn)
-        listing, report.versions, report.problems = bulk.load_versions(conn, layout, names,
-                                                                       progress=progress)
-        apply_loaded_events(conn, layout, listing, report)
-        bulk.create_secondary_indexes(conn, saved)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+            raise
     faults.point("index.updated")
     return True
 
