@@ -289,38 +289,41 @@ def drop_secondary_indexes(conn: sqlite3.Connection) -> None:
         conn.execute(f"DROP INDEX IF EXISTS {name}")
 
 
-# While the secondary indexes are built, a small page cache and helper threads: SQLite's
-# sorter sizes its sorted runs by the page cache, and runs of a few MiB sort in the CPU's
-# caches, on the helper threads, then merge. That needs temp_store=FILE (`temp_files`):
-# with temp_store=MEMORY the sorter writes no runs and starts no helper threads, and sorts
-# one list of separately allocated records on one thread. Measured: the index builds of
-# 100,000 versions took 13-15 s that way, 7.6-8 s with 8 MiB runs and two threads; of a
-# million (the same rows ten times over) 280 s and 130 s. The runs go to SQLite's temp
-# folder (SQLITE_TMPDIR, else /var/tmp, else /tmp) as deleted files, about as much as the
-# biggest index holds.
+# While the secondary indexes are built: temp files, a small page cache and helper threads.
+# SQLite's sorter sizes its sorted runs by the page cache, and runs of a few MiB sort in
+# the CPU's caches, on the helper threads, then merge. With temp_store=MEMORY it writes no
+# runs and starts no helper threads, and sorts one list of separately allocated records on
+# one thread. Measured: the index builds of 100,000 versions took 12-15 s that way,
+# 6-8 s with 8 MiB runs and two threads; of a million (the same rows ten times over) 280 s
+# and 130 s. The runs go to SQLite's temp folder (SQLITE_TMPDIR, else /var/tmp, else
+# /tmp) as deleted files, about as much as the biggest index holds.
 SORT_CACHE_MIB = 8
 
 
 def create_secondary_indexes(conn: sqlite3.Connection, saved: list[tuple[str, str]]) -> None:
-    cache = conn.execute("PRAGMA cache_size").fetchone()[0]
-    threads = conn.execute("PRAGMA threads").fetchone()[0]
+    """Create the indexes by sorting: run inside `temp_files`, whose setting SQLite lets
+    change only outside a transaction (once the schema is read, as migrate does)."""
+    before = [conn.execute(f"PRAGMA {name}").fetchone()[0] for name in ("cache_size", "threads")]
     conn.execute(f"PRAGMA cache_size=-{SORT_CACHE_MIB * 1024}")
     conn.execute(f"PRAGMA threads={min(os.cpu_count() or 1, 4)}")
     try:
         for _name, sql in saved:
             conn.execute(sql)
     finally:
-        conn.execute(f"PRAGMA cache_size={cache}")
-        conn.execute(f"PRAGMA threads={threads}")
+        conn.execute(f"PRAGMA cache_size={int(before[0])}")
+        conn.execute(f"PRAGMA threads={int(before[1])}")
 
 
 @contextmanager
 def temp_files(conn: sqlite3.Connection) -> Iterator[None]:
-    """temp_store=FILE while in the block, for `create_secondary_indexes`. Changed outside
-    any transaction (SQLite refuses otherwise once the connection has temp tables)."""
+    """temp_store=FILE in the block (entered and left outside any transaction), so that
+    `create_secondary_indexes` sorts in runs. Left by an error inside a transaction, the
+    setting stays (changing it would fail and hide the error): the caller discards the
+    connection or rolls back first."""
     before = conn.execute("PRAGMA temp_store").fetchone()[0]
     conn.execute("PRAGMA temp_store=FILE")
     try:
         yield
     finally:
-        conn.execute(f"PRAGMA temp_store={before}")
+        if not conn.in_transaction:
+            conn.execute(f"PRAGMA temp_store={int(before)}")

@@ -62,7 +62,7 @@ def _fill(conn: sqlite3.Connection, layout: Layout, scratch: Path, workers: int 
     # No fsync until the end, and a journal in memory: new pages are not journaled, and
     # savepoints still roll back (a record SQLite refuses is taken out that way).
     for pragma in ("journal_mode=MEMORY", "synchronous=OFF", "locking_mode=EXCLUSIVE",
-                   "temp_store=FILE", f"cache_size=-{BUILD_CACHE_MIB * 1024}"):
+                   "temp_store=MEMORY", f"cache_size=-{BUILD_CACHE_MIB * 1024}"):
         conn.execute(f"PRAGMA {pragma}")
     schema.migrate(conn)
     saved = schema.secondary_indexes(conn)
@@ -76,11 +76,12 @@ def _fill(conn: sqlite3.Connection, layout: Layout, scratch: Path, workers: int 
         conn, layout, names, scratch=scratch, workers=workers, progress=progress)
     conn.execute("INSERT INTO versions_fts(versions_fts) VALUES ('optimize')")
     _fts_settings(conn, FTS_DEFAULTS)
-    conn.execute("BEGIN")
-    apply_loaded_events(conn, layout, listing, report)
-    bulk.create_secondary_indexes(conn, saved)  # temp_store=FILE: the sorter's runs
-    changes_seen.remember(conn, counter, full=True)
-    conn.execute("COMMIT")
+    with bulk.temp_files(conn):  # for the index sorts (the load keeps its journals in memory)
+        conn.execute("BEGIN")
+        apply_loaded_events(conn, layout, listing, report)
+        bulk.create_secondary_indexes(conn, saved)
+        changes_seen.remember(conn, counter, full=True)
+        conn.execute("COMMIT")
     return report
 
 

@@ -99,7 +99,7 @@ def _rebuild(conn: sqlite3.Connection, layout: Layout, names: list[str],
              report: SyncReport, progress: Callable[[int, int], None] | None = None) -> bool:
     """Index everything into an empty index in one transaction (see `bulk`); False when
     another process indexed something first, so the caller catches up as usual."""
-    with bulk.temp_files(conn):  # for the index sorts (see bulk.create_secondary_indexes)
+    with bulk.temp_files(conn):  # for the index sorts: set outside the transaction
         conn.execute("BEGIN IMMEDIATE")
         try:
             if conn.execute("SELECT 1 FROM models LIMIT 1").fetchone() is not None:
