@@ -37,15 +37,18 @@ FTS_DEFAULTS = {"automerge": 4, "crisismerge": 16}
 
 
 def build(index: Path, layout: Layout, *, workers: int | None = None,
-          progress: Callable[[int, int], None] | None = None) -> tuple[Path, SyncReport]:
+          progress: Callable[[int, int], None] | None = None,
+          indexes: Callable[[str], bool] | None = None) -> tuple[Path, SyncReport]:
     """A complete new index of the store's files, in a temp file beside `index`;
-    `progress(read, total)` after each chunk of records (see bulk.load_versions)."""
+    `progress(read, total)` after each chunk of records (see bulk.load_versions);
+    `indexes(name)` chooses the secondary indexes built (all by default: a scratch index
+    that only compares rows needs few of them)."""
     index.parent.mkdir(parents=True, exist_ok=True)
     remove_stale(index)
     temp = temp_name(index)
     conn = sqlite3.connect(temp, isolation_level=None)
     try:
-        report = _fill(conn, layout, temp_name(index), workers, progress)
+        report = _fill(conn, layout, temp_name(index), workers, progress, indexes)
         conn.execute("PRAGMA journal_mode=DELETE")  # an ordinary file, for `connect`
         conn.close()
         _fsync(temp)
@@ -58,14 +61,16 @@ def build(index: Path, layout: Layout, *, workers: int | None = None,
 
 
 def _fill(conn: sqlite3.Connection, layout: Layout, scratch: Path, workers: int | None,
-          progress: Callable[[int, int], None] | None = None) -> SyncReport:
+          progress: Callable[[int, int], None] | None = None,
+          indexes: Callable[[str], bool] | None = None) -> SyncReport:
     # No fsync until the end, and a journal in memory: new pages are not journaled, and
     # savepoints still roll back (a record SQLite refuses is taken out that way).
     for pragma in ("journal_mode=MEMORY", "synchronous=OFF", "locking_mode=EXCLUSIVE",
                    "temp_store=MEMORY", f"cache_size=-{BUILD_CACHE_MIB * 1024}"):
         conn.execute(f"PRAGMA {pragma}")
     schema.migrate(conn)
-    saved = schema.secondary_indexes(conn)
+    saved = [(name, sql) for name, sql in schema.secondary_indexes(conn)
+             if indexes is None or indexes(name)]
     bulk.drop_secondary_indexes(conn)
     _fts_settings(conn, FTS_BULK)
     report = SyncReport()

@@ -211,7 +211,7 @@ def _build_scratch(store: Store, index: Path) -> None:
     by model. A verification resumed after a kill finds it there and catches it up."""
     from modelyard.store.index import rebuild
 
-    built, _report = rebuild.build(scratch_path(index), store.layout)
+    built, _report = rebuild.build(scratch_path(index), store.layout, indexes=_compared_by)
     rebuild.install(built, scratch_path(index))
 
 
@@ -223,12 +223,18 @@ def _tuples(conn: sqlite3.Connection) -> sqlite3.Cursor:
     return cursor
 
 
+def _compared_by(index_name: str) -> bool:
+    """Whether the scratch index needs this secondary index: it is only read model by
+    model, through versions and the indexes by version; the search indexes (by key, value,
+    time, user...) would only cost their upkeep, most of the cost of filling it."""
+    return index_name.endswith("_version")
+
+
 def _lean(conn: sqlite3.Connection) -> None:
-    """Drop the scratch index's search indexes (by key, value, time, user...): it is only
-    read model by model, through versions and the indexes by version it keeps, and keeping
-    the others up to date was most of the cost of filling it."""
+    """Drop the search indexes from a scratch index that has them (one from before
+    `_build_scratch` chose its indexes, resumed)."""
     for name, _sql in schema.secondary_indexes(conn):
-        if not name.endswith("_version"):
+        if not _compared_by(name):
             conn.execute(f"DROP INDEX IF EXISTS {name}")
 
 
