@@ -22,8 +22,9 @@ def main() -> None:
     items = [item(model, tag, i) for i in range(count)]
     if "--batch" in sys.argv[5:]:
         store.add_versions(items)
-    for fields in items if "--batch" not in sys.argv[5:] else []:
-        store.add_version(fields.pop("model"), **fields)
+    else:
+        for fields in items:
+            store.add_version(fields.pop("model"), **fields)
     store.close()
 
 
