@@ -116,13 +116,18 @@ def passthrough(series: Any) -> tuple[bytes, dict[str, dict]] | None:
 
 
 def read_series(data: bytes, key: str | None = None):
-    """A polars DataFrame (key, step, value, timestamp) of one metric or all of them."""
+    """A polars DataFrame (key, step, value, timestamp) of one metric or all of them.
+
+    One metric is read with the filter pushed into the Parquet reader, which decodes the
+    other columns only for the key's rows. The file's own min/max statistics are not used
+    to skip row groups: an SDK's file is stored as it came (`passthrough`), and statistics
+    that lie would hide points from the curve while its summary still counted them."""
     import polars as pl
 
-    frame = pl.read_parquet(io.BytesIO(data))
-    if key is not None:
-        frame = frame.filter(pl.col("key") == key)
-    return frame
+    if key is None:
+        return pl.read_parquet(io.BytesIO(data))
+    return (pl.scan_parquet(io.BytesIO(data), use_statistics=False)
+            .filter(pl.col("key") == key).collect())
 
 
 def overview(frame, summary: dict[str, dict]) -> tuple[bytes, list[str]] | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -97,7 +98,27 @@ class Terminal:
             if self.status_file.exists():  # the app ended (crashed, or quit): stop waiting
                 break
             time.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {predicate!r}; the screen:\n{screen}")
+        raise AssertionError(f"timed out waiting for {predicate!r}; the screen:\n{screen}"
+                             f"\n{self.stacks()}")
+
+    def stacks(self) -> str:
+        """Where the app's threads are: SIGABRT makes faulthandler (PYTHONFAULTHANDLER)
+        print every thread's stack to the terminal, read back with its scrollback. For a
+        failure's message: a stuck app and keys that went elsewhere look the same on screen."""
+        pane = int(self._tmux("display-message", "-p", "-t", "t", "#{pane_pid}").strip())
+        apps = [pid for pid in _descendants(pane) if "modelyard" in _cmdline(pid)]
+        self._tmux("resize-window", "-t", "t", "-x", "300", "-y", "300")  # no wrap, no scrollback
+        for pid in apps:
+            try:
+                os.kill(pid, signal.SIGABRT)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 5
+        while apps and time.monotonic() < deadline and not self.status_file.exists():
+            time.sleep(0.05)
+        dump = self._tmux("capture-pane", "-p", "-J", "-S", "-500", "-t", "t")
+        start = dump.find("Fatal Python error")
+        return "the app's threads:\n" + (dump[start:] if start >= 0 else dump)
 
     def exit_status(self, timeout: float = 20.0) -> int:
         deadline = time.monotonic() + timeout
@@ -121,8 +142,32 @@ class Terminal:
             Path(found.stdout.strip()).unlink(missing_ok=True)
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process under `pid` (from /proc: the pane's shell, env, the app)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
 ENV_KEYS = ("HOME", "MODELYARD_CACHE_DIR", "XDG_DATA_HOME", "XDG_CACHE_HOME", "NO_COLOR", "PAGER",
-            "PATH", "LANG", "LC_ALL")
+            "PATH", "LANG", "LC_ALL", "PYTHONFAULTHANDLER")
 
 
 def _quote(text: str) -> str:
@@ -152,7 +197,7 @@ def terminal(terminal_demo: Path, isolated_env: Path, tmp_path: Path
             shutil.copytree(terminal_demo, store, symlinks=True)
             for folder, _dirs, _files in os.walk(store):
                 os.chmod(folder, 0o775)
-        env = dict(os.environ, LANG="C.UTF-8")
+        env = dict(os.environ, LANG="C.UTF-8", PYTHONFAULTHANDLER="1")
         env.pop("NO_COLOR", None)
         if no_color:
             env["NO_COLOR"] = "1"
@@ -173,7 +218,8 @@ def command_terminal(isolated_env: Path) -> Iterator[Callable[..., Terminal]]:
 
     def start(*args: str, size: tuple[int, int] = (80, 24)) -> Terminal:
         t = Terminal([str(MODELYARD), *args], term="xterm-256color", size=size,
-                     env=dict(os.environ, LANG="C.UTF-8", NO_COLOR="1"))
+                     env=dict(os.environ, LANG="C.UTF-8", NO_COLOR="1",
+                              PYTHONFAULTHANDLER="1"))
         opened.append(t)
         return t
 
