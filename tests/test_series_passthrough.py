@@ -134,3 +134,27 @@ def test_a_failed_fsync_of_any_drop_file_leaves_no_drop(store: Store, tmp_path: 
             v.log_metric("loss", 1.0)
             v.add_file(weights)
     assert os.listdir(store.layout.drops) == []
+
+
+def test_one_curve_is_read_whole_even_when_the_files_statistics_lie() -> None:
+    """A stored-as-it-came file whose footer claims a row group holds other keys than it
+    does: reading one curve must not skip that group (a reader trusting the statistics
+    returns nothing for it), or the card would hide points its summary counts."""
+    import io
+    import struct
+
+    n = 1000
+    frame = _frame(["key_alpha"] * n + ["key_bravo"] * n, list(range(n)) * 2,
+                   [float(i) for i in range(2 * n)])
+    buf = io.BytesIO()
+    frame.write_parquet(buf, statistics=True, row_group_size=n)  # one row group per key
+    data = buf.getvalue()
+    footer = len(data) - 8 - struct.unpack("<I", data[-8:-4])[0]
+    assert data[footer:].count(b"key_bravo") == 2  # the second group's min and max
+    lying = data[:footer] + data[footer:].replace(b"key_bravo", b"key_zulu0")
+    trusting = pl.scan_parquet(io.BytesIO(lying)).filter(pl.col("key") == "key_bravo")
+    assert trusting.collect().height == 0  # the lie works on a reader that believes it
+
+    curve = series_mod.read_series(lying, "key_bravo")
+    assert curve["step"].to_list() == list(range(n))
+    assert curve["value"].to_list() == [float(i) for i in range(n, 2 * n)]
